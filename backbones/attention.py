@@ -1,0 +1,52 @@
+"""VASNet-style single-head self-attention (Fajtl et al., 2018), shared by VASNet and MSVA."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+_MASKED = -1e9  # finite, so a row with no allowed key gives uniform weights, not NaN
+
+
+class SelfAttention(nnx.Module):
+    """Single-head attention with optional local aperture, as in VASNet and MSVA.
+
+    ``y = W_o (softmax(0.06 * (x W_q)(x W_k)^T) (x W_v))``; no biases; dropout on the
+    attention weights. Keys at padded steps get no weight, so padding never reaches a real
+    step.
+
+    Args:
+        dim: input and output width D.
+        rngs: parameter and dropout RNGs.
+        aperture: if > 0, a query attends only to keys with |i - j| < aperture.
+        query_scale: the fixed query scale of the reference (0.06, instead of 1/sqrt(D)).
+        dropout: dropout rate on the attention weights.
+        dtype: matmul compute dtype (e.g. bfloat16); accumulation and softmax stay float32.
+    """
+
+    def __init__(self, dim: int, *, rngs: nnx.Rngs, aperture: int = 0,
+                 query_scale: float = 0.06, dropout: float = 0.5, dtype=jnp.float32):  # fmt: skip
+        def linear():
+            return nnx.Linear(dim, dim, use_bias=False, dtype=dtype, rngs=rngs)
+
+        self.q, self.k, self.v, self.out = linear(), linear(), linear(), linear()
+        self.dropout = nnx.Dropout(dropout, rngs=rngs)
+        self.aperture = aperture
+        self.query_scale = query_scale
+        self.dtype = dtype
+
+    def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
+        """Args: x [B, T, D], mask [B, T] bool. Returns: [B, T, D]."""
+        q = self.q(x) * jnp.asarray(self.query_scale, self.dtype)
+        k, v = self.k(x), self.v(x)
+        logits = jnp.einsum("btd,bsd->bts", q, k, preferred_element_type=jnp.float32)
+        allowed = mask[:, None, :]
+        if self.aperture > 0:
+            T = x.shape[1]
+            offset = jnp.arange(T)[:, None] - jnp.arange(T)[None, :]
+            allowed = allowed & (jnp.abs(offset) < self.aperture)[None]
+        weights = jax.nn.softmax(jnp.where(allowed, logits, _MASKED), axis=-1)
+        weights = self.dropout(weights)
+        y = jnp.einsum("bts,bsd->btd", weights.astype(self.dtype), v)
+        return self.out(y)

@@ -1,0 +1,106 @@
+"""Padding videos into fixed-shape batches over a few length buckets.
+
+jit compiles once per input shape, so compiling per video length is the classic JAX
+performance bug. Every batch here has ``batch_size`` slots (unused ones flagged invalid) and
+a time length drawn from a short geometric list of buckets: the number of compiled shapes
+is at most the number of buckets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from csum.data.video import Video
+
+
+class Batch(NamedTuple):
+    """A padded batch of videos (a pytree of arrays).
+
+    Attributes:
+        features: one [B, T, D_s] float32 array per source, zero at padding.
+        mask: [B, T] bool, True at real steps (valid steps come first).
+        length: [B] int32 number of real steps (0 for an empty slot).
+        valid: [B] bool, False for slots that hold no video.
+    """
+
+    features: tuple[np.ndarray, ...]
+    mask: np.ndarray
+    length: np.ndarray
+    valid: np.ndarray
+
+
+def default_buckets(max_len: int, quantum: int = 64, growth: float = 1.25) -> list[int]:
+    """Geometric bucket lengths (multiples of ``quantum``) up to at least ``max_len``.
+
+    Padding waste is bounded by the growth factor (25 % by default) while the number of
+    buckets grows only logarithmically with the longest video.
+    """
+    buckets = [quantum]
+    while buckets[-1] < max_len:
+        buckets.append(
+            max(buckets[-1] + quantum, quantum * math.ceil(buckets[-1] * growth / quantum))
+        )
+    return buckets
+
+
+def bucket_for(length: int, buckets: Sequence[int]) -> int:
+    """Smallest bucket that holds ``length`` steps (the last bucket's multiple beyond it)."""
+    for b in buckets:
+        if length <= b:
+            return b
+    return buckets[-1] * math.ceil(length / buckets[-1])
+
+
+def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int]) -> Batch:
+    """Pads up to ``batch_size`` videos to the bucket of the longest one.
+
+    Args:
+        videos: 1..batch_size videos with the same feature sizes.
+        batch_size: number of slots B.
+        buckets: allowed time lengths.
+
+    Returns:
+        A ``Batch``; slots beyond ``len(videos)`` are empty and invalid.
+    """
+    if not 0 < len(videos) <= batch_size:
+        raise ValueError(f"collate needs 1..{batch_size} videos, got {len(videos)}")
+    T = bucket_for(max(v.n_steps for v in videos), buckets)
+    dims = videos[0].dims
+    feats = [np.zeros((batch_size, T, d), np.float32) for d in dims]
+    mask = np.zeros((batch_size, T), bool)
+    length = np.zeros((batch_size,), np.int32)
+    for b, v in enumerate(videos):
+        for s, x in enumerate(v.features):
+            feats[s][b, : v.n_steps] = x
+        mask[b, : v.n_steps] = True
+        length[b] = v.n_steps
+    valid = length > 0
+    return Batch(tuple(feats), mask, length, valid)
+
+
+def train_batches(
+    videos: Sequence[Video], batch_size: int, buckets: Sequence[int], rng: np.random.Generator
+) -> list[Batch]:
+    """One epoch of shuffled batches (every video once; the last batch may be partial).
+
+    Batches are random (not grouped by length) so that every video meets varied negatives
+    in the contrastive loss; the bucket list still bounds the compiled shapes.
+    """
+    order = rng.permutation(len(videos))
+    return [
+        collate([videos[i] for i in order[s : s + batch_size]], batch_size, buckets)
+        for s in range(0, len(videos), batch_size)
+    ]
+
+
+def eval_batches(
+    videos: Sequence[Video], batch_size: int, buckets: Sequence[int]
+) -> list[tuple[list[Video], Batch]]:
+    """Batches for inference, grouped by length to waste little padding, in a fixed order."""
+    ordered = sorted(videos, key=lambda v: v.n_steps)
+    groups = [ordered[s : s + batch_size] for s in range(0, len(ordered), batch_size)]
+    return [(g, collate(g, batch_size, buckets)) for g in groups]

@@ -1,0 +1,42 @@
+"""The in-memory record of one annotated video, as the eccv16 layout stores it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Video:
+    """One video: step features plus the frame-level annotations used for evaluation.
+
+    Attributes:
+        key: the h5 group name (``video_i``).
+        features: one [n_steps, D_s] float32 array per feature source, same n_steps.
+        n_frames: number of frames of the original video.
+        picks: [n_steps] int frame index of each step (2 fps in the eccv16 files).
+        change_points: [n_segments, 2] int inclusive frame bounds of each shot (KTS).
+        user_summary: [U, n_frames] binary user summaries.
+        gtscore: [n_steps] float mean importance, or None.
+        user_scores: [U, n_frames] per-annotator frame scores (TVSum), or None.
+        name: the original video name (``video_name``), or the key.
+    """
+
+    key: str
+    features: tuple[np.ndarray, ...]
+    n_frames: int
+    picks: np.ndarray
+    change_points: np.ndarray
+    user_summary: np.ndarray
+    gtscore: np.ndarray | None = None
+    user_scores: np.ndarray | None = None
+    name: str = ""
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.features[0].shape[0])
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        return tuple(int(f.shape[1]) for f in self.features)

@@ -1,0 +1,157 @@
+"""A whole cross-validated experiment: data, folds, training, evaluation, results.json.
+
+Everything a run writes lives under ``config.workdir``: the resolved ``config.json``,
+``metrics.jsonl`` (one line per epoch per fold), ``fold_i/checkpoints``,
+``fold_i/result.json`` (a finished fold is never trained again) and ``results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from csum import baselines
+from csum.data.batching import default_buckets
+from csum.data.eccv16 import load_eccv16
+from csum.data.errors import DataError
+from csum.data.splits import default_split_file, load_splits
+from csum.data.synthetic import FEATURE_KEYS, ensure_synthetic
+from csum.data.video import Video
+from csum.evaluation import evaluate_video, mean_metrics
+from csum.model import build_summarizer
+from csum.predict import predict_scores
+from csum.train import make_train_step, train_fold
+
+METRICS = ("f1", "kendall_tau", "spearman_rho")
+
+
+def dataset_path(config) -> Path:
+    """The eccv16 file of the configured dataset (generated first if synthetic)."""
+    data = config.data
+    if data.synthetic:
+        return ensure_synthetic(
+            data.synthetic_dir, data.dataset, data.synthetic_seed, **dict(data.synthetic_overrides)
+        )
+    path = Path(data.dir).expanduser() / f"eccv16_dataset_{data.dataset}_google_pool5.h5"
+    if not path.is_file():
+        raise DataError(
+            path,
+            f"eccv16 file not found in {Path(data.dir).expanduser().absolute()} (set "
+            f"--config.data.dir=DIR, or run on the built-in synthetic data with "
+            f"--config={config.name}:synthetic)",
+        )
+    return path
+
+
+def load_dataset(config) -> dict[str, Video]:
+    """Loads and validates the configured dataset."""
+    keys = tuple(config.data.feature_keys)
+    if config.data.synthetic:
+        n = dict(config.data.synthetic_overrides).get("n_sources", 3)
+        unknown = [k for k in keys if k not in FEATURE_KEYS[:n]]
+        if unknown:
+            raise DataError(dataset_path(config), f"synthetic data has keys "
+                            f"{FEATURE_KEYS[:n]}, not {unknown}", key="data.feature_keys")  # fmt: skip
+    return load_eccv16(dataset_path(config), keys, min_steps=config.data.min_steps)
+
+
+def check_workdir(config, workdir: Path) -> None:
+    """Writes the resolved config, or refuses to mix a run with a different one."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "config.json"
+    resolved = json.loads(config.to_json_best_effort())
+    if path.is_file():
+        previous = json.loads(path.read_text())
+        if previous != resolved:
+            diff = sorted(_diff(previous, resolved))
+            raise DataError(workdir, f"holds a run with another config (differs in "
+                            f"{', '.join(diff[:4])}); resume with the same config or pick a "
+                            f"new --config.workdir")  # fmt: skip
+    path.write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
+
+
+def _diff(a, b, prefix=""):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in set(a) | set(b):
+            yield from _diff(a.get(k), b.get(k), f"{prefix}{k}.")
+    elif a != b:
+        yield prefix.rstrip(".")
+
+
+def baseline_metrics(config, videos: list[Video]) -> dict[str, dict[str, float]]:
+    """Random (mean over ``eval.random_seeds`` seeds) and uniform baselines on ``videos``."""
+    mode, ratio = config.eval.f1_mode, config.topk.ratio
+    per_seed = []
+    for seed in range(config.eval.random_seeds):
+        rng = np.random.default_rng([config.seed, seed])
+        per_seed.append(mean_metrics(
+            [evaluate_video(baselines.random_scores(v, rng), v, mode, ratio) for v in videos]
+        ))  # fmt: skip
+    uniform = [evaluate_video(baselines.uniform_scores(v, ratio), v, mode, ratio) for v in videos]
+    return {"random": mean_metrics(per_seed), "uniform": mean_metrics(uniform)}
+
+
+def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = None) -> dict:
+    """Trains and evaluates every configured fold; writes and returns results.json's dict."""
+    workdir = Path(config.workdir).expanduser()
+    dataset = load_dataset(config)
+    split_file = config.data.splits or default_split_file(config.data.dataset)
+    folds = load_splits(split_file, set(dataset))
+    chosen = list(config.data.folds) if config.data.folds else list(range(len(folds)))
+    if any(not 0 <= f < len(folds) for f in chosen):
+        raise DataError(split_file, f"data.folds {chosen} out of range (file has {len(folds)})")
+    check_workdir(config, workdir)
+    in_dims = next(iter(dataset.values())).dims
+    buckets = default_buckets(max(v.n_steps for v in dataset.values()),
+                              config.train.bucket_quantum, config.train.bucket_growth)  # fmt: skip
+    step_fn = make_train_step(config)
+    fold_results = []
+    for f in chosen:
+        result_path = workdir / f"fold_{f}" / "result.json"
+        if result_path.is_file():
+            fold_results.append(json.loads(result_path.read_text()))
+            continue
+        train = [dataset[k] for k in folds[f]["train_keys"]]
+        test = [dataset[k] for k in folds[f]["test_keys"]]
+        model = build_summarizer(config, in_dims, seed=config.seed + f)
+        records = train_fold(config, model, train, f, workdir, step_fn, buckets, on_epoch_end)
+        scores = predict_scores(model.backbone, test, config.eval.batch_size, buckets)
+        rows = [evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio)
+                for v in test]  # fmt: skip
+        result = {"fold": f, "n_train": len(train), "n_test": len(test),
+                  **mean_metrics(rows), "baselines": baseline_metrics(config, test),
+                  "final_loss": records[-1]["loss"] if records else None}  # fmt: skip
+        result_path.write_text(json.dumps(result, indent=2) + "\n")
+        fold_results.append(result)
+    results = {
+        "config": config.name,
+        "folds": [{k: r[k] for k in ("fold", *METRICS)} for r in fold_results],
+        "mean": mean_metrics([{k: r[k] for k in METRICS} for r in fold_results]),
+        "baselines": {
+            name: mean_metrics([r["baselines"][name] for r in fold_results])
+            for name in ("random", "uniform")
+        },
+        "units": "fractions (F1 in [0, 1]; tau and rho in [-1, 1])",
+        "f1_mode": config.eval.f1_mode,
+        "split_file": str(split_file),
+    }
+    (workdir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def format_table(results: dict) -> str:
+    """A readable table of results.json (F1 in percent, one decimal; tau and rho as is)."""
+    lines = [f"{results['config']}  (F1 % with {results['f1_mode']} over users; Kendall tau, "
+             f"Spearman rho: Otani et al.)", f"{'':12s} {'F1':>6s} {'tau':>7s} {'rho':>7s}"]  # fmt: skip
+
+    def row(name, m):
+        return (f"{name:12s} {100 * m['f1']:6.1f} {m['kendall_tau']:7.3f} "
+                f"{m['spearman_rho']:7.3f}")  # fmt: skip
+
+    lines += [row(f"fold {r['fold']}", r) for r in results["folds"]]
+    lines.append(row("mean", results["mean"]))
+    lines += [row(name, m) for name, m in results["baselines"].items()]
+    return "\n".join(lines)

@@ -1,0 +1,40 @@
+"""Contrastive loss over videos and their summaries (SPEC section 4, paper Eq. 1). Pure JAX."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+_NEG = -1e9  # logit for excluded pairs; finite so that fully masked rows stay NaN-free
+
+
+def ntxent(videos: jax.Array, summaries: jax.Array, valid: jax.Array, tau: float) -> jax.Array:
+    """NT-Xent (SimCLR) loss over a batch of videos and their summaries (Eq. 1).
+
+    The 2B embeddings ``[u_1..u_B, v_1..v_B]`` (video b and its summary) form the anchors.
+    The positive of ``u_b`` is ``v_b`` and vice versa; every other valid embedding is a
+    negative. Similarity is the plain inner product ``<a, c>`` of the mean window embeddings,
+    i.e. ``dist_n`` of Eq. 4::
+
+        loss = mean_a [ -<a, p(a)>/tau + log sum_{c != a} exp(<a, c>/tau) ]
+
+    Args:
+        videos: [B, E] mean window embedding u_b of each video.
+        summaries: [B, E] mean window embedding v_b of each summary.
+        valid: [B] bool, False for batch slots that hold no video (padding of the batch);
+            they are neither anchors nor negatives.
+        tau: temperature.
+
+    Returns:
+        Scalar loss averaged over valid anchors.
+    """
+    B = videos.shape[0]
+    e = jnp.concatenate([videos, summaries], axis=0).astype(jnp.float32)
+    ok = jnp.concatenate([valid, valid])
+    logits = e @ e.T / tau
+    allowed = ok[None, :] & ~jnp.eye(2 * B, dtype=bool)
+    logits = jnp.where(allowed, logits, _NEG)
+    positive = jnp.concatenate([jnp.arange(B, 2 * B), jnp.arange(B)])
+    pos_logit = jnp.take_along_axis(logits, positive[:, None], axis=1)[:, 0]
+    per_anchor = jax.nn.logsumexp(logits, axis=1) - pos_logit
+    return jnp.sum(jnp.where(ok, per_anchor, 0)) / jnp.maximum(jnp.sum(ok), 1)

@@ -1,0 +1,100 @@
+"""The trainable pair of CSUM: score predictor g (a backbone) and window projector h."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+import backbones
+from csum import topk
+from csum.data.batching import Batch
+from csum.losses import ntxent
+from csum.projector import WindowProjector
+
+
+class Summarizer(nnx.Module):
+    """Backbone g plus projector h; only these are trained (the features f are frozen).
+
+    Args:
+        backbone: a module with the backbone contract (features, mask) -> scores [B, T].
+        projector: the window projector h.
+        contrast_sources: which feature sources (concatenated) form X, the clips that the
+            top-k selects and h embeds.
+    """
+
+    def __init__(self, backbone: nnx.Module, projector: WindowProjector,
+                 contrast_sources: tuple[int, ...]):  # fmt: skip
+        self.backbone = backbone
+        self.projector = projector
+        self.contrast_sources = tuple(contrast_sources)
+
+    def contrast_features(self, features) -> jax.Array:
+        """[B, T, D_c]: the sources that the summary is selected from and compared in."""
+        return jnp.concatenate([features[i] for i in self.contrast_sources], axis=-1)
+
+
+def build_summarizer(config, in_dims, seed: int) -> Summarizer:
+    """Builds the Summarizer described by ``config`` for sources of sizes ``in_dims``."""
+    dtype = jnp.dtype(config.compute_dtype)
+    rngs = nnx.Rngs(params=seed, dropout=seed + 1)
+    backbone = backbones.build(
+        config.backbone.name, in_dims, rngs=rngs, dtype=dtype, **config.backbone.kwargs
+    )
+    sources = tuple(config.projector.sources)
+    bad = [s for s in sources if not 0 <= s < len(in_dims)]
+    if bad:
+        raise ValueError(f"projector.sources {sources} names sources absent from the data "
+                         f"({len(in_dims)} feature keys)")  # fmt: skip
+    projector = WindowProjector(
+        sum(in_dims[s] for s in sources), rngs=rngs, window=config.projector.window,
+        hidden=config.projector.hidden, embed=config.projector.embed, dtype=dtype,
+    )  # fmt: skip
+    return Summarizer(backbone, projector, sources)
+
+
+def compact(features: jax.Array, keep: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Moves kept outputs first, keeping their temporal order.
+
+    Args:
+        features: [B, k, D] top-k outputs in temporal order.
+        keep: [B, k] bool outputs inside each video's budget.
+
+    Returns:
+        ([B, k, D], [B, k]) with the kept outputs as a prefix (windows need valid-first).
+    """
+    order = jnp.argsort(~keep, axis=-1, stable=True)
+    return (jnp.take_along_axis(features, order[..., None], axis=1),
+            jnp.take_along_axis(keep, order, axis=1))  # fmt: skip
+
+
+def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, operator: str,
+              operator_kwargs: dict) -> jax.Array:  # fmt: skip
+    """The unsupervised CSUM objective on one padded batch (SPEC sections 1-4).
+
+    scores = g(features); S = soft top-k of X by scores with k_max = ceil(ratio * T) for the
+    bucket length T, each video keeping its own ``ceil(ratio * T_b)`` best outputs; then
+    NT-Xent between the mean window embeddings of each video and of its summary.
+
+    Args:
+        model: the Summarizer.
+        batch: a padded ``Batch``.
+        ratio: summary length ratio.
+        tau: NT-Xent temperature.
+        operator: top-k operator name (``csum.topk`` registry).
+        operator_kwargs: its hyperparameters (e.g. alpha).
+
+    Returns:
+        Scalar loss.
+    """
+    scores = model.backbone(batch.features, batch.mask)
+    x = model.contrast_features(batch.features)
+    k = math.ceil(ratio * x.shape[1])
+    selected = topk.get(operator)(x, scores, k, mask=batch.mask, **operator_kwargs)
+    budget = jnp.ceil(ratio * batch.length).astype(jnp.int32)
+    summary, summary_mask = compact(selected.features, topk.budget_mask(selected.scores, budget))
+    videos = model.projector(x, batch.mask)
+    summaries = model.projector(summary, summary_mask)
+    return ntxent(videos, summaries, batch.valid, tau)

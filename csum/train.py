@@ -1,0 +1,139 @@
+"""Training one fold: jitted steps over padded batches, per-epoch checkpoints, JSONL metrics."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import jax
+import numpy as np
+import optax
+from flax import nnx
+from tqdm import tqdm
+
+from csum.checkpoint import Checkpointer
+from csum.data.batching import train_batches
+from csum.data.video import Video
+from csum.model import Summarizer, csum_loss
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. a non-finite loss); the message says where and why."""
+
+
+def make_optimizer(config) -> optax.GradientTransformation:
+    """AdamW with global-norm clipping (a constant learning rate: no epoch schedule, so an
+    interrupted run and its resumption see the same rates)."""
+    return optax.chain(
+        optax.clip_by_global_norm(config.train.max_grad_norm),
+        optax.adamw(config.train.lr, weight_decay=config.train.weight_decay),
+    )
+
+
+def make_train_step(config) -> Callable:
+    """Returns ``step(model, optimizer, batch) -> loss``, jit-compiled once per bucket shape."""
+    hyper = dict(
+        ratio=config.topk.ratio,
+        tau=config.loss.tau,
+        operator=config.topk.name,
+        operator_kwargs=dict(config.topk.kwargs),
+    )
+
+    @nnx.jit
+    def step(model: Summarizer, optimizer: nnx.Optimizer, batch) -> jax.Array:
+        loss, grads = nnx.value_and_grad(lambda m: csum_loss(m, batch, **hyper))(model)
+        optimizer.update(model, grads)
+        return loss
+
+    return step
+
+
+def step_key(seed: int, fold: int, step: int) -> jax.Array:
+    """Dropout key of one training step: a pure function of (seed, fold, step)."""
+    return jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), fold), step)
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def drop_stale_records(path: Path, fold: int, from_epoch: int) -> None:
+    """Removes metric lines of ``fold`` at epochs >= ``from_epoch`` (written after the
+    checkpoint that a resumed run restarts from)."""
+    if not path.is_file():
+        return
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    keep = [r for r in lines if not (r.get("fold") == fold and r.get("epoch", -1) >= from_epoch)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in keep))
+
+
+def train_fold(
+    config,
+    model: Summarizer,
+    videos: Sequence[Video],
+    fold: int,
+    workdir: Path,
+    step_fn: Callable,
+    buckets: Sequence[int],
+    on_epoch_end: Callable[[int, int], None] | None = None,
+) -> list[dict]:
+    """Trains ``model`` on ``videos`` for ``config.train.epochs`` epochs, resuming if possible.
+
+    Data order comes from ``(seed, fold, epoch)`` and dropout keys from ``(seed, fold,
+    step)``, and parameters plus optimizer state are checkpointed after every epoch, so an
+    interrupted run that is restarted ends with exactly the parameters of an uninterrupted
+    one. No epoch is selected by any test metric: the last epoch is the result.
+
+    Args:
+        config: the run config.
+        model: a freshly built Summarizer (overwritten by the checkpoint when resuming).
+        videos: training videos.
+        fold: fold index (for keys, paths and logs).
+        workdir: the run's work directory.
+        step_fn: from ``make_train_step``.
+        buckets: padded lengths.
+        on_epoch_end: called as ``on_epoch_end(fold, epoch)`` after each saved epoch.
+
+    Returns:
+        The per-epoch metric records of this fold (also appended to metrics.jsonl).
+    """
+    optimizer = nnx.Optimizer(model, make_optimizer(config), wrt=nnx.Param)
+    ckpt = Checkpointer(workdir / f"fold_{fold}" / "checkpoints")
+    metrics_path = workdir / "metrics.jsonl"
+    start = ckpt.restore(model, optimizer)
+    drop_stale_records(metrics_path, fold, start)
+    steps_per_epoch = math.ceil(len(videos) / config.train.batch_size)
+    records = []
+    bar = tqdm(range(start, config.train.epochs), desc=f"fold {fold}", unit="epoch",
+               initial=start, total=config.train.epochs, leave=False,
+               disable=not config.train.progress)  # fmt: skip
+    try:
+        for epoch in bar:
+            tic = time.perf_counter()
+            rng = np.random.default_rng([config.seed, fold, epoch])
+            losses = []
+            for i, batch in enumerate(train_batches(videos, config.train.batch_size, buckets, rng)):
+                nnx.reseed(model, dropout=step_key(config.seed, fold, epoch * steps_per_epoch + i))
+                losses.append(step_fn(model, optimizer, batch))
+            losses = np.asarray(jax.device_get(losses), np.float64)
+            if not np.isfinite(losses).all():
+                bad = int(np.flatnonzero(~np.isfinite(losses))[0])
+                raise TrainingError(
+                    f"fold {fold} epoch {epoch} step {bad}: loss is {losses[bad]}; lower "
+                    f"train.lr (now {config.train.lr}) or raise loss.tau (now {config.loss.tau})"
+                )
+            record = {"fold": fold, "epoch": epoch, "loss": float(losses.mean()),
+                      "seconds": time.perf_counter() - tic, "steps": len(losses)}  # fmt: skip
+            ckpt.save(epoch + 1, model, optimizer)
+            append_jsonl(metrics_path, record)
+            records.append(record)
+            bar.set_postfix(loss=f"{record['loss']:.4f}")
+            if on_epoch_end is not None:
+                on_epoch_end(fold, epoch)
+    finally:
+        ckpt.close()
+    return records
