@@ -6,6 +6,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from csum import precision
+from csum.layers import dense
+
 _MASKED = -1e9  # finite, so a row with no allowed key gives uniform weights, not NaN
 
 
@@ -28,7 +31,7 @@ class SelfAttention(nnx.Module):
     def __init__(self, dim: int, *, rngs: nnx.Rngs, aperture: int = 0,
                  query_scale: float = 0.06, dropout: float = 0.5, dtype=jnp.float32):  # fmt: skip
         def linear():
-            return nnx.Linear(dim, dim, use_bias=False, dtype=dtype, rngs=rngs)
+            return dense(dim, dim, use_bias=False, dtype=dtype, rngs=rngs)
 
         self.q, self.k, self.v, self.out = linear(), linear(), linear(), linear()
         self.dropout = nnx.Dropout(dropout, rngs=rngs)
@@ -38,9 +41,9 @@ class SelfAttention(nnx.Module):
 
     def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
         """Args: x [B, T, D], mask [B, T] bool. Returns: [B, T, D]."""
-        q = self.q(x) * jnp.asarray(self.query_scale, self.dtype)
+        q = self.q(x) * self.query_scale
         k, v = self.k(x), self.v(x)
-        logits = jnp.einsum("btd,bsd->bts", q, k, preferred_element_type=jnp.float32)
+        logits = precision.einsum("btd,bsd->bts", q, k, self.dtype)
         allowed = mask[:, None, :]
         if self.aperture > 0:
             T = x.shape[1]
@@ -48,5 +51,5 @@ class SelfAttention(nnx.Module):
             allowed = allowed & (jnp.abs(offset) < self.aperture)[None]
         weights = jax.nn.softmax(jnp.where(allowed, logits, _MASKED), axis=-1)
         weights = self.dropout(weights)
-        y = jnp.einsum("bts,bsd->btd", weights.astype(self.dtype), v)
+        y = precision.einsum("bts,bsd->btd", weights, v, self.dtype)
         return self.out(y)

@@ -8,6 +8,7 @@ from flax import nnx
 
 from backbones.attention import SelfAttention
 from backbones.registry import BACKBONES
+from csum.layers import dense
 
 
 @BACKBONES.register("msva")
@@ -42,7 +43,7 @@ class MSVA(nnx.Module):
         D = in_dims[0]
         n_attn = 1 if share_attention else len(in_dims)
         self.adapters = nnx.List(
-            [nnx.Linear(d, D, use_bias=False, dtype=dtype, rngs=rngs) if d != D else None
+            [dense(d, D, use_bias=False, dtype=dtype, rngs=rngs) if d != D else None
              for d in in_dims]
         )  # fmt: skip
         self.attention = nnx.List(
@@ -50,9 +51,9 @@ class MSVA(nnx.Module):
              for _ in range(n_attn)]
         )  # fmt: skip
         self.norms = nnx.List([nnx.LayerNorm(D, rngs=rngs) for _ in range(n_attn)])
-        self.ka = nnx.Linear(D, hidden, dtype=dtype, rngs=rngs)
-        self.kb = nnx.Linear(hidden, hidden, dtype=dtype, rngs=rngs)
-        self.kc = nnx.Linear(hidden, head, dtype=dtype, rngs=rngs)
+        self.ka = dense(D, hidden, dtype=dtype, rngs=rngs)
+        self.kb = dense(hidden, hidden, dtype=dtype, rngs=rngs)
+        self.kc = dense(hidden, head, dtype=dtype, rngs=rngs)
         self.norm_head = nnx.LayerNorm(head, rngs=rngs)
         self.kd = nnx.Linear(head, 1, rngs=rngs)
         self.dropout = nnx.Dropout(dropout, rngs=rngs)
@@ -65,8 +66,8 @@ class MSVA(nnx.Module):
                 x = self.adapters[s](x)
             i = 0 if len(self.attention) == 1 else s
             y = self.attention[i](x, mask) + x
-            fused = fused + self.norms[i](self.dropout(y).astype(jnp.float32))
+            fused = fused + self.norms[i](self.dropout(y))
         h = self.kc(self.kb(self.ka(fused)))
-        h = self.norm_head(self.dropout(jax.nn.relu(h)).astype(jnp.float32))
-        scores = jax.nn.sigmoid(self.kd(h)[..., 0].astype(jnp.float32))
+        h = self.norm_head(self.dropout(jax.nn.relu(h)))
+        scores = jax.nn.sigmoid(self.kd(h)[..., 0])
         return jnp.where(mask, scores, 0.0)

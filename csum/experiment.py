@@ -53,8 +53,8 @@ def load_dataset(config) -> dict[str, Video]:
         n = dict(config.data.synthetic_overrides).get("n_sources", 3)
         unknown = [k for k in keys if k not in FEATURE_KEYS[:n]]
         if unknown:
-            raise DataError(dataset_path(config), f"synthetic data has keys "
-                            f"{FEATURE_KEYS[:n]}, not {unknown}", key="data.feature_keys")  # fmt: skip
+            what = f"synthetic data has keys {FEATURE_KEYS[:n]}, not {unknown}"
+            raise DataError(dataset_path(config), what, key="data.feature_keys")
     return load_eccv16(dataset_path(config), keys, min_steps=config.data.min_steps)
 
 
@@ -144,8 +144,9 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
 
 def format_table(results: dict) -> str:
     """A readable table of results.json (F1 in percent, one decimal; tau and rho as is)."""
-    lines = [f"{results['config']}  (F1 % with {results['f1_mode']} over users; Kendall tau, "
-             f"Spearman rho: Otani et al.)", f"{'':12s} {'F1':>6s} {'tau':>7s} {'rho':>7s}"]  # fmt: skip
+    title = (f"{results['config']}  (F1 % with {results['f1_mode']} over users; "
+             f"Kendall tau, Spearman rho: Otani et al.)")  # fmt: skip
+    lines = [title, f"{'':12s} {'F1':>6s} {'tau':>7s} {'rho':>7s}"]
 
     def row(name, m):
         return (f"{name:12s} {100 * m['f1']:6.1f} {m['kendall_tau']:7.3f} "

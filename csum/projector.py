@@ -6,7 +6,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from csum import windows
+from csum import precision, windows
+from csum.layers import dense
 
 
 class WindowProjector(nnx.Module):
@@ -14,7 +15,10 @@ class WindowProjector(nnx.Module):
 
     h applied to a flattened window [n * D] is exactly a 1-D convolution with kernel n over
     time, so the first layer is ``Conv(D -> hidden, kernel n, VALID)``, then ReLU and a
-    linear layer to the embedding size. Each window embedding is L2-normalised (safely) and
+    linear layer to the embedding size. The convolution is computed as the sum of n
+    shifted products ``sum_o x[:, o:o+W] @ K[o]`` so that it runs in the mixed precision of
+    ``csum.precision`` (XLA:CPU's convolution has no fast bf16 path); it equals
+    ``lax.conv_general_dilated`` with a VALID padding (tested). Each window embedding is L2-normalised (safely) and
     the sequence is represented by the mean over its valid windows; the inner product of two
     such means is ``dist_n`` of Eq. 4. With ``n = 1`` it reduces to Eq. 3 on projected clips.
 
@@ -30,8 +34,20 @@ class WindowProjector(nnx.Module):
     def __init__(self, in_dim: int, *, rngs: nnx.Rngs, window: int = 10, hidden: int = 256,
                  embed: int = 128, dtype=jnp.float32):  # fmt: skip
         self.window = window
-        self.conv = nnx.Conv(in_dim, hidden, (window,), padding="VALID", dtype=dtype, rngs=rngs)
-        self.out = nnx.Linear(hidden, embed, dtype=dtype, rngs=rngs)
+        self.dtype = dtype
+        fan_in = nnx.initializers.lecun_normal(in_axis=(0, 1), out_axis=2)
+        self.kernel = nnx.Param(fan_in(rngs.params(), (window, in_dim, hidden)))
+        self.bias = nnx.Param(jnp.zeros((hidden,)))
+        self.out = dense(hidden, embed, dtype=dtype, rngs=rngs)
+
+    def conv(self, x: jax.Array) -> jax.Array:
+        """VALID temporal convolution: [B, T, D] -> [B, T - n + 1, hidden]."""
+        W = x.shape[1] - self.window + 1
+        y = sum(
+            precision.einsum("btd,dh->bth", x[:, o : o + W], self.kernel[o], self.dtype)
+            for o in range(self.window)
+        )
+        return y + self.bias
 
     def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
         """Args: x [B, T, D], mask [B, T] bool (valid first). Returns: [B, embed] mean."""

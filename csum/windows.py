@@ -36,7 +36,7 @@ def pad_to_window(x: jax.Array, mask: jax.Array, n: int) -> tuple[jax.Array, jax
     """
     x = jnp.where(mask[..., None], x, 0)
     T = x.shape[-2]
-    if T < n:
+    if n > T:
         pad = [(0, 0)] * (x.ndim - 2) + [(0, n - T), (0, 0)]
         x = jnp.pad(x, pad)
         mask = jnp.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, n - T)])

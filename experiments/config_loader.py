@@ -56,23 +56,37 @@ def _parse(value: str, current):
 
 
 def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, str]) -> None:
-    """Sets ``a.b = value`` for each override; unknown fields list the known ones."""
-    for dotted, value in overrides.items():
+    """Sets ``a.b = value`` for each override; unknown fields list the known ones.
+
+    Fields are typed by their defaults. New fields may be added only under a ``kwargs``
+    node (hyperparameters of a backbone or top-k operator). Overriding ``backbone.name``
+    first resets ``backbone.kwargs`` to the new backbone's defaults (none for a backbone
+    that a user registered), since one backbone's keyword arguments rarely fit another.
+    """
+    ordered = sorted(overrides.items(), key=lambda kv: kv[0] != "backbone.name")
+    for dotted, value in ordered:
         *parents, leaf = dotted.split(".")
         node = config
         for i, part in enumerate(parents):
             if part not in node or not isinstance(node[part], ml_collections.ConfigDict):
                 raise ConfigError(f"unknown config field {'.'.join(parents[: i + 1])!r}")
             node = node[part]
-        current = node.get(leaf) if leaf in node else None
-        if leaf not in node and node.is_locked:
-            known = ", ".join(sorted(node.keys()))
-            raise ConfigError(f"unknown config field {dotted!r}; known here: {known}")
         try:
-            with node.unlocked() if node.is_locked and leaf not in node else _null():
-                node[leaf] = _parse(value, current) if current is not None else _literal(value)
+            if leaf in node:
+                node[leaf] = _parse(value, node[leaf])
+            elif parents and parents[-1] == "kwargs":
+                with node.unlocked():
+                    node[leaf] = _literal(value)
+            else:
+                known = ", ".join(sorted(node.keys()))
+                raise ConfigError(f"unknown config field {dotted!r}; known here: {known}")
         except (ValueError, TypeError) as err:
             raise ConfigError(f"--config.{dotted}: {err}") from None
+        if dotted == "backbone.name":
+            from experiments.configs.common import BACKBONE_KWARGS
+
+            with config.backbone.unlocked():
+                config.backbone.kwargs = ml_collections.ConfigDict(BACKBONE_KWARGS.get(value, {}))
 
 
 def _literal(value: str):
@@ -80,11 +94,3 @@ def _literal(value: str):
         return ast.literal_eval(value)
     except (ValueError, SyntaxError):
         return value
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

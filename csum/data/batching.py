@@ -33,10 +33,10 @@ class Batch(NamedTuple):
     valid: np.ndarray
 
 
-def default_buckets(max_len: int, quantum: int = 64, growth: float = 1.25) -> list[int]:
+def default_buckets(max_len: int, quantum: int = 64, growth: float = 1.125) -> list[int]:
     """Geometric bucket lengths (multiples of ``quantum``) up to at least ``max_len``.
 
-    Padding waste is bounded by the growth factor (25 % by default) while the number of
+    Padding waste is bounded by the growth factor (12.5 % by default) while the number of
     buckets grows only logarithmically with the longest video.
     """
     buckets = [quantum]
@@ -83,17 +83,37 @@ def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int]) ->
 
 
 def train_batches(
-    videos: Sequence[Video], batch_size: int, buckets: Sequence[int], rng: np.random.Generator
+    videos: Sequence[Video],
+    batch_size: int,
+    buckets: Sequence[int],
+    rng: np.random.Generator,
+    jitter: float = 0.1,
 ) -> list[Batch]:
-    """One epoch of shuffled batches (every video once; the last batch may be partial).
+    """One epoch of batches of similar length, in random order (every video once).
 
-    Batches are random (not grouped by length) so that every video meets varied negatives
-    in the contrastive loss; the bucket list still bounds the compiled shapes.
+    Videos are sorted by ``length * exp(U(-jitter, jitter))`` and cut into batches, whose
+    order is then shuffled. Grouping by length keeps padding low (attention cost grows with
+    the square of the padded length: random batches of TVSum-like videos padded every video
+    to ~1.6x its length), while the jitter changes each batch's members from epoch to epoch
+    so that every video meets varied negatives in the contrastive loss.
+
+    Args:
+        videos: training videos.
+        batch_size: slots per batch (the last batch may be partial; its empty slots are
+            flagged invalid).
+        buckets: allowed padded lengths.
+        rng: the epoch's generator (data order is a pure function of it).
+        jitter: log-scale noise on the sort key; 0 sorts strictly by length.
+
+    Returns:
+        The epoch's batches.
     """
-    order = rng.permutation(len(videos))
+    lengths = np.array([v.n_steps for v in videos], np.float64)
+    order = np.argsort(lengths * np.exp(rng.uniform(-jitter, jitter, len(videos))), kind="stable")
+    chunks = [order[s : s + batch_size] for s in range(0, len(videos), batch_size)]
     return [
-        collate([videos[i] for i in order[s : s + batch_size]], batch_size, buckets)
-        for s in range(0, len(videos), batch_size)
+        collate([videos[i] for i in chunks[c]], batch_size, buckets)
+        for c in rng.permutation(len(chunks))
     ]
 
 

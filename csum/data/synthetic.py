@@ -129,10 +129,8 @@ def _video(rng, spec, index, category, scenes, projections):
         if spec.user_kind == "scores":
             user_scores.append(np.repeat(shot_scores, lengths).astype(np.float32))
     frame_importance = np.repeat(importance, lengths)
-    if user_scores:
-        gtscore = np.mean(user_scores, 0)[picks] / 5
-    else:
-        gtscore = np.mean(user_summary, 0)[picks]
+    # gtscore: mean annotator score per step (scaled to [0, 1]), or selection frequency.
+    gtscore = np.mean(user_scores, 0)[picks] / 5 if user_scores else np.mean(user_summary, 0)[picks]
     return Video(
         key=f"video_{index + 1}",
         features=features,

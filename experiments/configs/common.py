@@ -85,7 +85,7 @@ def make(dataset: str, backbone: str, arg: str | None) -> ml_collections.ConfigD
     c.train.weight_decay = 1e-4
     c.train.max_grad_norm = 1.0
     c.train.bucket_quantum = 64
-    c.train.bucket_growth = 1.25
+    c.train.bucket_growth = 1.125
     c.train.progress = True
 
     c.eval = ml_collections.ConfigDict()
