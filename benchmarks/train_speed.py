@@ -76,8 +76,8 @@ def main() -> None:
         times.append(time.perf_counter() - tic)
         compiled.append(counter.count > before)
     steady = [t for t, c in zip(times, compiled, strict=True) if not c]
-    print(f"| backbone | dtype | sources | videos | mean steps | epochs (with compiles) "
-          f"| s / epoch (no compile) | compiles | buckets | device |")  # fmt: skip
+    print("| backbone | dtype | sources | videos | mean steps | epochs (with compiles) "
+          "| s / epoch (no compile) | compiles | buckets | device |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {args.backbone} | {args.dtype} | {len(videos[0].features)} x {videos[0].dims[0]} "
           f"| {len(videos)} | {np.mean([v.n_steps for v in videos]):.0f} "

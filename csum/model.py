@@ -39,7 +39,8 @@ class Summarizer(nnx.Module):
 def build_summarizer(config, in_dims, seed: int) -> Summarizer:
     """Builds the Summarizer described by ``config`` for sources of sizes ``in_dims``."""
     dtype = jnp.dtype(config.compute_dtype)
-    rngs = nnx.Rngs(params=seed, dropout=seed + 1)
+    # A default stream too, so that a backbone may draw any stream it needs (e.g. "carry").
+    rngs = nnx.Rngs(seed, params=seed, dropout=seed + 1)
     backbone = backbones.build(
         config.backbone.name, in_dims, rngs=rngs, dtype=dtype, **config.backbone.kwargs
     )

@@ -18,9 +18,10 @@ class WindowProjector(nnx.Module):
     linear layer to the embedding size. The convolution is computed as the sum of n
     shifted products ``sum_o x[:, o:o+W] @ K[o]`` so that it runs in the mixed precision of
     ``csum.precision`` (XLA:CPU's convolution has no fast bf16 path); it equals
-    ``lax.conv_general_dilated`` with a VALID padding (tested). Each window embedding is L2-normalised (safely) and
-    the sequence is represented by the mean over its valid windows; the inner product of two
-    such means is ``dist_n`` of Eq. 4. With ``n = 1`` it reduces to Eq. 3 on projected clips.
+    ``lax.conv_general_dilated`` with a VALID padding (tested). Each window embedding is
+    L2-normalised (safely) and the sequence is represented by the mean over its valid
+    windows; the inner product of two such means is ``dist_n`` of Eq. 4. With ``n = 1`` it
+    reduces to Eq. 3 on projected clips.
 
     Args:
         in_dim: clip feature size D.

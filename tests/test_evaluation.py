@@ -1,0 +1,86 @@
+"""Known answers for the evaluation protocol (SPEC section 6)."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from csum import baselines, evaluation
+from csum.data.video import Video
+
+
+def test_knapsack_known_answers():
+    assert evaluation.knapsack([60, 100, 120], [10, 20, 30], 50) == [1, 2]
+    assert len(evaluation.knapsack([1, 1, 1], [2, 2, 2], 5)) == 2  # any two of three ties
+    assert evaluation.knapsack([5, 4, 3], [4, 3, 2], 5) == [1, 2]  # 7 beats 5
+    assert evaluation.knapsack([5], [6], 5) == []
+    assert evaluation.knapsack([], [], 10) == []
+
+
+def test_knapsack_against_brute_force():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        n = 7
+        v, w, cap = rng.random(n), rng.integers(1, 10, n), int(rng.integers(5, 30))
+        best = max(
+            (sum(v[i] for i in range(n) if m >> i & 1), m)
+            for m in range(2**n)
+            if sum(w[i] for i in range(n) if m >> i & 1) <= cap
+        )[0]
+        chosen = evaluation.knapsack(v, w, cap)
+        assert sum(w[chosen]) <= cap
+        np.testing.assert_allclose(sum(v[chosen]), best)
+
+
+def test_step_to_frame_scores_holds_until_next_pick():
+    out = evaluation.step_to_frame_scores([1.0, 2.0, 3.0], [0, 3, 5], 7)
+    np.testing.assert_array_equal(out, [1, 1, 1, 2, 2, 3, 3])
+
+
+def test_keyshot_summary_hand_computed():
+    # 20 frames, shots [0-4], [5-9], [10-19]; capacity floor(0.5 * 20) = 10.
+    cps = np.array([[0, 4], [5, 9], [10, 19]])
+    picks = np.array([0, 5, 10, 15])
+    summary = evaluation.keyshot_summary([0.9, 0.1, 0.5, 0.5], cps, 20, picks, ratio=0.5)
+    # values 0.9 (w 5), 0.1 (w 5), 0.5 (w 10): best within 10 is shots 0 + 1 (1.0) vs 2 (0.5)
+    np.testing.assert_array_equal(summary, np.arange(20) < 10)
+
+
+def test_f1_avg_and_max():
+    pred = np.array([1, 1, 0, 0], bool)
+    users = np.array([[1, 1, 0, 0], [0, 0, 1, 1]])
+    assert evaluation.f1_score(pred, users, "max") == 1.0
+    assert evaluation.f1_score(pred, users, "avg") == 0.5
+    # precision 1/2, recall 1/1 -> F1 2/3
+    np.testing.assert_allclose(evaluation.f1_score(pred, np.array([[1, 0, 0, 0]]), "avg"), 2 / 3)
+    with pytest.raises(ValueError, match="mode"):
+        evaluation.f1_score(pred, users, "mean")
+
+
+def test_rank_correlation_is_otani():
+    rng = np.random.default_rng(0)
+    pred = rng.random(50)
+    users = np.stack([pred + rng.normal(0, 0.3, 50), rng.random(50)])
+    tau, rho = evaluation.rank_correlation(pred, users)
+    taus = [stats.kendalltau(stats.rankdata(-pred), stats.rankdata(-u))[0] for u in users]
+    rhos = [stats.spearmanr(pred, u)[0] for u in users]
+    np.testing.assert_allclose([tau, rho], [np.mean(taus), np.mean(rhos)])
+    assert evaluation.rank_correlation(pred, pred[None]) == pytest.approx((1.0, 1.0))
+    assert evaluation.rank_correlation(np.ones(50), users) == (0.0, 0.0)  # undefined -> 0
+
+
+def _video():
+    n = 30
+    return Video(key="v", features=(np.zeros((6, 2), np.float32),), n_frames=n,
+                 picks=np.arange(0, n, 5), change_points=np.array([[0, 9], [10, 19], [20, 29]]),
+                 user_summary=np.array([np.arange(n) < 10, np.arange(n) >= 20]).astype(float),
+                 user_scores=None)  # fmt: skip
+
+
+def test_evaluate_video_and_baselines():
+    v = _video()
+    m = evaluation.evaluate_video([1, 1, 0, 0, 0, 0], v, "max", ratio=0.34)
+    assert m["f1"] == 1.0 and set(m) == {"f1", "kendall_tau", "spearman_rho"}
+    u = baselines.uniform_scores(v, ratio=0.34)
+    np.testing.assert_array_equal(u, [1, 0, 1, 0, 1, 0])  # ceil(0.34 * 6) = 3 steps
+    r = baselines.random_scores(v, np.random.default_rng(0))
+    assert r.shape == (6,) and r.min() >= 0 and r.max() < 1

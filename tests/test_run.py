@@ -1,0 +1,105 @@
+"""The run entry end to end: every config's quick run, errors, and exact resume."""
+
+import json
+
+import pytest
+
+from csum.experiment import run_experiment
+from experiments.config_loader import apply_overrides, load_config
+from experiments.run import main
+
+CONFIGS = ["tvsum_msva", "summe_msva", "tvsum_vslstm", "summe_vslstm"]
+METRIC_KEYS = {"f1", "kendall_tau", "spearman_rho"}
+
+
+def _args(tmp_path, synthetic_dir, name, *extra):
+    return [f"--config={name}:synthetic,quick", f"--config.workdir={tmp_path / name}",
+            f"--config.data.synthetic_dir={synthetic_dir}", "--config.train.progress=false",
+            *extra]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_quick_run_of_every_config(tmp_path, synthetic_dir, name, capsys):
+    assert main(_args(tmp_path, synthetic_dir, name)) == 0
+    results = json.loads((tmp_path / name / "results.json").read_text())
+    assert set(results["mean"]) == METRIC_KEYS and len(results["folds"]) == 1
+    assert set(results["baselines"]) == {"random", "uniform"}
+    for m in [results["mean"], *results["baselines"].values()]:
+        assert 0 <= m["f1"] <= 1 and -1 <= m["spearman_rho"] <= 1
+    lines = (tmp_path / name / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [0, 1]
+    assert (tmp_path / name / "config.json").is_file()
+    assert "mean" in capsys.readouterr().out
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err
+    return err
+
+
+def test_missing_eccv16_file(tmp_path, capsys):
+    code = main(["--config=tvsum_msva", f"--config.data.dir={tmp_path}"])
+    err = _error_line(capsys)
+    assert code == 2
+    assert "eccv16_dataset_tvsum_google_pool5.h5" in err and str(tmp_path) in err
+    assert "--config=tvsum_msva:synthetic" in err
+
+
+@pytest.mark.parametrize(
+    "argv,pattern",
+    [
+        (["--config=tvsum_nope"], "unknown config 'tvsum_nope'"),
+        (["--config=tvsum_msva:fast"], "unknown config argument"),
+        (["--config=tvsum_msva", "--config.train.epoch=3"], "unknown config field 'train.epoch'"),
+        (["--config=tvsum_msva", "--config.train.epochs=abc"], "--config.train.epochs"),
+        ([], "missing --config"),
+    ],
+)
+def test_config_errors_are_one_line(argv, pattern, capsys):
+    assert main(argv) == 2
+    assert pattern in _error_line(capsys)
+
+
+def test_unknown_backbone_is_one_line(tmp_path, synthetic_dir, capsys):
+    assert main(_args(tmp_path, synthetic_dir, "tvsum_msva", "--config.backbone.name=lstm")) == 2
+    assert "unknown backbone 'lstm'; known: msva, vslstm" in _error_line(capsys)
+
+
+def _config(tmp_path, synthetic_dir, workdir, **overrides):
+    config = load_config("tvsum_vslstm:synthetic,quick")
+    apply_overrides(config, {"workdir": str(tmp_path / workdir), "train.epochs": "3",
+                             "data.synthetic_dir": str(synthetic_dir), "train.progress": "false",
+                             **overrides})  # fmt: skip
+    return config
+
+
+def test_interrupted_run_resumes_to_identical_results(tmp_path, synthetic_dir):
+    full = run_experiment(_config(tmp_path, synthetic_dir, "full"))
+
+    def interrupt(fold, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(_config(tmp_path, synthetic_dir, "cut"), on_epoch_end=interrupt)
+    cut = tmp_path / "cut"
+    assert len((cut / "metrics.jsonl").read_text().splitlines()) == 2
+    resumed = run_experiment(_config(tmp_path, synthetic_dir, "cut"))
+    assert resumed["folds"] == full["folds"] and resumed["mean"] == full["mean"]
+    losses = [json.loads(x)["loss"] for x in (cut / "metrics.jsonl").read_text().splitlines()]
+    full_losses = [
+        json.loads(x)["loss"]
+        for x in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert losses == full_losses
+
+
+def test_same_seed_same_numbers_and_config_guard(tmp_path, synthetic_dir):
+    a = run_experiment(_config(tmp_path, synthetic_dir, "a", **{"train.epochs": "1"}))
+    b = run_experiment(_config(tmp_path, synthetic_dir, "b", **{"train.epochs": "1"}))
+    assert a["mean"] == b["mean"]
+    from csum.data.errors import DataError
+
+    with pytest.raises(DataError, match="another config"):
+        run_experiment(_config(tmp_path, synthetic_dir, "a", **{"loss.tau": "0.5"}))

@@ -1,0 +1,144 @@
+"""Known answers and invariances of the top-k operators (SPEC section 2)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from csum import topk
+from csum.registry import UnknownNameError
+
+OPS = ["successive_halving", "hard"]
+
+
+def _data(T, D=5, seed=0):
+    x = jax.random.normal(jax.random.key(seed), (T, D))
+    s = jax.random.uniform(jax.random.key(seed + 1), (T,))
+    return x, s
+
+
+@pytest.mark.parametrize("name", OPS)
+@pytest.mark.parametrize(
+    "T,k", [(1, 1), (7, 3), (13, 2), (17, 17), (31, 5), (100, 15), (6, 5), (5, 9)]
+)
+def test_exactly_k_outputs(name, T, k):
+    x, s = _data(T)
+    out = topk.get(name)(x, s, k)
+    assert out.features.shape == (k, 5) and out.scores.shape == (k,) and out.positions.shape == (k,)
+    assert int(topk.valid_outputs(out).sum()) == min(k, T)
+
+
+@pytest.mark.parametrize("T,k", [(13, 2), (31, 5), (100, 15), (17, 17), (64, 8), (6, 5)])
+def test_sharp_limit_equals_hard_topk(T, k):
+    x, _ = _data(T)
+    s = jnp.asarray(np.random.default_rng(T).permutation(T), jnp.float32)  # gaps of 1
+    soft = topk.successive_halving(x, s, k, alpha=200.0)
+    hard = topk.hard(x, s, k)
+    np.testing.assert_allclose(soft.features, hard.features, atol=1e-5)
+    np.testing.assert_allclose(soft.positions, hard.positions, atol=1e-4)
+    np.testing.assert_allclose(hard.positions, np.sort(np.argsort(-np.asarray(s))[:k]))
+
+
+def test_hand_computed_two_items():
+    x = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+    s = jnp.array([0.2, 0.5])
+    out = topk.successive_halving(x, s, 1, alpha=2.0)
+    w = jax.nn.softmax(2.0 * jnp.array([0.2, 0.5]))
+    np.testing.assert_allclose(out.features[0], w, rtol=1e-6)
+    np.testing.assert_allclose(out.scores[0], w @ s, rtol=1e-6)
+    np.testing.assert_allclose(out.positions[0], w[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_masked_items_never_selected(name):
+    x, s = _data(40)
+    s = s.at[30:].set(10.0)  # the best scores sit in padding
+    mask = jnp.arange(40) < 30
+    out = topk.get(name)(x, s, 6, mask=mask)
+    assert float(out.positions.max()) < 30
+    assert bool(topk.valid_outputs(out).all())
+    # fewer valid clips than k: the extra outputs are padding-only, zero and last
+    few = topk.get(name)(x, s, 6, mask=jnp.arange(40) < 4)
+    valid = np.asarray(topk.valid_outputs(few))
+    np.testing.assert_array_equal(valid, [True] * 4 + [False] * 2)
+    np.testing.assert_array_equal(np.asarray(few.features)[~valid], 0)
+    assert float(few.positions[valid].max()) < 4
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_padding_content_changes_nothing(name):
+    x, s = _data(20)
+    mask = jnp.arange(20) < 14
+    a = topk.get(name)(x, s, 3, mask=mask)
+    b = topk.get(name)(x.at[14:].set(99.0), s.at[14:].set(5.0), 3, mask=mask)
+    c = topk.get(name)(x[:14], s[:14], 3)
+    for u, v in [(a, b), (a, c)]:
+        np.testing.assert_allclose(u.features, v.features, atol=1e-6)
+        np.testing.assert_allclose(u.scores, v.scores, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_temporal_order(name):
+    x, s = _data(50)
+    out = topk.get(name)(x, s, 9, alpha=5.0) if name != "hard" else topk.hard(x, s, 9)
+    assert bool(jnp.all(jnp.diff(out.positions) >= 0))
+
+
+def test_batched_equals_per_video_and_jit_equals_eager():
+    x = jax.random.normal(jax.random.key(0), (2, 3, 24, 4))
+    s = jax.random.uniform(jax.random.key(1), (2, 3, 24))
+    mask = jnp.arange(24) < jnp.array([[24, 10, 3], [17, 24, 1]])[..., None]
+    batched = topk.successive_halving(x, s, 5, mask=mask)
+    jitted = jax.jit(topk.successive_halving, static_argnums=2)(x, s, 5, mask=mask)
+    np.testing.assert_allclose(batched.features, jitted.features, atol=1e-6)
+    single = topk.successive_halving(x[1, 2], s[1, 2], 5, mask=mask[1, 2])
+    np.testing.assert_allclose(batched.features[1, 2], single.features, atol=1e-6)
+
+
+def test_gradient_matches_finite_differences():
+    x, s = _data(12, D=3)
+    mask = jnp.arange(12) < 10
+    c = jax.random.normal(jax.random.key(7), (4, 3))
+
+    def f(s):
+        out = topk.successive_halving(x, s, 4, mask=mask, alpha=3.0)
+        return jnp.sum(out.features * c) + jnp.sum(out.scores)
+
+    g = jax.grad(f)(s)
+    assert bool(jnp.all(jnp.isfinite(g)))
+    assert float(jnp.abs(g[10:]).max()) == 0.0  # masked scores get no gradient
+    eps = 1e-3
+    for i in [0, 3, 7, 9]:
+        e = jnp.zeros(12).at[i].set(eps)
+        fd = (f(s + e) - f(s - e)) / (2 * eps)
+        np.testing.assert_allclose(g[i], fd, rtol=2e-2, atol=2e-3)
+
+
+def test_gradients_finite_under_jit_with_heavy_padding():
+    x, s = _data(192, D=8)
+    mask = jnp.arange(192) < 100
+    g = jax.jit(
+        jax.grad(lambda s: (topk.successive_halving(x, s, 29, mask=mask).features ** 2).sum())
+    )(s)
+    assert bool(jnp.all(jnp.isfinite(g)))
+
+
+def test_hard_gradient_modes():
+    x, s = _data(10)
+    f = lambda s, mode: topk.hard(x, s, 3, gradient=mode).features.sum()  # noqa: E731
+    g = jax.grad(f)(s, "straight_through")
+    chosen = np.asarray(topk.hard(x, s, 3).positions).astype(int)
+    np.testing.assert_allclose(np.asarray(g)[chosen], np.asarray(x.sum(1))[chosen], rtol=1e-6)
+    assert float(jnp.abs(jax.grad(f)(s, "none")).max()) == 0.0
+
+
+def test_budget_mask_keeps_best_outputs():
+    scores = jnp.array([[0.1, 0.9, 0.5, topk.PAD_SCORE], [0.3, 0.2, 0.8, 0.7]])
+    keep = topk.budget_mask(scores, jnp.array([4, 2]))
+    np.testing.assert_array_equal(keep, [[True, True, True, False], [False, False, True, True]])
+
+
+def test_registry():
+    assert topk.get("hard") is topk.hard
+    with pytest.raises(UnknownNameError, match="known: hard, successive_halving"):
+        topk.get("sinkhorn_typo")
