@@ -57,7 +57,7 @@ def main() -> None:
                 "train.progress": "false",
             })  # fmt: skip
             results = run_experiment(config)
-            # fidelity on fold 0's test videos, with a model retrained the same way
+            # fidelity on fold 0's test videos, with fold 0's trained model from its checkpoint
             dataset = load_dataset(config)
             fold = load_splits(default_split_file("tvsum"), set(dataset))[0]
             test = [dataset[k] for k in fold["test_keys"]]
