@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from csum import precision
+from csum.dropout import Dropout
 from csum.layers import dense
 
 _MASKED = -1e9  # finite, so a row with no allowed key gives uniform weights, not NaN
@@ -34,7 +35,7 @@ class SelfAttention(nnx.Module):
             return dense(dim, dim, use_bias=False, dtype=dtype, rngs=rngs)
 
         self.q, self.k, self.v, self.out = linear(), linear(), linear(), linear()
-        self.dropout = nnx.Dropout(dropout, rngs=rngs)
+        self.dropout = Dropout(dropout, rngs=rngs)
         self.aperture = aperture
         self.query_scale = query_scale
         self.dtype = dtype

@@ -8,6 +8,7 @@ from flax import nnx
 
 from backbones.attention import SelfAttention
 from backbones.registry import BACKBONES
+from csum.dropout import Dropout
 from csum.layers import dense
 
 
@@ -56,7 +57,7 @@ class MSVA(nnx.Module):
         self.kc = dense(hidden, head, dtype=dtype, rngs=rngs)
         self.norm_head = nnx.LayerNorm(head, rngs=rngs)
         self.kd = nnx.Linear(head, 1, rngs=rngs)
-        self.dropout = nnx.Dropout(dropout, rngs=rngs)
+        self.dropout = Dropout(dropout, rngs=rngs)
 
     def __call__(self, features, mask: jax.Array) -> jax.Array:
         """Args: features: S arrays [B, T, D_s]; mask [B, T]. Returns: scores [B, T]."""

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from backbones.registry import BACKBONES
+from csum.dropout import Dropout
 from csum.layers import dense
 
 
@@ -38,7 +39,7 @@ class VsLSTM(nnx.Module):
         self.lstm = nnx.Bidirectional(rnn(False), rnn(True), rngs=rngs)
         self.mlp_hidden = dense(D + 2 * hidden, hidden, dtype=dtype, rngs=rngs)
         self.mlp_out = nnx.Linear(hidden, 1, rngs=rngs)
-        self.dropout = nnx.Dropout(dropout, rngs=rngs)
+        self.dropout = Dropout(dropout, rngs=rngs)
 
     def __call__(self, features, mask: jax.Array) -> jax.Array:
         """Args: features: S arrays [B, T, D_s]; mask [B, T]. Returns: scores [B, T]."""

@@ -14,11 +14,12 @@ import argparse
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
 from csum.data.batching import default_buckets, train_batches
-from csum.data.video import Video
+from csum.data.video import Video, cast_features
 from csum.model import build_summarizer
 from csum.train import make_optimizer, make_train_step, step_key
 from experiments.config_loader import apply_overrides, load_config
@@ -58,7 +59,8 @@ def main() -> None:
     counter = CompileCounter()
     config = load_config(f"tvsum_{args.backbone}:synthetic")
     apply_overrides(config, {"compute_dtype": args.dtype})
-    videos = tvsum_shaped_videos(n_sources=len(config.data.feature_keys))
+    videos = tvsum_shaped_videos(len(config.data.feature_keys))
+    videos = cast_features(videos, jnp.dtype(args.dtype))  # as experiments.run stores them
     buckets = default_buckets(max(v.n_steps for v in videos))
     model = build_summarizer(config, videos[0].dims, seed=0)
     optimizer = nnx.Optimizer(model, make_optimizer(config), wrt=nnx.Param)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 
 from csum import baselines
@@ -19,7 +20,7 @@ from csum.data.eccv16 import load_eccv16
 from csum.data.errors import DataError
 from csum.data.splits import default_split_file, load_splits
 from csum.data.synthetic import FEATURE_KEYS, ensure_synthetic
-from csum.data.video import Video
+from csum.data.video import Video, cast_features
 from csum.evaluation import evaluate_video, mean_metrics
 from csum.model import build_summarizer
 from csum.predict import predict_scores
@@ -98,6 +99,8 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     """Trains and evaluates every configured fold; writes and returns results.json's dict."""
     workdir = Path(config.workdir).expanduser()
     dataset = load_dataset(config)
+    stored = cast_features(list(dataset.values()), jnp.dtype(config.compute_dtype))
+    dataset = {v.key: v for v in stored}
     split_file = config.data.splits or default_split_file(config.data.dataset)
     folds = load_splits(split_file, set(dataset))
     chosen = list(config.data.folds) if config.data.folds else list(range(len(folds)))

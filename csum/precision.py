@@ -17,8 +17,39 @@ import jax
 import jax.numpy as jnp
 
 
+def _materialize(x: jax.Array, perm: tuple[int, ...]) -> jax.Array:
+    """``jnp.transpose(x, perm)`` forced into memory in the new order.
+
+    XLA would otherwise fold the transpose into the consumer's operand layout, and
+    XLA:CPU's batched product with the contracted axis not innermost in either operand runs
+    about 5x slower than the same product in row-major form (measured 44 ms against 9 ms
+    for the [8, 768, 768] x [8, 768, 1024] attention backward). Reshaping to 2-D behind an
+    optimization barrier makes the new order physical.
+    """
+    y = jnp.transpose(x, perm)
+    return jax.lax.optimization_barrier(y.reshape(-1, y.shape[-1])).reshape(y.shape)
+
+
 def _einsum(spec: str, a, b, dtype):
-    return jnp.einsum(spec, a.astype(dtype), b.astype(dtype), preferred_element_type=jnp.float32)
+    a, b = a.astype(dtype), b.astype(dtype)
+    inputs, out = spec.split("->")
+    sa, sb = inputs.split(",")
+    batch = set(sa) & set(sb) & set(out)
+    summed = (set(sa) & set(sb)) - set(out)
+
+    def trailing(s: str) -> bool:
+        return set(s[len(s) - len(summed) :]) == summed
+
+    if batch and summed and not trailing(sa) and not trailing(sb):
+        # Batched "A^T B" (attention backward): move the summed axes of the smaller operand
+        # last, physically, so that the product runs in its fast row-major form.
+        if a.size <= b.size:
+            order = [c for c in sa if c not in summed] + [c for c in sa if c in summed]
+            a, sa = _materialize(a, tuple(sa.index(c) for c in order)), "".join(order)
+        else:
+            order = [c for c in sb if c not in summed] + [c for c in sb if c in summed]
+            b, sb = _materialize(b, tuple(sb.index(c) for c in order)), "".join(order)
+    return jnp.einsum(f"{sa},{sb}->{out}", a, b, preferred_element_type=jnp.float32)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 3))

@@ -16,7 +16,7 @@ class WindowProjector(nnx.Module):
     h applied to a flattened window [n * D] is exactly a 1-D convolution with kernel n over
     time, so the first layer is ``Conv(D -> hidden, kernel n, VALID)``, then ReLU and a
     linear layer to the embedding size. The convolution is computed as the sum of n
-    shifted products ``sum_o x[:, o:o+W] @ K[o]`` so that it runs in the mixed precision of
+    shifted products ``sum_o (x @ K[o])[:, o:o+W]`` so that it runs in the mixed precision of
     ``csum.precision`` (XLA:CPU's convolution has no fast bf16 path); it equals
     ``lax.conv_general_dilated`` with a VALID padding (tested). Each window embedding is
     L2-normalised (safely) and the sequence is represented by the mean over its valid
@@ -44,8 +44,11 @@ class WindowProjector(nnx.Module):
     def conv(self, x: jax.Array) -> jax.Array:
         """VALID temporal convolution: [B, T, D] -> [B, T - n + 1, hidden]."""
         W = x.shape[1] - self.window + 1
+        # Each tap multiplies the whole sequence and its output is shifted: slicing the
+        # narrow outputs instead of the wide inputs avoids n input copies (2x faster here).
+        x = x.astype(self.dtype)
         y = sum(
-            precision.einsum("btd,dh->bth", x[:, o : o + W], self.kernel[o], self.dtype)
+            precision.einsum("btd,dh->bth", x, self.kernel[o], self.dtype)[:, o : o + W]
             for o in range(self.window)
         )
         return y + self.bias

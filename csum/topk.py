@@ -181,9 +181,9 @@ def successive_halving(x, scores, mask, k: int, alpha: float = DEFAULT_ALPHA) ->
         slot = new_index[slot]
         s = jnp.sum(pair_w * pair_s, axis=-1)
     w = weight[:T] * mask
-    features = jax.ops.segment_sum(
-        w[:, None].astype(x.dtype) * jnp.where(mask[:, None], x, 0), slot[:T], num_segments=k
-    )
+    # Accumulate in at least float32 even when the features are stored in bfloat16.
+    x = jnp.where(mask[:, None], x, 0).astype(jnp.promote_types(x.dtype, jnp.float32))
+    features = jax.ops.segment_sum(w[:, None].astype(x.dtype) * x, slot[:T], num_segments=k)
     # Padding beyond T sits at positions T, T+1, ...; it only matters for padding-only outputs.
     positions = jax.ops.segment_sum(weight * jnp.arange(m, dtype=s.dtype), slot, num_segments=k)
     return _temporal_order(features, s, positions)
@@ -220,6 +220,7 @@ def hard(x, scores, mask, k: int, gradient: str = "straight_through") -> TopK:
     indicator = jnp.ones_like(top_s)
     if gradient == "straight_through":
         indicator = indicator + top_s - jax.lax.stop_gradient(top_s)
-    features = jnp.where(chosen[:, None], x[idx] * indicator[:, None].astype(x.dtype), 0)
+    picked = x[idx].astype(jnp.promote_types(x.dtype, jnp.float32))
+    features = jnp.where(chosen[:, None], picked * indicator[:, None].astype(picked.dtype), 0)
     out_s = jnp.where(chosen, top_s, PAD_SCORE)
     return _temporal_order(features, out_s, idx.astype(s.dtype))

@@ -87,7 +87,11 @@ def test_ntxent_hand_computed_and_invalid_slots():
     np.testing.assert_allclose(ntxent(u3, v3, jnp.array([1, 1, 0], bool), 1.0), expect, rtol=1e-6)
 
 
+# The attention products; "bts,btd->bsd" sums over neither operand's last axis, which
+# takes the physically-transposed path of csum.precision (also inside the others' VJPs).
 @pytest.mark.parametrize("spec,sa,sb", [("btd,bsd->bts", (2, 5, 8), (2, 6, 8)),
+                                        ("bts,bsd->btd", (2, 5, 6), (2, 6, 8)),
+                                        ("bts,btd->bsd", (2, 5, 6), (2, 5, 8)),
                                         ("...k,kn->...n", (2, 3, 8), (8, 4))])  # fmt: skip
 def test_mixed_einsum_value_and_gradient_close_to_float32(spec, sa, sb):
     a = jax.random.normal(jax.random.key(0), sa)

@@ -21,7 +21,8 @@ class Batch(NamedTuple):
     """A padded batch of videos (a pytree of arrays).
 
     Attributes:
-        features: one [B, T, D_s] float32 array per source, zero at padding.
+        features: one [B, T, D_s] float array per source (the videos' storage dtype),
+            zero at padding.
         mask: [B, T] bool, True at real steps (valid steps come first).
         length: [B] int32 number of real steps (0 for an empty slot).
         valid: [B] bool, False for slots that hold no video.
@@ -69,8 +70,9 @@ def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int]) ->
     if not 0 < len(videos) <= batch_size:
         raise ValueError(f"collate needs 1..{batch_size} videos, got {len(videos)}")
     T = bucket_for(max(v.n_steps for v in videos), buckets)
-    dims = videos[0].dims
-    feats = [np.zeros((batch_size, T, d), np.float32) for d in dims]
+    # Padded features keep the storage dtype of the videos (float32, or bfloat16 when the
+    # run stores them in its compute dtype: see ``csum.data.video.cast_features``).
+    feats = [np.zeros((batch_size, T, x.shape[-1]), x.dtype) for x in videos[0].features]
     mask = np.zeros((batch_size, T), bool)
     length = np.zeros((batch_size,), np.int32)
     for b, v in enumerate(videos):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,3 +40,14 @@ class Video:
     @property
     def dims(self) -> tuple[int, ...]:
         return tuple(int(f.shape[1]) for f in self.features)
+
+
+def cast_features(videos: list[Video], dtype) -> list[Video]:
+    """The videos with their features stored in ``dtype`` (e.g. the run's compute dtype).
+
+    Features are frozen inputs that every product consumes in the compute dtype, so
+    storing them that way once, on load, halves host-to-device traffic and removes the
+    per-step casts (the rounding is the one each product would apply anyway).
+    """
+    dtype = np.dtype(dtype)
+    return [replace(v, features=tuple(f.astype(dtype) for f in v.features)) for v in videos]
