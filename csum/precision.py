@@ -97,8 +97,13 @@ def einsum(spec: str, a: jax.Array, b: jax.Array, dtype) -> jax.Array:
     return mixed_einsum(spec, a, b, jnp.dtype(dtype))
 
 
+@functools.cache
 def dot_general_for(dtype):
     """A ``dot_general`` for ``nnx.Linear(dot_general=...)`` computing in ``dtype``.
+
+    Cached per dtype: the function is a static attribute of every layer, so a fresh
+    closure per layer would make each newly built model (one per fold) a new jit cache
+    entry and recompile every train-step shape.
 
     Handles the dense-layer pattern (contract the last input axis with the kernel's first,
     no batch axes) through ``mixed_einsum``; anything else falls back to ``lax``.

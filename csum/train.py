@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -27,9 +28,16 @@ class TrainingError(RuntimeError):
 def make_optimizer(config) -> optax.GradientTransformation:
     """AdamW with global-norm clipping (a constant learning rate: no epoch schedule, so an
     interrupted run and its resumption see the same rates)."""
+    return _adamw(config.train.lr, config.train.weight_decay, config.train.max_grad_norm)
+
+
+@functools.cache
+def _adamw(lr: float, weight_decay: float, max_grad_norm: float) -> optax.GradientTransformation:
+    # One object per setting: the transformation is static in the optimizer's graph, so a
+    # new one per fold would miss the train step's jit cache and recompile every shape.
     return optax.chain(
-        optax.clip_by_global_norm(config.train.max_grad_norm),
-        optax.adamw(config.train.lr, weight_decay=config.train.weight_decay),
+        optax.clip_by_global_norm(max_grad_norm),
+        optax.adamw(lr, weight_decay=weight_decay),
     )
 
 
@@ -139,6 +147,7 @@ def train_fold(
             records.append(record)
             bar.set_postfix(loss=f"{record['loss']:.4f}")
             if on_epoch_end is not None:
+                ckpt.wait()  # the callback may stop the run: let it see a landed checkpoint
                 on_epoch_end(fold, epoch)
     finally:
         ckpt.close()

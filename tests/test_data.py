@@ -143,3 +143,26 @@ def test_collate_pads_with_zeros_and_invalid_slots(small_videos):
     batch = collate(v, 3, [64, 512])
     assert batch.valid.tolist() == [True, True, False]
     assert float(np.abs(batch.features[0][0, v[0].n_steps :]).max(initial=0)) == 0.0
+
+
+def test_synthetic_cache_name_tracks_the_resolved_spec(tmp_path):
+    small = {"n_videos": 2, "dim": 8, "min_seconds": 20, "max_seconds": 30}
+    a = synthetic.ensure_synthetic(tmp_path, "summe", seed=0, **small)
+    b = synthetic.ensure_synthetic(tmp_path, "summe", seed=0, **small)
+    c = synthetic.ensure_synthetic(tmp_path, "summe", seed=0, **small, drift=0.3)
+    assert a == b and a != c  # same spec reuses the file; any other field gets its own
+
+
+def test_features_stored_in_bfloat16_are_padded_in_bfloat16(small_videos):
+    import jax.numpy as jnp
+
+    from csum.data.video import cast_features
+
+    videos = list(small_videos.values())[:3]
+    stored = cast_features(videos, jnp.bfloat16)
+    batch = collate(stored, 4, default_buckets(1000))
+    assert all(f.dtype == jnp.bfloat16 for f in batch.features)
+    v = videos[0]
+    np.testing.assert_array_equal(batch.features[1][0, : v.n_steps],
+                                  v.features[1].astype(jnp.bfloat16))  # fmt: skip
+    assert not np.asarray(batch.features[1][0, v.n_steps :], np.float32).any()

@@ -103,3 +103,22 @@ def test_same_seed_same_numbers_and_config_guard(tmp_path, synthetic_dir):
 
     with pytest.raises(DataError, match="another config"):
         run_experiment(_config(tmp_path, synthetic_dir, "a", **{"loss.tau": "0.5"}))
+
+
+@pytest.mark.parametrize("name", ["tvsum_msva", "tvsum_vslstm"])
+def test_models_of_different_folds_share_compiled_steps(name):
+    # Every static part of the model and optimizer graph must be equal between two builds
+    # (e.g. no fresh closures), or each fold recompiles every train-step shape.
+    from flax import nnx
+
+    from csum.model import build_summarizer
+    from csum.train import make_optimizer
+
+    config = load_config(f"{name}:synthetic,quick")
+    dims = (16,) * len(config.data.feature_keys)
+
+    def graph(seed):
+        model = build_summarizer(config, dims, seed=seed)
+        return nnx.graphdef((model, nnx.Optimizer(model, make_optimizer(config), wrt=nnx.Param)))
+
+    assert graph(0) == graph(1)
