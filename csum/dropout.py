@@ -90,7 +90,10 @@ class Dropout(nnx.Dropout):
         rngs = self.rngs if rngs is None else rngs
         if rngs is None:
             raise ValueError("Dropout in training mode needs an RNG stream (pass rngs=)")
-        key = rngs[self.rng_collection]() if isinstance(rngs, nnx.Rngs) else (
-            rngs() if isinstance(rngs, nnx.RngStream) else rngs
-        )  # fmt: skip
+        if isinstance(rngs, nnx.Rngs):
+            key = rngs[self.rng_collection]()
+        elif isinstance(rngs, nnx.RngStream):
+            key = rngs()
+        else:
+            key = rngs  # a key array
         return dropout(inputs, self.rate, jax.random.bits(key, (2,), jnp.uint32))

@@ -108,7 +108,10 @@ def read_tvsum_mat(path: str | Path = ANNOTATION_DIR / "ydata-tvsum50.mat") -> l
 
 
 def read_summe(directory: str | Path = ANNOTATION_DIR / "summe_gt") -> list[Annotation]:
-    """Reads every SumMe ``GT/*.mat`` file, sorted by name (``video_i`` order: see README).
+    """Reads every SumMe ``GT/*.mat`` file, sorted by file name.
+
+    The eccv16 SumMe file's ``video_i`` order is not checked against this order here; match
+    videos by ``video_name`` (data README).
 
     Returns:
         25 annotations with [n_users, n_frames] 0/1 selections and the video's fps.
