@@ -12,16 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jax.numpy as jnp
-import numpy as np
 
 from csum import baselines
+from csum.data.annotations import attach_tvsum_scores
 from csum.data.batching import default_buckets
 from csum.data.eccv16 import load_eccv16
 from csum.data.errors import DataError
 from csum.data.splits import default_split_file, load_splits
 from csum.data.synthetic import FEATURE_KEYS, ensure_synthetic
 from csum.data.video import Video, cast_features
-from csum.evaluation import evaluate_video, mean_metrics
+from csum.evaluation import evaluate_video, mean_metrics, parse_protocol
 from csum.model import build_summarizer
 from csum.predict import predict_scores
 from csum.train import make_train_step, train_fold
@@ -56,7 +56,12 @@ def load_dataset(config) -> dict[str, Video]:
         if unknown:
             what = f"synthetic data has keys {FEATURE_KEYS[:n]}, not {unknown}"
             raise DataError(dataset_path(config), what, key="data.feature_keys")
-    return load_eccv16(dataset_path(config), keys, min_steps=config.data.min_steps)
+    path = dataset_path(config)
+    videos = load_eccv16(path, keys, min_steps=config.data.min_steps)
+    if config.data.dataset == "tvsum" and not config.data.synthetic:
+        # The eccv16 TVSum file has no raw annotator scores; Otani's correlation needs them.
+        videos = attach_tvsum_scores(videos, path)
+    return videos
 
 
 def check_workdir(config, workdir: Path) -> None:
@@ -85,19 +90,18 @@ def _diff(a, b, prefix=""):
 def baseline_metrics(config, videos: list[Video]) -> dict[str, dict[str, float]]:
     """Random (mean over ``eval.random_seeds`` seeds) and uniform baselines on ``videos``."""
     mode, ratio = config.eval.f1_mode, config.topk.ratio
-    per_seed = []
-    for seed in range(config.eval.random_seeds):
-        rng = np.random.default_rng([config.seed, seed])
-        per_seed.append(mean_metrics(
-            [evaluate_video(baselines.random_scores(v, rng), v, mode, ratio) for v in videos]
-        ))  # fmt: skip
-    uniform = [evaluate_video(baselines.uniform_scores(v, ratio), v, mode, ratio) for v in videos]
-    return {"random": mean_metrics(per_seed), "uniform": mean_metrics(uniform)}
+    protocol = parse_protocol(config.eval.protocol)
+    random = baselines.random_baseline(videos, mode, ratio, protocol, config.eval.random_seeds,
+                                       config.seed)["mean"]  # fmt: skip
+    uniform = [evaluate_video(baselines.uniform_scores(v, ratio), v, mode, ratio, protocol)
+               for v in videos]  # fmt: skip
+    return {"random": random, "uniform": mean_metrics(uniform)}
 
 
 def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = None) -> dict:
     """Trains and evaluates every configured fold; writes and returns results.json's dict."""
     workdir = Path(config.workdir).expanduser()
+    protocol = parse_protocol(config.eval.protocol)
     dataset = load_dataset(config)
     stored = cast_features(list(dataset.values()), jnp.dtype(config.compute_dtype))
     dataset = {v.key: v for v in stored}
@@ -122,8 +126,8 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         model = build_summarizer(config, in_dims, seed=config.seed + f)
         records = train_fold(config, model, train, f, workdir, step_fn, buckets, on_epoch_end)
         scores = predict_scores(model.backbone, test, config.eval.batch_size, buckets)
-        rows = [evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio)
-                for v in test]  # fmt: skip
+        rows = [evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio,
+                               protocol) for v in test]  # fmt: skip
         result = {"fold": f, "n_train": len(train), "n_test": len(test),
                   **mean_metrics(rows), "baselines": baseline_metrics(config, test),
                   "final_loss": records[-1]["loss"] if records else None}  # fmt: skip
@@ -138,7 +142,8 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
             for name in ("random", "uniform")
         },
         "units": "fractions (F1 in [0, 1]; tau and rho in [-1, 1])",
-        "f1_mode": config.eval.f1_mode,
+        "f1_mode": protocol.f1_mode or config.eval.f1_mode,
+        "protocol": protocol.name,
         "split_file": str(split_file),
     }
     (workdir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -147,8 +152,10 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
 
 def format_table(results: dict) -> str:
     """A readable table of results.json (F1 in percent, one decimal; tau and rho as is)."""
-    title = (f"{results['config']}  (F1 % with {results['f1_mode']} over users; "
-             f"Kendall tau, Spearman rho: Otani et al.)")  # fmt: skip
+    protocol = results.get("protocol", "standard")
+    correlation = "MSVA's" if "msva_correlation" in protocol else "Otani et al."
+    title = (f"{results['config']}  (protocol {protocol}: F1 % with {results['f1_mode']} "
+             f"over users; Kendall tau, Spearman rho: {correlation})")  # fmt: skip
     lines = [title, f"{'':12s} {'F1':>6s} {'tau':>7s} {'rho':>7s}"]
 
     def row(name, m):

@@ -42,7 +42,13 @@ def main(argv: list[str] | None = None) -> int:
         spec, overrides = parse_argv(sys.argv[1:] if argv is None else argv)
         config = load_config(spec)
         apply_overrides(config, overrides)
+        from csum.evaluation import parse_protocol
         from csum.experiment import format_table, run_experiment  # heavy imports after parsing
+
+        try:
+            parse_protocol(config.eval.protocol)
+        except ValueError as err:
+            raise ConfigError(f"--config.eval.protocol: {err}") from None
 
         results = run_experiment(config)
     except (ConfigError, DataError, UnknownNameError, TrainingError) as err:

@@ -84,3 +84,73 @@ def test_evaluate_video_and_baselines():
     np.testing.assert_array_equal(u, [1, 0, 1, 0, 1, 0])  # ceil(0.34 * 6) = 3 steps
     r = baselines.random_scores(v, np.random.default_rng(0))
     assert r.shape == (6,) and r.min() >= 0 and r.max() < 1
+
+
+def _annotated(n_frames, change_points, user_summary, step=1):
+    picks = np.arange(0, n_frames, step)
+    return Video("v", (), n_frames, picks, np.asarray(change_points), np.asarray(user_summary))
+
+
+def test_int_shot_values_truncate_like_ortools():
+    # Two 10-frame shots, room for one. As floats the second is better; as int(1000 v)
+    # both are 123 and the tie goes to the earlier shot.
+    cps, scores, picks = [[0, 9], [10, 19]], np.repeat([0.1234, 0.1239], 10), np.arange(20)
+    standard = evaluation.keyshot_summary(scores, cps, 20, picks, 0.5)
+    truncated = evaluation.keyshot_summary(scores, cps, 20, picks, 0.5, shot_values="int")
+    np.testing.assert_array_equal(np.flatnonzero(standard), np.arange(10, 20))
+    np.testing.assert_array_equal(np.flatnonzero(truncated), np.arange(0, 10))
+
+
+def test_capacity_from_last_shot_end():
+    # The shots end at frame 79 of 100: floor(0.15 * 100) = 15 fits the 15-frame shot,
+    # int(0.15 * 80) = 12 fits nothing.
+    cps, scores = [[0, 13], [14, 28], [29, 79]], np.r_[np.zeros(14), np.ones(15), np.zeros(71)]
+    picks = np.arange(100)
+    standard = evaluation.keyshot_summary(scores, cps, 100, picks)
+    last = evaluation.keyshot_summary(scores, cps, 100, picks, capacity="last_shot")
+    np.testing.assert_array_equal(np.flatnonzero(standard), np.arange(14, 29))
+    assert not last.any()
+
+
+def test_msva_correlation_hand_computed():
+    # Ranks of [1, 1, 0, 0] and of the mean user [1, .5, 0, 0]: Pearson of the centred
+    # ranks [1, 1, -1, -1] and [1.5, .5, -1, -1] is 4 / sqrt(4 * 4.5); tau-b has 4
+    # concordant pairs, 0 discordant, 2 pairs tied in x and 1 in y: 4 / sqrt(4 * 5).
+    tau, rho = evaluation.msva_correlation([1, 1, 0, 0], [[1, 1, 0, 0], [1, 0, 0, 0]])
+    np.testing.assert_allclose(rho, 4 / np.sqrt(18))
+    np.testing.assert_allclose(tau, 4 / np.sqrt(20))
+    assert evaluation.msva_correlation([1, 1, 1, 1], [[1, 0, 0, 0]]) == (0.0, 0.0)
+
+
+def test_protocol_variants_in_evaluate_video():
+    # One 2-frame shot per user summary: the prediction picks shot 0 (frames 0-1).
+    video = _annotated(20, [[0, 1], [2, 3], [4, 19]], [[1, 1] + [0] * 18, [0, 0, 1, 1] + [0] * 16])
+    scores = np.r_[1.0, 1.0, np.zeros(18)]
+    standard = evaluation.evaluate_video(scores, video, "avg")
+    as_max = evaluation.evaluate_video(scores, video, "avg", protocol=evaluation.VARIANTS["f1_max"])
+    assert standard["f1"] == pytest.approx(0.5) and as_max["f1"] == pytest.approx(1.0)
+    msva = evaluation.evaluate_video(
+        scores, video, "avg", protocol=evaluation.VARIANTS["msva_correlation"]
+    )
+    summary = evaluation.keyshot_summary(scores, video.change_points, 20, video.picks)
+    assert (msva["kendall_tau"], msva["spearman_rho"]) == pytest.approx(
+        evaluation.msva_correlation(summary, video.user_summary)
+    )
+    assert msva["kendall_tau"] != pytest.approx(standard["kendall_tau"])
+
+
+def test_protocol_names_parse_back():
+    assert evaluation.STANDARD.name == "standard"
+    assert evaluation.parse_protocol("standard") == evaluation.STANDARD
+    for name, variant in evaluation.VARIANTS.items():
+        assert variant.name == name
+        assert evaluation.parse_protocol(name) == variant
+    combo = evaluation.parse_protocol("int_shot_values,capacity_last_shot+msva_correlation")
+    assert combo.name == "int_shot_values+capacity_last_shot+msva_correlation"
+    assert evaluation.parse_protocol(combo.name) == combo
+    with pytest.raises(ValueError, match="known: standard, int_shot_values"):
+        evaluation.parse_protocol("int_values")
+    with pytest.raises(ValueError, match="f1_mode twice"):
+        evaluation.parse_protocol("f1_avg+f1_max")
+    with pytest.raises(ValueError, match="Protocol.capacity"):
+        evaluation.Protocol(capacity="last")

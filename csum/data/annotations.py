@@ -37,7 +37,8 @@ class Annotation:
         category: TVSum category code (e.g. ``"VT"``), or ``""``.
         user_scores: [U, n_frames] float per-annotator frame scores: TVSum 1..5; SumMe 0/1
             selections.
-        fps: frame rate when the file gives it (SumMe), else None.
+        fps: frame rate when the file gives it (SumMe's FPS; TVSum's .mat: frames over
+            its ``length`` in seconds), else None (TVSum's tsv).
     """
 
     name: str
@@ -87,7 +88,10 @@ def _mat_string(f: h5py.File, ref) -> str:
 
 
 def read_tvsum_mat(path: str | Path = ANNOTATION_DIR / "ydata-tvsum50.mat") -> list[Annotation]:
-    """Reads TVSum's ``ydata-tvsum50.mat`` (v7.3) into annotations in file order."""
+    """Reads TVSum's ``ydata-tvsum50.mat`` (v7.3) into annotations in file order.
+
+    Same videos, order and scores as the tsv, plus each video's frame rate.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "TVSum annotation .mat not found")
@@ -100,10 +104,12 @@ def read_tvsum_mat(path: str | Path = ANNOTATION_DIR / "ydata-tvsum50.mat") -> l
             name = _mat_string(f, g["video"][i, 0])
             scores = np.asarray(f[g["user_anno"][i, 0]][:], np.float64)
             n_frames = int(np.asarray(f[g["nframes"][i, 0]][:]).ravel()[0])
+            seconds = float(np.asarray(f[g["length"][i, 0]][:]).ravel()[0])
             if scores.shape[1] != n_frames:
                 raise DataError(path, f"user_anno has {scores.shape[1]} frames, nframes says "
                                 f"{n_frames}", video=name, key="user_anno")  # fmt: skip
-            out.append(Annotation(name, _mat_string(f, g["category"][i, 0]), scores))
+            category = _mat_string(f, g["category"][i, 0])
+            out.append(Annotation(name, category, scores, fps=n_frames / seconds))
     return out
 
 
@@ -135,4 +141,65 @@ def read_summe(directory: str | Path = ANNOTATION_DIR / "summe_gt") -> list[Anno
             raise DataError(path, f"user_score has {selected.shape[1]} frames, nFrames says "
                             f"{n_frames}", video=path.stem, key="user_score")  # fmt: skip
         out.append(Annotation(path.stem, "", selected, float(np.asarray(m["FPS"]).ravel()[0])))
+    return out
+
+
+def read_annotations(dataset: str) -> list[Annotation]:
+    """The shipped annotations of ``"tvsum"`` (the .mat, in eccv16 order) or ``"summe"``."""
+    if dataset == "tvsum":
+        return read_tvsum_mat()
+    if dataset == "summe":
+        return read_summe()
+    raise ValueError(f"no annotations for dataset {dataset!r}; known: tvsum, summe")
+
+
+def tvsum_entry(key: str, name: str, annotations: list[Annotation], file) -> Annotation:
+    """The TVSum annotation of an eccv16 video: by YouTube id if its ``video_name`` is
+    one, else by position (``video_i`` is the i-th TVSum entry).
+
+    Raises:
+        DataError: the key is not ``video_<i>`` with i in 1..50 and the name is no id.
+    """
+    by_name = {a.name: a for a in annotations}
+    if name in by_name:
+        return by_name[name]
+    head, _, index = key.rpartition("_")
+    if head != "video" or not index.isdigit() or not 1 <= int(index) <= len(annotations):
+        raise DataError(file, f"cannot match to a TVSum video: expected key video_1 .. "
+                        f"video_{len(annotations)} or a YouTube id as video_name", key,
+                        "video_name")  # fmt: skip
+    return annotations[int(index) - 1]
+
+
+def attach_tvsum_scores(videos: dict, file, annotations: list[Annotation] | None = None) -> dict:
+    """Adds TVSum's raw per-annotator frame scores to videos of an eccv16 TVSum file.
+
+    The eccv16 file keeps only binary user summaries; Otani's rank correlation needs the
+    1..5 scores, so they are attached by video (see ``tvsum_entry``). Videos that already
+    carry ``user_scores`` keep them.
+
+    Args:
+        videos: ``{key: Video}`` as ``load_eccv16`` returns.
+        file: the eccv16 file (for error messages).
+        annotations: TVSum annotations; the shipped ones by default.
+
+    Returns:
+        The videos, each with ``user_scores`` [20, n_frames].
+
+    Raises:
+        DataError: a video that matches no TVSum entry, or whose frame count differs from
+            its entry's (then the file is not TVSum, or its videos are in another order).
+    """
+    annotations = read_tvsum_mat() if annotations is None else annotations
+    out = {}
+    for key, video in videos.items():
+        if video.user_scores is None:
+            entry = tvsum_entry(key, video.name, annotations, file)
+            if entry.n_frames != video.n_frames:
+                raise DataError(file, f"n_frames is {video.n_frames} but TVSum video "
+                                f"{entry.name} has {entry.n_frames} annotated frames; not "
+                                f"the TVSum eccv16 file, or its videos are reordered", key,
+                                "n_frames")  # fmt: skip
+            video = dataclasses.replace(video, user_scores=entry.user_scores.astype(np.float32))
+        out[key] = video
     return out

@@ -49,7 +49,8 @@ def _read(group: h5py.Group, key: str, file: Path, video: str) -> np.ndarray:
     return np.asarray(group[key][()])
 
 
-def _check_features(x, file, video, key, min_steps, expected_dim):
+def check_features(x, file, video, key, min_steps, expected_dim):
+    """[n_steps, D] finite float features of one video as float32, or a DataError."""
     if x.ndim != 2:
         raise DataError(file, f"expected [n_steps, D] features, got shape {x.shape}", video, key)
     if not np.issubdtype(x.dtype, np.floating):
@@ -154,7 +155,7 @@ def load_eccv16(
                     raise DataError(file, "video missing from this feature file", vid)
                 x = _read(files[file][vid], key, file, vid)
                 want = dims[s] if dims is not None else None
-                feats.append(_check_features(x, file, vid, key, min_steps, want))
+                feats.append(check_features(x, file, vid, key, min_steps, want))
             if dims is None:
                 dims = [f.shape[1] for f in feats]
             feats = [feats[0]] + [resample(f, feats[0].shape[0]) for f in feats[1:]]

@@ -13,7 +13,8 @@ class Video:
 
     Attributes:
         key: the h5 group name (``video_i``).
-        features: one [n_steps, D_s] float32 array per feature source, same n_steps.
+        features: one [n_steps, D_s] float32 array per feature source, same n_steps; empty
+            for a video known by its annotations alone (baselines need no features).
         n_frames: number of frames of the original video.
         picks: [n_steps] int frame index of each step (2 fps in the eccv16 files).
         change_points: [n_segments, 2] int inclusive frame bounds of each shot (KTS).
@@ -35,7 +36,7 @@ class Video:
 
     @property
     def n_steps(self) -> int:
-        return int(self.features[0].shape[0])
+        return int(len(self.picks))
 
     @property
     def dims(self) -> tuple[int, ...]:

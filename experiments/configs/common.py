@@ -92,5 +92,7 @@ def make(dataset: str, backbone: str, arg: str | None) -> ml_collections.ConfigD
     c.eval.f1_mode = "max" if dataset == "summe" else "avg"
     c.eval.batch_size = 8
     c.eval.random_seeds = 10
+    # "standard" (SPEC section 6), or +-joined variants of csum.evaluation.VARIANTS.
+    c.eval.protocol = "standard"
     c.lock()
     return c
