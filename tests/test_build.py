@@ -10,7 +10,7 @@ import pytest
 from csum import baselines
 from csum.data import build
 from csum.data.annotations import attach_tvsum_scores, read_summe, read_tvsum_mat
-from csum.data.eccv16 import load_eccv16
+from csum.data.eccv16 import load_eccv16, write_eccv16
 from csum.data.errors import DataError
 from csum.evaluation import evaluate_video, keyshot_summary
 
@@ -138,3 +138,23 @@ def test_attach_tvsum_scores_checks_frames(tmp_path, tvsum):
         attach_tvsum_scores({"video_3": video}, "x.h5", anns)
     with pytest.raises(DataError, match="cannot match to a TVSum video"):
         attach_tvsum_scores({"clip_a": video}, "x.h5", anns)
+
+
+def test_real_tvsum_loader_attaches_raw_scores(tmp_path):
+    # An eccv16-style TVSum file (no user_scores, no video names) as users have it.
+    from csum.experiment import load_dataset
+    from experiments.config_loader import load_config
+
+    anns = read_tvsum_mat()[:2]
+    videos = []
+    for i, a in enumerate(anns):
+        shots = [[0, a.n_frames // 2], [a.n_frames // 2 + 1, a.n_frames - 1]]
+        v = build.annotated_video(a, "tvsum", f"video_{i + 1}", shots,
+                                  (_scene_features(a.n_frames, i),))  # fmt: skip
+        videos.append(dataclasses.replace(v, user_scores=None, name=""))
+    write_eccv16(tmp_path / "eccv16_dataset_tvsum_google_pool5.h5", videos)
+    config = load_config("tvsum_msva")
+    config.data.dir = str(tmp_path)
+    loaded = load_dataset(config)
+    for a, v in zip(anns, loaded.values(), strict=True):
+        np.testing.assert_array_equal(v.user_scores, a.user_scores)
