@@ -5,8 +5,9 @@ alone, the human baseline (each annotator against the others, leave one out) and
 baseline (i.i.d. uniform step scores; mean and std over seeds) in F1, Kendall's tau and
 Spearman's rho. Without features there are no KTS shots, so by default the shots are the
 uniform 2-second segments that TVSum's annotators scored (the annotation is constant on
-them); ``--h5 FILE`` evaluates on an eccv16 file's own KTS shots and user summaries instead,
-which is the setting of the published human and random rows.
+them); ``--shots variable`` draws shots with KTS's spread of lengths instead; ``--h5 FILE``
+evaluates on an eccv16 file's own KTS shots and user summaries, which is the setting of the
+published human and random rows.
 """
 
 from __future__ import annotations
@@ -122,12 +123,45 @@ def human_baseline(videos: list[Video], mode: str, protocol: Protocol = STANDARD
     return mean_metrics([human_video(v, mode, protocol) for v in videos])
 
 
-def annotation_videos(dataset: str, shot_seconds: float = 2.0) -> list[Video]:
-    """The dataset's videos from the shipped annotations alone, cut into uniform shots."""
+def variable_shots(n_frames: int, median: float, rng: np.random.Generator) -> np.ndarray:
+    """[n_shots, 2] shots of log-normal length (median ``median`` frames, sigma 0.8).
+
+    Lengths are clipped to [15 frames, 10 medians]; the last shot ends on the last frame.
+    KTS gives shots of such a spread, and that spread (not the content) is what lets any
+    summary of many short shots score a high F1 (Otani et al. 2019). This option shows the
+    effect on the annotations alone.
+    """
+    bounds = [0]
+    while bounds[-1] < n_frames:
+        length = int(np.clip(rng.lognormal(np.log(median), 0.8), 15, 10 * median))
+        bounds.append(min(n_frames, bounds[-1] + length))
+    bounds = np.asarray(bounds, np.int64)
+    return np.stack([bounds[:-1], bounds[1:] - 1], axis=1)
+
+
+def annotation_videos(
+    dataset: str, shot_seconds: float = 2.0, shots: str = "uniform", seed: int = 0
+) -> list[Video]:
+    """The dataset's videos from the shipped annotations alone.
+
+    Args:
+        dataset: ``"tvsum"`` or ``"summe"``.
+        shot_seconds: shot length (``uniform``) or median shot length (``variable``).
+        shots: ``"uniform"`` (consecutive shots of ``shot_seconds``; for TVSum at 2 s these
+            are the segments the annotators scored) or ``"variable"`` (``variable_shots``).
+        seed: seed of the variable shot lengths.
+    """
+    if shots not in ("uniform", "variable"):
+        raise ValueError(f"shots must be 'uniform' or 'variable', not {shots!r}")
+    rng = np.random.default_rng(seed)
     videos = []
     for i, a in enumerate(read_annotations(dataset)):
-        shots = uniform_shots(a.n_frames, round(shot_seconds * a.fps))
-        videos.append(annotated_video(a, dataset, f"video_{i + 1}", shots))
+        length = shot_seconds * a.fps
+        if shots == "uniform":
+            cps = uniform_shots(a.n_frames, round(length))
+        else:
+            cps = variable_shots(a.n_frames, length, rng)
+        videos.append(annotated_video(a, dataset, f"video_{i + 1}", cps))
     return videos
 
 
@@ -181,7 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", choices=("tvsum", "summe"), required=True)
     parser.add_argument("--h5", default=None, help="eccv16 file: use its KTS shots")
     parser.add_argument("--seeds", type=int, default=10, help="random-baseline seeds")
-    parser.add_argument("--shot-seconds", type=float, default=2.0, help="uniform shot length")
+    parser.add_argument(
+        "--shots",
+        choices=("uniform", "variable"),
+        default="uniform",
+        help="shots without --h5: uniform, or log-normal lengths as KTS gives",
+    )
+    parser.add_argument("--shot-seconds", type=float, default=2.0, help="(median) shot length")
     parser.add_argument(
         "--protocol",
         default="standard",
@@ -200,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.h5:
             videos, shots = h5_videos(args.h5, args.dataset), f"KTS shots of {args.h5}"
         else:
-            videos = annotation_videos(args.dataset, args.shot_seconds)
-            shots = f"uniform {args.shot_seconds:g}-second shots"
+            videos = annotation_videos(args.dataset, args.shot_seconds, args.shots)
+            shots = (f"uniform {args.shot_seconds:g}-second shots" if args.shots == "uniform"
+                     else f"log-normal shots, median {args.shot_seconds:g} s (seed 0)")  # fmt: skip
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -158,3 +158,13 @@ def test_real_tvsum_loader_attaches_raw_scores(tmp_path):
     loaded = load_dataset(config)
     for a, v in zip(anns, loaded.values(), strict=True):
         np.testing.assert_array_equal(v.user_scores, a.user_scores)
+
+
+def test_cli_builds_all_of_summe_and_baselines_read_it(tmp_path, capsys):
+    feats = _npy_dir(tmp_path / "f", read_summe())
+    out = tmp_path / "eccv16_dataset_summe_google_pool5.h5"
+    assert build.main(["--dataset", "summe", "--features", str(feats), "--out", str(out)]) == 0
+    assert len(load_eccv16(out)) == 25
+    assert baselines.main(["--dataset", "summe", "--h5", str(out), "--seeds", "1"]) == 0
+    text = capsys.readouterr().out
+    assert f"KTS shots of {out}" in text and "| 54.3 | 0.212 | 0.212 |" in text
