@@ -1,4 +1,4 @@
-"""Sweep of the successive-halving sharpness alpha (``topk.kwargs.alpha``).
+"""Sweep of the successive-halving sharpness alpha (``topk.successive_halving.alpha``).
 
     python -m benchmarks.alpha_sweep [--alphas 5,20,50,200] [--epochs 6] [--folds 0,1]
 
@@ -53,7 +53,7 @@ def main() -> None:
             config = load_config("tvsum_msva:synthetic,quick")
             apply_overrides(config, {
                 "workdir": workdir, "data.synthetic_seed": "1", "train.epochs": str(args.epochs),
-                "data.folds": f"({args.folds},)", "topk.kwargs.alpha": str(alpha),
+                "data.folds": f"({args.folds},)", "topk.successive_halving.alpha": str(alpha),
                 "train.progress": "false",
             })  # fmt: skip
             results = run_experiment(config)

@@ -21,35 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-_GOLDEN = 0x9E3779B9  # odd, so multiplying by it permutes uint32
-
-
-def fmix32(x: jax.Array) -> jax.Array:
-    """MurmurHash3's 32-bit finaliser: a bijection of uint32 with full avalanche."""
-    x = x ^ (x >> 16)
-    x = x * jnp.uint32(0x85EBCA6B)
-    x = x ^ (x >> 13)
-    x = x * jnp.uint32(0xC2B2AE35)
-    return x ^ (x >> 16)
-
-
-def hash_bits(words: jax.Array, shape: tuple[int, ...]) -> jax.Array:
-    """uint32 bits for every element of ``shape``, keyed by ``words``.
-
-    Args:
-        words: [2] uint32 keys.
-        shape: output shape (at most 2^32 elements).
-
-    Returns:
-        uint32 array of ``shape``; a bijection of the flat index for fixed ``words``.
-    """
-    size = 1
-    for n in shape:
-        size *= n
-    if size > 2**32:
-        raise ValueError(f"hash_bits: {size} elements exceed the 2^32 counter")
-    index = jax.lax.iota(jnp.uint32, size).reshape(shape)
-    return fmix32(fmix32((index * jnp.uint32(_GOLDEN)) ^ words[0]) + words[1])
+from csum.hashing import hash_bits
 
 
 def dropout(x: jax.Array, rate: float, words: jax.Array) -> jax.Array:

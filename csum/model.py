@@ -26,10 +26,13 @@ class Summarizer(nnx.Module):
     """
 
     def __init__(self, backbone: nnx.Module, projector: WindowProjector,
-                 contrast_sources: tuple[int, ...]):  # fmt: skip
+                 contrast_sources: tuple[int, ...], seed: int = 0):  # fmt: skip
         self.backbone = backbone
         self.projector = projector
         self.contrast_sources = tuple(contrast_sources)
+        # Noise of a stochastic top-k operator: part of the model state, so a resumed run
+        # draws exactly the keys an uninterrupted one would.
+        self.topk_rngs = nnx.Rngs(topk=seed)
 
     def contrast_features(self, features) -> jax.Array:
         """[B, T, D_c]: the sources that the summary is selected from and compared in."""
@@ -53,7 +56,7 @@ def build_summarizer(config, in_dims, seed: int) -> Summarizer:
         sum(in_dims[s] for s in sources), rngs=rngs, window=config.projector.window,
         hidden=config.projector.hidden, embed=config.projector.embed, dtype=dtype,
     )  # fmt: skip
-    return Summarizer(backbone, projector, sources)
+    return Summarizer(backbone, projector, sources, seed=seed + 2)
 
 
 def compact(features: jax.Array, keep: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -85,7 +88,8 @@ def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, oper
         ratio: summary length ratio.
         tau: NT-Xent temperature.
         operator: top-k operator name (``csum.topk`` registry).
-        operator_kwargs: its hyperparameters (e.g. alpha).
+        operator_kwargs: its hyperparameters (e.g. alpha); a stochastic operator also gets
+            a fresh key from the model's ``topk`` stream.
 
     Returns:
         Scalar loss.
@@ -93,6 +97,8 @@ def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, oper
     scores = model.backbone(batch.features, batch.mask)
     x = model.contrast_features(batch.features)
     k = math.ceil(ratio * x.shape[1])
+    if operator in topk.STOCHASTIC:
+        operator_kwargs = {**operator_kwargs, "key": model.topk_rngs.topk()}
     selected = topk.get(operator)(x, scores, k, mask=batch.mask, **operator_kwargs)
     budget = jnp.ceil(ratio * batch.length).astype(jnp.int32)
     summary, summary_mask = compact(selected.features, topk.budget_mask(selected.scores, budget))

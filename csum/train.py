@@ -15,6 +15,7 @@ import optax
 from flax import nnx
 from tqdm import tqdm
 
+from csum import topk
 from csum.checkpoint import Checkpointer
 from csum.data.batching import train_batches
 from csum.data.video import Video
@@ -41,13 +42,24 @@ def _adamw(lr: float, weight_decay: float, max_grad_norm: float) -> optax.Gradie
     )
 
 
+def operator_kwargs(config) -> dict:
+    """The configured top-k operator's hyperparameters (``config.topk.<name>``).
+
+    Raises:
+        UnknownNameError: an operator name that is not registered (lists the known ones).
+    """
+    name = config.topk.name
+    topk.get(name)
+    return dict(config.topk[name]) if name in config.topk else {}
+
+
 def make_train_step(config) -> Callable:
     """Returns ``step(model, optimizer, batch) -> loss``, jit-compiled once per bucket shape."""
     hyper = dict(
         ratio=config.topk.ratio,
         tau=config.loss.tau,
         operator=config.topk.name,
-        operator_kwargs=dict(config.topk.kwargs),
+        operator_kwargs=operator_kwargs(config),
     )
 
     @nnx.jit

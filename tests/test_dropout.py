@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from csum.dropout import Dropout, dropout, fmix32, hash_bits
+from csum.dropout import Dropout, dropout
+from csum.hashing import fmix32, hash_bits
 
 WORDS = jnp.array([12345, 678], jnp.uint32)
 

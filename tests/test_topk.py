@@ -8,7 +8,13 @@ import pytest
 from csum import topk
 from csum.registry import UnknownNameError
 
-OPS = ["successive_halving", "hard"]
+OPS = ["successive_halving", "sinkhorn", "perturbed", "hard"]
+SHARP = {  # each operator's sharp limit, for scores with gaps of at least 1
+    "successive_halving": {"alpha": 200.0},
+    "sinkhorn": {"epsilon": 0.01},
+    "perturbed": {"sigma": 1e-3},
+    "hard": {},
+}
 
 
 def _data(T, D=5, seed=0):
@@ -28,11 +34,12 @@ def test_exactly_k_outputs(name, T, k):
     assert int(topk.valid_outputs(out).sum()) == min(k, T)
 
 
+@pytest.mark.parametrize("name", OPS[:3])
 @pytest.mark.parametrize("T,k", [(13, 2), (31, 5), (100, 15), (17, 17), (64, 8), (6, 5)])
-def test_sharp_limit_equals_hard_topk(T, k):
+def test_sharp_limit_equals_hard_topk(name, T, k):
     x, _ = _data(T)
     s = jnp.asarray(np.random.default_rng(T).permutation(T), jnp.float32)  # gaps of 1
-    soft = topk.successive_halving(x, s, k, alpha=200.0)
+    soft = topk.get(name)(x, s, k, **SHARP[name])
     hard = topk.hard(x, s, k)
     np.testing.assert_allclose(soft.features, hard.features, atol=1e-5)
     np.testing.assert_allclose(soft.positions, hard.positions, atol=1e-4)
@@ -80,19 +87,34 @@ def test_padding_content_changes_nothing(name):
 @pytest.mark.parametrize("name", OPS)
 def test_temporal_order(name):
     x, s = _data(50)
-    out = topk.get(name)(x, s, 9, alpha=5.0) if name != "hard" else topk.hard(x, s, 9)
+    out = topk.get(name)(x, s, 9)  # default (soft) hyperparameters
     assert bool(jnp.all(jnp.diff(out.positions) >= 0))
 
 
-def test_batched_equals_per_video_and_jit_equals_eager():
+@pytest.mark.parametrize("name", OPS)
+def test_permuting_inputs_keeps_outputs_in_time_order(name):
+    # The outputs follow the (permuted) input's time axis, never the score order.
+    x, _ = _data(30)
+    s = jnp.asarray(np.random.default_rng(1).permutation(30), jnp.float32)
+    for seed in range(3):
+        p = np.random.default_rng(seed).permutation(30)
+        out = topk.get(name)(x[p], s[p], 7, **SHARP[name])
+        expected = np.sort(np.argsort(-np.asarray(s[p]))[:7])
+        np.testing.assert_allclose(out.features, x[p][expected], atol=1e-4)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_batched_equals_per_video_and_jit_equals_eager(name):
     x = jax.random.normal(jax.random.key(0), (2, 3, 24, 4))
     s = jax.random.uniform(jax.random.key(1), (2, 3, 24))
     mask = jnp.arange(24) < jnp.array([[24, 10, 3], [17, 24, 1]])[..., None]
-    batched = topk.successive_halving(x, s, 5, mask=mask)
-    jitted = jax.jit(topk.successive_halving, static_argnums=2)(x, s, 5, mask=mask)
-    np.testing.assert_allclose(batched.features, jitted.features, atol=1e-6)
-    single = topk.successive_halving(x[1, 2], s[1, 2], 5, mask=mask[1, 2])
-    np.testing.assert_allclose(batched.features[1, 2], single.features, atol=1e-6)
+    op = topk.get(name)
+    batched = op(x, s, 5, mask=mask)
+    jitted = jax.jit(op, static_argnums=2)(x, s, 5, mask=mask)
+    np.testing.assert_allclose(batched.features, jitted.features, atol=1e-5)
+    if name != "perturbed":  # its key is split per video
+        single = op(x[1, 2], s[1, 2], 5, mask=mask[1, 2])
+        np.testing.assert_allclose(batched.features[1, 2], single.features, atol=1e-5)
 
 
 def test_gradient_matches_finite_differences():
@@ -140,5 +162,74 @@ def test_budget_mask_keeps_best_outputs():
 
 def test_registry():
     assert topk.get("hard") is topk.hard
-    with pytest.raises(UnknownNameError, match="known: hard, successive_halving"):
+    with pytest.raises(UnknownNameError, match="known: hard, perturbed, sinkhorn, successive_"):
         topk.get("sinkhorn_typo")
+    assert set(topk.DEFAULTS) == set(OPS)
+
+
+def test_sinkhorn_gradient_matches_finite_differences():
+    # The implicit (fixed-point) gradient against central differences of the converged
+    # smoothed objective, in float64-free float32 with a moderate epsilon.
+    x, s = _data(12, D=3)
+    mask = jnp.arange(12) < 10
+    c = jax.random.normal(jax.random.key(7), (4, 3))
+
+    def f(s):
+        out = topk.sinkhorn(x, s, 4, mask=mask, epsilon=0.3, iterations=60)
+        return jnp.sum(out.features * c) + jnp.sum(out.scores)
+
+    g = jax.grad(f)(s)
+    assert float(jnp.abs(g[10:]).max()) == 0.0
+    eps = 1e-2
+    for i in [0, 3, 7, 9]:
+        e = jnp.zeros(12).at[i].set(eps)
+        fd = (f(s + e) - f(s - e)) / (2 * eps)
+        np.testing.assert_allclose(g[i], fd, rtol=3e-2, atol=3e-3)
+
+
+def test_sinkhorn_membership_is_the_sinkhorn_fixed_point():
+    # Newton on the scalar dual equation and the log-domain Sinkhorn iterations agree, and
+    # the memberships sum to k.
+    x, s = _data(40)
+    newton = topk.sinkhorn(x, s, 6, epsilon=0.1)
+    iterated = topk.sinkhorn(x, s, 6, epsilon=0.1, solver="sinkhorn", iterations=300)
+    np.testing.assert_allclose(newton.features, iterated.features, atol=1e-4)
+    a = topk._sinkhorn_membership(s, jnp.ones(40, bool), 6, 0.1, 30, "newton")
+    np.testing.assert_allclose(float(a.sum()), 6.0, rtol=1e-5)
+    # Hand check: two clips, k = 1: a_0 = sigmoid((lam + 2 s_0 - 1)/eps) with a_0 + a_1 = 1
+    # gives lam = 1 - s_0 - s_1 and a_0 = sigmoid((s_0 - s_1) / eps).
+    a2 = topk._sinkhorn_membership(jnp.array([0.7, 0.4]), jnp.ones(2, bool), 1, 0.2, 30, "newton")
+    np.testing.assert_allclose(a2, jax.nn.sigmoid(jnp.array([0.3, -0.3]) / 0.2), rtol=1e-5)
+
+
+def test_perturbed_gradient_matches_the_gaussian_smoothing():
+    # Two clips, k = 1: P(clip 0 wins) = Phi((s0 - s1) / (sigma sqrt 2)), so the first output
+    # feature [1, 0] . out has value P and derivative phi(.) / (sigma sqrt 2) in s0.
+    from scipy import stats
+
+    x = jnp.eye(2)
+    s = jnp.array([0.52, 0.5])
+    sigma, scale = 0.05, 0.05 * np.sqrt(2)
+
+    def f(s):
+        out = topk.perturbed(x, s, 1, sigma=sigma, samples=20000, key=jax.random.key(1))
+        return out.features[0, 0]
+
+    np.testing.assert_allclose(f(s), stats.norm.cdf(0.02 / scale), atol=0.01)
+    g = jax.grad(f)(s)
+    np.testing.assert_allclose(g[0], stats.norm.pdf(0.02 / scale) / scale, rtol=0.05)
+    np.testing.assert_allclose(g[1], -g[0], rtol=0.05)
+
+
+@pytest.mark.parametrize("name", OPS[:3])
+def test_float32_stable_at_100k_clips(name):
+    T, k = 100_000, 15_000
+    x = jax.random.normal(jax.random.key(0), (T, 4))
+    s = jax.random.uniform(jax.random.key(1), (T,))
+    hyper = {"samples": 4} if name == "perturbed" else {}
+    op = jax.jit(lambda x, s: topk.get(name)(x, s, k, **hyper))
+    out = op(x, s)
+    g = jax.grad(lambda s: jnp.sum(op(x, s).features[:, 0]))(s)
+    assert bool(jnp.isfinite(out.features).all()) and bool(jnp.isfinite(g).all())
+    assert bool(topk.valid_outputs(out).all())
+    assert bool(jnp.all(jnp.diff(out.positions) >= 0))
