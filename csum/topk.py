@@ -153,6 +153,87 @@ def halving_depth(T: int, k: int) -> int:
     return max(0, math.ceil(math.log2(T / k)))
 
 
+_CHUNK = 128
+"""Feature columns per step of the grouped sum's loop (see ``_grouped_sum``)."""
+
+
+def _column_chunks(D: int) -> int:
+    """Number of column chunks: D / 128 when that divides evenly, else 1."""
+    return D // _CHUNK if D % _CHUNK == 0 and D > _CHUNK else 1
+
+
+@jax.custom_vjp
+def _grouped_sum(x, index, inverse, w):
+    """out[j] = sum_g w[j, g] * x[index[j, g]]: weighted sums of equal-size groups of rows.
+
+    Both directions run over 128-column chunks of the features: a row gather of the chunk
+    and a contraction with the weights (forward), or with the output gradient (d w). d x is
+    built in the rows' own order from the inverse permutation. No scatter is emitted
+    (XLA:CPU scatters row by row) and no [T, D] temporary either: on XLA:CPU a fresh
+    buffer costs its page faults, about 55 ms for [65,536, 1024] float32, more than the
+    arithmetic (``benchmarks/topk_speed.py``).
+
+    Args:
+        x: [T, D] rows.
+        index: [k, G] int rows; each row < T appears once, the rest is clamped padding
+            whose weight is 0.
+        inverse: [T] int, the flat position of row t in ``index``.
+        w: [k, G] float weights.
+
+    Returns:
+        [k, D] in the dtype of ``w`` (float32 or wider: the accumulation type).
+    """
+    T, D = x.shape
+    n = _column_chunks(D)
+    c = D // n
+
+    columns = x.reshape(T, n, c)  # free: chunk i of row t is columns[t, i]
+
+    def chunk(i, out):
+        rows = columns[index, i].astype(w.dtype)
+        # A contraction, not a product reduced over the group axis (10x slower on XLA:CPU).
+        return jax.lax.dynamic_update_slice_in_dim(
+            out, jnp.einsum("kgd,kg->kd", rows, w), i * c, axis=1
+        )
+
+    return jax.lax.fori_loop(0, n, chunk, jnp.zeros((index.shape[0], D), w.dtype))
+
+
+def _grouped_sum_fwd(x, index, inverse, w):
+    return _grouped_sum(x, index, inverse, w), (x, index, inverse, w)
+
+
+def _grouped_sum_bwd(res, g):
+    x, index, inverse, w = res
+    T, D = x.shape
+    n = _column_chunks(D)
+    c = D // n
+    G = w.shape[1]
+    # Row t sits at flat position inverse[t] = (slot, member): its gradient is w * g[slot].
+    row_w = w.reshape(-1)[inverse][:, None]
+    slot = inverse // G
+
+    columns = x.reshape(T, n, c)
+
+    def chunk(i, g_w):
+        rows = columns[index, i].astype(w.dtype)
+        g_c = jax.lax.dynamic_slice_in_dim(g, i * c, c, axis=1)
+        return g_w + jnp.einsum("kgd,kd->kg", rows, g_c)
+
+    g_w = jax.lax.fori_loop(0, n, chunk, jnp.zeros_like(w))
+    g_x = (row_w * g[slot]).astype(x.dtype)  # one pass, straight into the output buffer
+    return g_x, None, None, g_w
+
+
+_grouped_sum.defvjp(_grouped_sum_fwd, _grouped_sum_bwd)
+
+
+def _inverse_rows(order, T: int):
+    """[T] position of each original row t < T in the permutation ``order``."""
+    m = order.shape[0]
+    return jnp.zeros((m,), jnp.int32).at[order].set(jnp.arange(m, dtype=jnp.int32))[:T]
+
+
 @OPERATORS.register("successive_halving")
 @_vmap_leading
 def successive_halving(x, scores, mask, k: int, alpha: float = DEFAULT_ALPHA) -> TopK:
@@ -188,31 +269,35 @@ def successive_halving(x, scores, mask, k: int, alpha: float = DEFAULT_ALPHA) ->
     m = k * 2**d
     s = jnp.where(mask, scores, PAD_SCORE)
     s = jnp.concatenate([s, jnp.full((m - T,), PAD_SCORE, s.dtype)])
-    slot = jnp.arange(m)
-    weight = jnp.ones((m,), s.dtype)
+    # members[i]: the original items that surviving item i holds; weights[i]: with what
+    # accumulated weight. Each round merges pair i (the i-th best with the i-th worst) into
+    # item i, so the groups stay equal-sized: [m / 2**r, 2**r] after round r.
+    members = jnp.arange(m, dtype=jnp.int32)[:, None]
+    weights = jnp.ones((m, 1), s.dtype)
     for r in range(d):
         c = m >> r
         order = jnp.argsort(-s, stable=True)
         best, worst = order[: c // 2], order[::-1][: c // 2]
-        pair_s = jnp.stack([s[best], s[worst]], axis=-1)
+        s_best, s_worst = s[best], s[worst]
         # softmax over two items == sigmoid of the scaled difference. Clipping at +-60 is
         # exact in float32 (sigmoid(60) rounds to 1) and keeps the huge padding gaps
         # (alpha * 1e9) out of exp, whose fused form under jit returned NaN gradients.
-        gap = jnp.clip(alpha * (pair_s[:, 0] - pair_s[:, 1]), -_MAX_GAP, _MAX_GAP)
-        w_best = jax.nn.sigmoid(gap)
-        pair_w = jnp.stack([w_best, 1 - w_best], axis=-1)
-        rank = jnp.zeros((c,), jnp.int32).at[order].set(jnp.arange(c, dtype=jnp.int32))
-        new_index = jnp.minimum(rank, c - 1 - rank)
-        item_w = jnp.zeros((c,), s.dtype).at[best].set(pair_w[:, 0]).at[worst].set(pair_w[:, 1])
-        weight = weight * item_w[slot]
-        slot = new_index[slot]
-        s = jnp.sum(pair_w * pair_s, axis=-1)
-    w = weight[:T] * mask
-    # Accumulate in at least float32 even when the features are stored in bfloat16.
-    x = jnp.where(mask[:, None], x, 0).astype(jnp.promote_types(x.dtype, jnp.float32))
-    features = jax.ops.segment_sum(w[:, None].astype(x.dtype) * x, slot[:T], num_segments=k)
+        w_best = jax.nn.sigmoid(jnp.clip(alpha * (s_best - s_worst), -_MAX_GAP, _MAX_GAP))
+        members = jnp.concatenate([members[best], members[worst]], axis=1)
+        weights = jnp.concatenate(
+            [w_best[:, None] * weights[best], (1 - w_best)[:, None] * weights[worst]], axis=1
+        )
+        s = w_best * s_best + (1 - w_best) * s_worst
+    # The features are combined once, from the [k, 2**d] groups: a row gather and a
+    # weighted sum, with no scatter (XLA:CPU scatters row by row).
+    acc = jnp.promote_types(x.dtype, jnp.float32)  # accumulate in >= float32 (bf16 inputs)
+    real = members < T
+    valid = real & mask[jnp.minimum(members, T - 1)]
+    index = jnp.minimum(members, T - 1)
+    inverse = _inverse_rows(members.reshape(-1), T)
+    features = _grouped_sum(x, index, inverse, jnp.where(valid, weights, 0).astype(acc))
     # Padding beyond T sits at positions T, T+1, ...; it only matters for padding-only outputs.
-    positions = jax.ops.segment_sum(weight * jnp.arange(m, dtype=s.dtype), slot, num_segments=k)
+    positions = jnp.sum(weights * members.astype(s.dtype), axis=1)
     return _temporal_order(features, s, positions)
 
 
