@@ -5,27 +5,20 @@
 Trains CSUM-MSVA on a *validation* draw of the synthetic TVSum-like data (synthetic seed 1,
 small videos: not the seed-0 data the README reports) for each alpha and prints F1 and
 Spearman rho, plus the mean relative L2 gap between the soft and the exact top-k features
-of the trained model's scores on the test videos (paper Fig. 8's fidelity measure).
+of the trained model's scores on the test videos of every trained fold (paper Fig. 8's
+fidelity measure).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import tempfile
 
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
+from benchmarks.trained import train_and_score
 from csum import topk
-from csum.checkpoint import Checkpointer
-from csum.data.splits import default_split_file, load_splits
-from csum.experiment import load_dataset, run_experiment
-from csum.model import build_summarizer
-from csum.predict import predict_scores
-from csum.train import make_optimizer
-from experiments.config_loader import apply_overrides, load_config
 
 
 def fidelity(videos, scores, alpha) -> float:
@@ -49,22 +42,11 @@ def main() -> None:
     print("| alpha | F1 % | Spearman rho | soft/hard top-k gap | random F1 % / rho |")
     print("|---|---|---|---|---|")
     for alpha in [float(a) for a in args.alphas.split(",")]:
-        with tempfile.TemporaryDirectory() as workdir:
-            config = load_config("tvsum_msva:synthetic,quick")
-            apply_overrides(config, {
-                "workdir": workdir, "data.synthetic_seed": "1", "train.epochs": str(args.epochs),
-                "data.folds": f"({args.folds},)", "topk.successive_halving.alpha": str(alpha),
-                "train.progress": "false",
-            })  # fmt: skip
-            results = run_experiment(config)
-            # fidelity on fold 0's test videos, with fold 0's trained model from its checkpoint
-            dataset = load_dataset(config)
-            fold = load_splits(default_split_file("tvsum"), set(dataset))[0]
-            test = [dataset[k] for k in fold["test_keys"]]
-            model = build_summarizer(config, test[0].dims, seed=config.seed)
-            opt = nnx.Optimizer(model, make_optimizer(config), wrt=nnx.Param)
-            Checkpointer(f"{workdir}/fold_0/checkpoints").restore(model, opt)
-            scores = predict_scores(model.backbone, test, 8, [64 * i for i in range(1, 40)])
+        results, test, scores = train_and_score(
+            {"topk.successive_halving.alpha": str(alpha)},
+            args.epochs,
+            tuple(int(f) for f in args.folds.split(",")),
+        )
         m, r = results["mean"], results["baselines"]["random"]
         print(f"| {alpha:g} | {100 * m['f1']:.1f} | {m['spearman_rho']:.3f} "
               f"| {fidelity(test, scores, alpha):.3f} "

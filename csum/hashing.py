@@ -45,11 +45,17 @@ def hash_bits(words: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     return fmix32(fmix32((index * jnp.uint32(_GOLDEN)) ^ words[0]) + words[1])
 
 
-def hash_normal(words: jax.Array, shape: tuple[int, ...]) -> jax.Array:
-    """float32 standard normals for every element of ``shape``, keyed by ``words``.
+def bits_to_normal(bits: jax.Array) -> jax.Array:
+    """float32 standard normals from uint32 bits, by the inverse normal CDF.
 
-    The top 24 bits give u = (b + 0.5) / 2^24 in (0, 1), and z = Phi^-1(u) (so |z| < 5.4).
+    The top 23 bits b give u = (b + 0.5) / 2^23, whose extremes 2^-24 and 1 - 2^-24 are
+    exact in float32 (24 bits would round the top value to 1.0, and Phi^-1(1) is inf), so
+    every z = Phi^-1(u) is finite, |z| < 5.4.
     """
-    bits = hash_bits(words, shape) >> 8
-    u = (bits.astype(jnp.float32) + 0.5) * (1.0 / 2**24)
+    u = ((bits >> 9).astype(jnp.float32) + 0.5) * (1.0 / 2**23)
     return jax.scipy.special.ndtri(u)
+
+
+def hash_normal(words: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """float32 standard normals for every element of ``shape``, keyed by ``words``."""
+    return bits_to_normal(hash_bits(words, shape))

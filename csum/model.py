@@ -30,8 +30,8 @@ class Summarizer(nnx.Module):
         self.backbone = backbone
         self.projector = projector
         self.contrast_sources = tuple(contrast_sources)
-        # Noise of a stochastic top-k operator: part of the model state, so a resumed run
-        # draws exactly the keys an uninterrupted one would.
+        # Noise of a stochastic top-k operator; training reseeds it every step from
+        # (seed, fold, step), like dropout, so a resumed run draws the same noise.
         self.topk_rngs = nnx.Rngs(topk=seed)
 
     def contrast_features(self, features) -> jax.Array:

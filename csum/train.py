@@ -72,7 +72,7 @@ def make_train_step(config) -> Callable:
 
 
 def step_key(seed: int, fold: int, step: int) -> jax.Array:
-    """Dropout key of one training step: a pure function of (seed, fold, step).
+    """Dropout (and top-k noise) key of one training step: a function of (seed, fold, step).
 
     ``rbg`` keys use XLA's native bit generator: attention dropout draws B x T x T bits per
     source, and on CPU threefry made that a fifth of the step time. Streams are
@@ -143,7 +143,9 @@ def train_fold(
             rng = np.random.default_rng([config.seed, fold, epoch])
             losses = []
             for i, batch in enumerate(train_batches(videos, config.train.batch_size, buckets, rng)):
-                nnx.reseed(model, dropout=step_key(config.seed, fold, epoch * steps_per_epoch + i))
+                key = step_key(config.seed, fold, epoch * steps_per_epoch + i)
+                # Dropout and top-k noise (a stochastic operator's) are functions of the step.
+                nnx.reseed(model, dropout=key, topk=jax.random.fold_in(key, 1))
                 losses.append(step_fn(model, optimizer, batch))
             losses = np.asarray(jax.device_get(losses), np.float64)
             if not np.isfinite(losses).all():

@@ -71,3 +71,15 @@ def test_module_follows_train_eval_and_rng_stream():
     c = layer(x)
     nnx.reseed(layer, dropout=3)
     np.testing.assert_array_equal(layer(x), c)  # reseeding reproduces the mask
+
+
+def test_hash_normal_is_finite_standard_normal():
+    from csum.hashing import bits_to_normal, hash_normal
+
+    # The extreme bit patterns map to finite values (a 24-bit uniform would round to 1.0).
+    ends = np.asarray(bits_to_normal(jnp.array([0, 0xFFFFFFFF], jnp.uint32)))
+    assert np.isfinite(ends).all() and ends[0] == -ends[1] and 5.0 < ends[1] < 5.4
+    z = np.asarray(hash_normal(WORDS, (1 << 20,)))
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
+    # Element i's draw does not depend on the array's length (padding changes no draw).
+    np.testing.assert_array_equal(np.asarray(hash_normal(WORDS, (100,))), z[:100])

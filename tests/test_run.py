@@ -74,18 +74,21 @@ def _config(tmp_path, synthetic_dir, workdir, **overrides):
     return config
 
 
-def test_interrupted_run_resumes_to_identical_results(tmp_path, synthetic_dir):
-    full = run_experiment(_config(tmp_path, synthetic_dir, "full"))
+@pytest.mark.parametrize("operator", ["successive_halving", "perturbed"])
+def test_interrupted_run_resumes_to_identical_results(tmp_path, synthetic_dir, operator):
+    # perturbed: its noise must also be drawn again exactly after the resumption.
+    op = {"topk.name": operator}
+    full = run_experiment(_config(tmp_path, synthetic_dir, "full", **op))
 
     def interrupt(fold, epoch):
         if epoch == 1:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_experiment(_config(tmp_path, synthetic_dir, "cut"), on_epoch_end=interrupt)
+        run_experiment(_config(tmp_path, synthetic_dir, "cut", **op), on_epoch_end=interrupt)
     cut = tmp_path / "cut"
     assert len((cut / "metrics.jsonl").read_text().splitlines()) == 2
-    resumed = run_experiment(_config(tmp_path, synthetic_dir, "cut"))
+    resumed = run_experiment(_config(tmp_path, synthetic_dir, "cut", **op))
     assert resumed["folds"] == full["folds"] and resumed["mean"] == full["mean"]
     losses = [json.loads(x)["loss"] for x in (cut / "metrics.jsonl").read_text().splitlines()]
     full_losses = [

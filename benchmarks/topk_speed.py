@@ -1,0 +1,145 @@
+"""Forward+backward time and memory of each top-k operator, against the memory-bandwidth floor.
+
+    python -m benchmarks.topk_speed [--lengths 1024,8192,65536] [--batches 1,8] [--out docs]
+
+For each operator, batch B and length T: features [B, T, 1024] float32, U(0, 1) scores,
+k = T / 8, loss = <outputs, a fixed random probe>; ``jax.value_and_grad`` jit-compiled.
+Two backward passes are timed: to the scores only (training: the features f are frozen, so
+no gradient reaches them) and to the scores and the features. Compilation is timed apart;
+the steady figure is the best of ``--reps`` runs (median alongside). Memory is XLA's own
+account of the compiled program (arguments + outputs + temporaries).
+
+The floor is one read of the features at the machine's measured read bandwidth (a jitted
+sum over 1 GiB). The scaling exponent is the slope of log time against log T over
+T >= 1024. Writes ``topk_speed.md`` and ``topk_speed.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from csum import topk
+
+OPERATORS = ("successive_halving", "sinkhorn", "perturbed")
+LENGTHS = (128, 1024, 8192, 65536, 100000)
+PYTORCH = {1024: 0.0115, 8192: 0.132, 65536: 1.56}
+"""The public PyTorch successive halving on this 2-core machine, batch 1, fwd+bwd (issue 4)."""
+
+MEMORY_CAP = 14 * 2**30
+"""Skip a configuration whose compiled program would need more than this."""
+
+
+def read_bandwidth(gib: float = 1.0) -> float:
+    """Bytes per second of a jitted float32 sum over ``gib`` GiB (best of 5)."""
+    a = jnp.ones((int(gib * 2**30) // 4,), jnp.float32)
+    f = jax.jit(jnp.sum)
+    f(a).block_until_ready()
+    best = min(_timed(f, a) for _ in range(5))
+    return a.size * 4 / best
+
+
+def _timed(f, *args) -> float:
+    tic = time.perf_counter()
+    jax.block_until_ready(f(*args))
+    return time.perf_counter() - tic
+
+
+def measure(name: str, B: int, T: int, D: int, wrt: tuple[int, ...], reps: int) -> dict:
+    k = max(1, T // 8)
+    kx, ks, kp = jax.random.split(jax.random.key(T), 3)
+    x = jax.random.normal(kx, (B, T, D))
+    s = jax.random.uniform(ks, (B, T))
+    probe = jax.random.normal(kp, (B, k, D))
+
+    def loss(x, s):
+        return jnp.vdot(topk.get(name)(x, s, k).features, probe)
+
+    tic = time.perf_counter()
+    compiled = jax.jit(jax.value_and_grad(loss, argnums=wrt)).lower(x, s).compile()
+    compile_s = time.perf_counter() - tic
+    mem = compiled.memory_analysis()
+    peak = mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes
+    row = {"operator": name, "B": B, "T": T, "D": D, "k": k, "grad": "scores+x" if 0 in wrt
+           else "scores", "compile_s": compile_s, "memory_bytes": int(peak),
+           "temp_bytes": int(mem.temp_size_in_bytes)}  # fmt: skip
+    if peak > MEMORY_CAP:
+        return {**row, "best_s": None, "median_s": None}
+    first = _timed(compiled, x, s)
+    times = [first] + [_timed(compiled, x, s) for _ in range(reps - 1 if first < 5 else 0)]
+    return {**row, "best_s": min(times), "median_s": float(np.median(times))}
+
+
+def exponent(rows: list[dict]) -> float | None:
+    pts = [(r["T"], r["best_s"]) for r in rows if r["T"] >= 1024 and r["best_s"]]
+    if len(pts) < 2:
+        return None
+    t, y = np.log(np.array(pts)).T
+    return float(np.polyfit(t, y, 1)[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)))
+    parser.add_argument("--batches", default="1,8")
+    parser.add_argument("--operators", default=",".join(OPERATORS))
+    parser.add_argument("--dim", type=int, default=1024)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--out", default="docs")
+    args = parser.parse_args()
+    bandwidth = read_bandwidth()
+    print(f"read bandwidth: {bandwidth / 1e9:.1f} GB/s ({jax.devices()[0].device_kind})")
+    rows = []
+    for name in args.operators.split(","):
+        for B in [int(b) for b in args.batches.split(",")]:
+            for T in [int(t) for t in args.lengths.split(",")]:
+                for wrt in ((1,), (0, 1)):
+                    r = measure(name, B, T, args.dim, wrt, args.reps)
+                    r["floor_s"] = B * T * args.dim * 4 / bandwidth
+                    rows.append(r)
+                    t = f"{r['best_s'] * 1e3:9.1f} ms" if r["best_s"] else "  skipped"
+                    print(f"{name:18s} B={B} T={T:6d} d {r['grad']:8s} {t} compile "
+                          f"{r['compile_s']:.1f} s  mem {r['memory_bytes'] / 2**20:8.0f} MiB",
+                          flush=True)  # fmt: skip
+    lines = [
+        f"Read bandwidth {bandwidth / 1e9:.1f} GB/s; floor = one read of the features. "
+        f"D = {args.dim}, k = T/8, float32; best of {args.reps} (median).",
+        "",
+        "| operator | B | T | grad to | fwd+bwd ms (median) | floor ms | x floor | compile s "
+        "| memory MiB | PyTorch SH ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        torch = PYTORCH.get(r["T"]) if r["B"] == 1 else None
+        ms = (f"{r['best_s'] * 1e3:.1f} ({r['median_s'] * 1e3:.1f})" if r["best_s"]
+              else f"skipped (> {MEMORY_CAP / 2**30:.0f} GiB)")  # fmt: skip
+        ratio = f"{r['best_s'] / r['floor_s']:.1f}" if r["best_s"] else "-"
+        lines.append(f"| {r['operator']} | {r['B']} | {r['T']} | {r['grad']} | {ms} "
+                     f"| {r['floor_s'] * 1e3:.2f} | {ratio} | {r['compile_s']:.1f} "
+                     f"| {r['memory_bytes'] / 2**20:.0f} "
+                     f"| {torch * 1e3 if torch else '-'} |")  # fmt: skip
+    lines += ["", "Scaling exponent (slope of log time on log T, T >= 1024):", "",
+              "| operator | B | grad to | exponent |", "|---|---|---|---|"]  # fmt: skip
+    for name in args.operators.split(","):
+        for B in sorted({r["B"] for r in rows}):
+            for grad in ("scores", "scores+x"):
+                sel = [r for r in rows if (r["operator"], r["B"], r["grad"]) == (name, B, grad)]
+                e = exponent(sel)
+                lines.append(f"| {name} | {B} | {grad} | {'-' if e is None else f'{e:.2f}'} |")
+    table = "\n".join(lines)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "topk_speed.md").write_text(table + "\n")
+    meta = {"read_bandwidth_Bps": bandwidth, "device": jax.devices()[0].device_kind}
+    (out / "topk_speed.json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Ablation studies: each module names a base config, one config field and its values."""

@@ -1,0 +1,158 @@
+"""Run an ablation study over the 5 folds and several seeds: JSON, markdown table, PNG plot.
+
+    python -m experiments.study --study=topk_operators [--seeds=0,1,2] [--config.x.y=V ...]
+    python -m experiments.study --study=window_size:quick      # smoke run: 1 fold, 2 epochs
+
+A study (``experiments/studies/NAME.py``) names a base config, one config field and its
+values. Every value is trained and evaluated with ``experiments.run``'s machinery for each
+seed (``--config.seed``), on the built-in synthetic data by default, or on the real eccv16
+features when ``--config.data.dir=DIR`` is given. Each run has its own work directory under
+``--out/NAME/VALUE/seed_S``, so an interrupted study resumes where it stopped. Results:
+``--out/NAME.json`` (every run's 5-fold means, and mean and std over seeds per value),
+``NAME.md`` and ``NAME.png``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+from csum.data.errors import DataError
+from csum.registry import UnknownNameError
+from csum.train import TrainingError
+from experiments.config_loader import ConfigError, apply_overrides, load_config
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+METRICS = ("f1", "kendall_tau", "spearman_rho")
+STUDIES_DIR = Path(__file__).resolve().parent / "studies"
+
+
+def load_study(name: str):
+    """The study module ``experiments/studies/NAME.py``, or a ConfigError listing them."""
+    known = sorted(p.stem for p in STUDIES_DIR.glob("*.py") if p.stem != "__init__")
+    if name not in known:
+        raise ConfigError(f"unknown study {name!r}; known: {', '.join(known)}")
+    return importlib.import_module(f"experiments.studies.{name}")
+
+
+def run_study(name: str, quick: bool, seeds: list[int], out: Path,
+              overrides: dict[str, str]) -> dict:  # fmt: skip
+    """Trains every (value, seed) of a study and aggregates the results."""
+    from csum.experiment import run_experiment  # heavy import after argument parsing
+
+    study = load_study(name)
+    real = "data.dir" in overrides
+    arg = ",".join(w for w, on in (("synthetic", not real), ("quick", quick)) if on)
+    runs = []
+    for value in study.VALUES:
+        for seed in seeds:
+            config = load_config(f"{study.BASE}:{arg}" if arg else study.BASE)
+            workdir = out / name / str(value) / f"seed_{seed}"
+            apply_overrides(config, {"train.progress": "false", **overrides,
+                                     study.FIELD: str(value), "seed": str(seed),
+                                     "workdir": str(workdir)})  # fmt: skip
+            results = run_experiment(config)
+            runs.append({"value": value, "seed": seed, **results["mean"],
+                         "random": results["baselines"]["random"]})  # fmt: skip
+            print(f"{name}: {study.FIELD}={value} seed {seed}: F1 {100 * results['mean']['f1']:.1f}"
+                  f" tau {results['mean']['kendall_tau']:.3f}", flush=True)  # fmt: skip
+    summary = []
+    for value in study.VALUES:
+        rows = [r for r in runs if r["value"] == value]
+        entry = {"value": value, "n_seeds": len(rows)}
+        for m in METRICS:
+            entry[f"{m}_mean"] = float(np.mean([r[m] for r in rows]))
+            entry[f"{m}_std"] = float(np.std([r[m] for r in rows]))
+        summary.append(entry)
+    random_f1 = float(np.mean([r["random"]["f1"] for r in runs]))
+    paper = {str(k): v for k, v in study.PAPER.items()}
+    return {"study": name, "field": study.FIELD, "base": f"{study.BASE}:{arg}".rstrip(":"),
+            "quick": quick, "seeds": seeds, "data": "real" if real else "synthetic",
+            "overrides": overrides, "runs": runs, "summary": summary,
+            "random_f1": random_f1, "paper": paper}  # fmt: skip
+
+
+def markdown(result: dict) -> str:
+    """The study's table: F1 % and tau, rho as mean ± std over seeds; the paper's F1 beside."""
+    lines = [f"{result['study']} ({result['base']}, {result['data']} data, seeds "
+             f"{result['seeds']}; 5-fold means, then mean ± std over seeds; std is ddof 0)", "",
+             f"| {result['field']} | F1 % | Kendall tau | Spearman rho | paper F1 % |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for s in result["summary"]:
+        paper = result["paper"].get(str(s["value"]))
+        lines.append(f"| {s['value']} | {100 * s['f1_mean']:.1f} ± {100 * s['f1_std']:.1f} | "
+                     f"{s['kendall_tau_mean']:.3f} ± {s['kendall_tau_std']:.3f} | "
+                     f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f} | "
+                     f"{f'{paper[0]} ± {paper[1]}' if paper else '-'} |")  # fmt: skip
+    lines.append(f"\nRandom scores on the same folds: F1 {100 * result['random_f1']:.1f} %.")
+    return "\n".join(lines)
+
+
+def plot(result: dict, path: Path) -> None:
+    values = [str(s["value"]) for s in result["summary"]]
+    mean = [100 * s["f1_mean"] for s in result["summary"]]
+    std = [100 * s["f1_std"] for s in result["summary"]]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    if all(isinstance(s["value"], int | float) for s in result["summary"]):
+        ax.errorbar([s["value"] for s in result["summary"]], mean, yerr=std, marker="o",
+                    capsize=3)  # fmt: skip
+    else:
+        ax.bar(values, mean, yerr=std, capsize=3, color="C0")
+        ax.set_ylim(min(mean) - 3 * max(max(std), 0.5), max(mean) + 3 * max(max(std), 0.5))
+    ax.axhline(100 * result["random_f1"], color="gray", ls="--", lw=1, label="random scores")
+    ax.set_xlabel(result["field"])
+    ax.set_ylabel("F1 % (mean ± std over seeds)")
+    ax.set_title(f"{result['study']} ({result['data']})")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    spec, seeds, out, overrides = None, None, Path("runs/studies"), {}
+    try:
+        for a in argv:
+            key, _, value = a.partition("=")
+            if key == "--study":
+                spec = value
+            elif key == "--seeds":
+                seeds = [int(s) for s in value.split(",") if s.strip()]
+            elif key == "--out":
+                out = Path(value)
+            elif key.startswith("--config."):
+                overrides[key[len("--config.") :]] = value
+            else:
+                raise ConfigError(f"unexpected argument {a!r}; usage: python -m "
+                                  f"experiments.study --study=NAME[:quick] [--seeds=0,1] "
+                                  f"[--out=DIR] [--config.a.b=V ...]")  # fmt: skip
+        if not spec:
+            raise ConfigError("missing --study=NAME[:quick]")
+        name, _, arg = spec.partition(":")
+        if arg not in ("", "quick"):
+            raise ConfigError(f"unknown study argument {arg!r}; known: quick")
+        quick = arg == "quick"
+        seeds = seeds if seeds is not None else ([0] if quick else [0, 1, 2])
+        result = run_study(name, quick, seeds, out, overrides)
+    except (ConfigError, DataError, UnknownNameError, TrainingError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    table = markdown(result)
+    (out / f"{name}.md").write_text(table + "\n")
+    plot(result, out / f"{name}.png")
+    print(table)
+    print(f"wrote {out}/{name}.{{json,md,png}}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
