@@ -11,7 +11,9 @@ account of the compiled program (arguments + outputs + temporaries).
 
 The floor is one read of the features at the machine's measured read bandwidth (a jitted
 sum over 1 GiB). The scaling exponent is the slope of log time against log T over
-T >= 1024. Writes ``topk_speed.md`` and ``topk_speed.json``.
+T >= 1024. Writes ``topk_speed.md`` and ``topk_speed.json``; rows of operators not named in
+``--operators`` are kept from an existing ``topk_speed.json``, so one operator can be
+re-measured without rerunning the others.
 """
 
 from __future__ import annotations
@@ -95,8 +97,13 @@ def main() -> None:
     args = parser.parse_args()
     bandwidth = read_bandwidth()
     print(f"read bandwidth: {bandwidth / 1e9:.1f} GB/s ({jax.devices()[0].device_kind})")
+    names = args.operators.split(",")
+    out = Path(args.out)
     rows = []
-    for name in args.operators.split(","):
+    if (out / "topk_speed.json").exists():
+        kept = json.loads((out / "topk_speed.json").read_text())["rows"]
+        rows = [r for r in kept if r["operator"] not in names]
+    for name in names:
         for B in [int(b) for b in args.batches.split(",")]:
             for T in [int(t) for t in args.lengths.split(",")]:
                 for wrt in ((1,), (0, 1)):
@@ -107,6 +114,8 @@ def main() -> None:
                     print(f"{name:18s} B={B} T={T:6d} d {r['grad']:8s} {t} compile "
                           f"{r['compile_s']:.1f} s  mem {r['memory_bytes'] / 2**20:8.0f} MiB",
                           flush=True)  # fmt: skip
+    order = {name: i for i, name in enumerate(OPERATORS)}
+    rows.sort(key=lambda r: (order.get(r["operator"], len(order)), r["B"], r["T"], r["grad"]))
     lines = [
         f"Read bandwidth {bandwidth / 1e9:.1f} GB/s; floor = one read of the features. "
         f"D = {args.dim}, k = T/8, float32; best of {args.reps} (median).",
@@ -126,14 +135,13 @@ def main() -> None:
                      f"| {torch * 1e3 if torch else '-'} |")  # fmt: skip
     lines += ["", "Scaling exponent (slope of log time on log T, T >= 1024):", "",
               "| operator | B | grad to | exponent |", "|---|---|---|---|"]  # fmt: skip
-    for name in args.operators.split(","):
+    for name in sorted({r["operator"] for r in rows}, key=lambda n: order.get(n, len(order))):
         for B in sorted({r["B"] for r in rows}):
             for grad in ("scores", "scores+x"):
                 sel = [r for r in rows if (r["operator"], r["B"], r["grad"]) == (name, B, grad)]
                 e = exponent(sel)
                 lines.append(f"| {name} | {B} | {grad} | {'-' if e is None else f'{e:.2f}'} |")
     table = "\n".join(lines)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "topk_speed.md").write_text(table + "\n")
     meta = {"read_bandwidth_Bps": bandwidth, "device": jax.devices()[0].device_kind}

@@ -144,6 +144,37 @@ def test_gradient_matches_finite_differences(name, hyper, eps, tol):
         np.testing.assert_allclose(g[i], fd, rtol=tol, atol=tol / 10)
 
 
+@pytest.mark.parametrize(
+    "k,G,T",
+    # one unrolled step; a loop of steps; more groups than a block holds (padded blocks);
+    # groups wider than a block; rows beyond T clamped (padding with weight 0)
+    [(3, 4, 12), (5, 64, 320), (3000, 2, 6000), (2, 4096, 8192), (4, 8, 29)],
+)
+def test_grouped_sum_and_its_vjp_against_the_dense_contraction(k, G, T):
+    """The fused kernel's value and both cotangents equal those of the [k, G, D] einsum."""
+    rng = np.random.default_rng(k + G)
+    D = 3
+    rows = rng.permutation(k * G)
+    index = jnp.asarray(np.minimum(rows, T - 1).reshape(k, G), jnp.int32)
+    w = jnp.asarray(rng.uniform(size=(k, G)) * (rows < T).reshape(k, G), jnp.float32)
+    x = jnp.asarray(rng.normal(size=(T, D)), jnp.float32)
+    inverse = topk._inverse_rows(jnp.asarray(rows, jnp.int32), T)
+    g = jnp.asarray(rng.normal(size=(k, D)), jnp.float32)
+
+    def kernel(x, w):
+        return topk._grouped_sum(x, index, inverse, w)
+
+    def dense(x, w):
+        # Only real rows enter d x: clamped padding carries weight 0 either way.
+        return jnp.einsum("kgd,kg->kd", x[index], w)
+
+    out, vjp = jax.vjp(jax.jit(kernel), x, w)
+    ref, vjp_ref = jax.vjp(dense, x, w)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+    for got, want in zip(vjp(g), vjp_ref(g), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
 def test_gradients_finite_under_jit_with_heavy_padding():
     x, s = _data(192, D=8)
     mask = jnp.arange(192) < 100
