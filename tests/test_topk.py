@@ -7,6 +7,8 @@ import pytest
 
 from csum import topk
 from csum.registry import UnknownNameError
+from csum.topk.grouped import grouped_sum, inverse_rows
+from csum.topk.sinkhorn import sinkhorn_membership
 
 OPS = ["successive_halving", "sinkhorn", "perturbed", "hard"]
 SHARP = {  # each operator's sharp limit, for scores with gaps of at least 1
@@ -158,11 +160,11 @@ def test_grouped_sum_and_its_vjp_against_the_dense_contraction(k, G, T):
     index = jnp.asarray(np.minimum(rows, T - 1).reshape(k, G), jnp.int32)
     w = jnp.asarray(rng.uniform(size=(k, G)) * (rows < T).reshape(k, G), jnp.float32)
     x = jnp.asarray(rng.normal(size=(T, D)), jnp.float32)
-    inverse = topk._inverse_rows(jnp.asarray(rows, jnp.int32), T)
+    inverse = inverse_rows(jnp.asarray(rows, jnp.int32), T)
     g = jnp.asarray(rng.normal(size=(k, D)), jnp.float32)
 
     def kernel(x, w):
-        return topk._grouped_sum(x, index, inverse, w)
+        return grouped_sum(x, index, inverse, w)
 
     def dense(x, w):
         # Only real rows enter d x: clamped padding carries weight 0 either way.
@@ -213,11 +215,11 @@ def test_sinkhorn_membership_is_the_sinkhorn_fixed_point():
     newton = topk.sinkhorn(x, s, 6, epsilon=0.1)
     iterated = topk.sinkhorn(x, s, 6, epsilon=0.1, solver="sinkhorn", iterations=300)
     np.testing.assert_allclose(newton.features, iterated.features, atol=1e-4)
-    a = topk._sinkhorn_membership(s, jnp.ones(40, bool), 6, 0.1, 30, "newton")
+    a = sinkhorn_membership(s, jnp.ones(40, bool), 6, 0.1, 30, "newton")
     np.testing.assert_allclose(float(a.sum()), 6.0, rtol=1e-5)
     # Hand check: two clips, k = 1: a_0 = sigmoid((lam + 2 s_0 - 1)/eps) with a_0 + a_1 = 1
     # gives lam = 1 - s_0 - s_1 and a_0 = sigmoid((s_0 - s_1) / eps).
-    a2 = topk._sinkhorn_membership(jnp.array([0.7, 0.4]), jnp.ones(2, bool), 1, 0.2, 30, "newton")
+    a2 = sinkhorn_membership(jnp.array([0.7, 0.4]), jnp.ones(2, bool), 1, 0.2, 30, "newton")
     np.testing.assert_allclose(a2, jax.nn.sigmoid(jnp.array([0.3, -0.3]) / 0.2), rtol=1e-5)
 
 
