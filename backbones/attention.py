@@ -54,3 +54,48 @@ class SelfAttention(nnx.Module):
         weights = self.dropout(weights)
         y = precision.einsum("bts,bsd->btd", weights, v, self.dtype)
         return self.out(y)
+
+
+class MultiHeadAttention(nnx.Module):
+    """Scaled dot-product attention with ``heads`` heads, from queries x to a context.
+
+    ``y = W_o concat_h(softmax(q_h k_h^T / sqrt(d_h)) v_h)``, q from ``x``, k and v from
+    ``context`` (self-attention when it is ``x``); keys where ``context_mask`` is False get
+    no weight. Biases on every projection, as ``torch.nn.MultiheadAttention`` (UMT).
+
+    Args:
+        dim: model width (a multiple of ``heads``).
+        rngs: parameter and dropout RNGs.
+        heads: number of heads.
+        dropout: dropout rate on the attention weights.
+        dtype: matmul compute dtype; softmax and accumulation stay float32.
+    """
+
+    def __init__(self, dim: int, *, rngs: nnx.Rngs, heads: int = 8, dropout: float = 0.1,
+                 dtype=jnp.float32):  # fmt: skip
+        if dim % heads:
+            raise ValueError(f"attention width {dim} is not a multiple of heads={heads}")
+
+        def linear():
+            return dense(dim, dim, dtype=dtype, rngs=rngs)
+
+        self.q, self.k, self.v, self.out = linear(), linear(), linear(), linear()
+        self.dropout = Dropout(dropout, rngs=rngs)
+        self.heads = heads
+        self.dtype = dtype
+
+    def __call__(self, x: jax.Array, context: jax.Array, context_mask: jax.Array) -> jax.Array:
+        """Args: x [B, T, D], context [B, S, D], context_mask [B, S]. Returns: [B, T, D]."""
+        B, T, D = x.shape
+        S, H = context.shape[1], self.heads
+
+        def split(y, n):  # [B, n, D] -> [B, H, n, D / H]
+            return y.reshape(B, n, H, D // H).transpose(0, 2, 1, 3)
+
+        q = split(self.q(x) * (D // H) ** -0.5, T)
+        k, v = split(self.k(context), S), split(self.v(context), S)
+        logits = precision.einsum("bhtd,bhsd->bhts", q, k, self.dtype)
+        logits = jnp.where(context_mask[:, None, None, :], logits, _MASKED)
+        weights = self.dropout(jax.nn.softmax(logits, axis=-1))
+        y = precision.einsum("bhts,bhsd->bhtd", weights, v, self.dtype)
+        return self.out(y.transpose(0, 2, 1, 3).reshape(B, T, D))

@@ -41,12 +41,18 @@ class VsLSTM(nnx.Module):
         self.mlp_out = nnx.Linear(hidden, 1, rngs=rngs)
         self.dropout = Dropout(dropout, rngs=rngs)
 
-    def __call__(self, features, mask: jax.Array) -> jax.Array:
-        """Args: features: S arrays [B, T, D_s]; mask [B, T]. Returns: scores [B, T]."""
+    def trunk(self, features, mask: jax.Array) -> jax.Array:
+        """[B, T, D + 2H]: each step's features beside both LSTM states (after dropout)."""
         x = jnp.concatenate(features, axis=-1)
         lengths = jnp.sum(mask, axis=-1).astype(jnp.int32)
         h = self.lstm(x, seq_lengths=lengths)
-        z = jnp.concatenate([x, h], axis=-1)
-        z = jnp.tanh(self.mlp_hidden(self.dropout(z)))
-        scores = jax.nn.sigmoid(self.mlp_out(z)[..., 0])
+        return self.dropout(jnp.concatenate([x, h], axis=-1))
+
+    def score_head(self, z: jax.Array, mask: jax.Array) -> jax.Array:
+        """[B, T] scores in (0, 1) from the trunk output, 0 at padding."""
+        scores = jax.nn.sigmoid(self.mlp_out(jnp.tanh(self.mlp_hidden(z)))[..., 0])
         return jnp.where(mask, scores, 0.0)
+
+    def __call__(self, features, mask: jax.Array) -> jax.Array:
+        """Args: features: S arrays [B, T, D_s]; mask [B, T]. Returns: scores [B, T]."""
+        return self.score_head(self.trunk(features, mask), mask)

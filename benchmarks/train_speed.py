@@ -1,16 +1,24 @@
-"""Seconds per training epoch and number of jit compiles, on TVSum-shaped data.
+"""Seconds per training epoch, jit compiles and peak memory of every backbone and regime.
 
-    python -m benchmarks.train_speed [--backbone msva] [--epochs 4] [--dtype bfloat16]
+    python -m benchmarks.train_speed [--backbones msva,vslstm|all] [--regimes csum,supervised]
+        [--epochs 4] [--dtype bfloat16]
 
 The epoch is the one of the issue's target: 40 videos whose lengths are evenly spread
-over 240..1182 steps (mean 711, the TVSum training fold), 3 sources x 1024 features for MSVA
-(1 for vsLSTM), batch 8, the default CSUM objective. The first epoch includes compilation
-and is reported apart; the steady-state figure is the mean of the later epochs.
+over 240..1182 steps (mean 711, the TVSum training fold), batch 8, with each backbone's
+synthetic-config sources (3 x 1024 for MSVA, 1 x 1024 for the others). ``csum`` is the
+default CSUM objective; ``supervised`` the backbone's own loss (MSE, plus the DPP term for
+dppLSTM). The first epochs include compilation and are reported apart; the steady-state
+figure is the mean of the later epochs. Each (backbone, regime) runs in its own process so
+that its peak resident memory (``ru_maxrss``, which includes the XLA:CPU buffers) is its
+own. Prints one markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
+import subprocess
+import sys
 import time
 
 import jax
@@ -38,35 +46,41 @@ class CompileCounter:
 
 
 def tvsum_shaped_videos(n_sources: int, dim: int = 1024, seed: int = 0) -> list[Video]:
-    """40 videos with lengths 240..1182 (mean 711) and random features (timing only)."""
+    """40 videos with lengths 240..1182 (mean 711), random features and gtscore, 2-s shots
+    (timing only)."""
     rng = np.random.default_rng(seed)
     lengths = np.linspace(240, 1182, 40).round().astype(int)
     videos = []
     for i, T in enumerate(lengths):
         feats = tuple(rng.random((T, dim), dtype=np.float32) for _ in range(n_sources))
+        starts = np.arange(0, T * 15, 60)
+        shots = np.stack([starts, np.minimum(starts + 59, T * 15 - 1)], axis=1)
         videos.append(Video(key=f"video_{i + 1}", features=feats, n_frames=int(T) * 15,
-                            picks=np.arange(T) * 15, change_points=np.array([[0, T * 15 - 1]]),
-                            user_summary=np.zeros((1, T * 15))))  # fmt: skip
+                            picks=np.arange(T) * 15, change_points=shots,
+                            user_summary=np.zeros((1, T * 15)),
+                            gtscore=rng.random(T, dtype=np.float32)))  # fmt: skip
     return videos
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backbone", default="msva", choices=["msva", "vslstm"])
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--dtype", default="bfloat16")
-    args = parser.parse_args()
+HEADER = ("| backbone | regime | dtype | sources | videos | mean steps | epochs (with compiles) "
+          "| s / epoch (no compile) | compiles | buckets | peak RSS MiB | device |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+
+
+def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
+    """Trains ``epochs`` epochs in this process; returns the table row."""
     counter = CompileCounter()
-    config = load_config(f"tvsum_{args.backbone}:synthetic")
-    apply_overrides(config, {"compute_dtype": args.dtype})
+    name = f"tvsum_{backbone}" + ("_supervised" if regime == "supervised" else "")
+    config = load_config(f"{name}:synthetic")
+    apply_overrides(config, {"compute_dtype": dtype})
     videos = tvsum_shaped_videos(len(config.data.feature_keys))
-    videos = cast_features(videos, jnp.dtype(args.dtype))  # as experiments.run stores them
+    videos = cast_features(videos, jnp.dtype(dtype))  # as experiments.run stores them
     buckets = default_buckets(max(v.n_steps for v in videos))
     model = build_summarizer(config, videos[0].dims, seed=0)
     optimizer = nnx.Optimizer(model, make_optimizer(config), wrt=nnx.Param)
     step = make_train_step(config)
     times, compiled = [], []
-    for epoch in range(args.epochs):
+    for epoch in range(epochs):
         before = counter.count
         tic = time.perf_counter()
         batches = train_batches(videos, config.train.batch_size, buckets,
@@ -78,14 +92,39 @@ def main() -> None:
         times.append(time.perf_counter() - tic)
         compiled.append(counter.count > before)
     steady = [t for t, c in zip(times, compiled, strict=True) if not c]
-    print("| backbone | dtype | sources | videos | mean steps | epochs (with compiles) "
-          "| s / epoch (no compile) | compiles | buckets | device |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    print(f"| {args.backbone} | {args.dtype} | {len(videos[0].features)} x {videos[0].dims[0]} "
-          f"| {len(videos)} | {np.mean([v.n_steps for v in videos]):.0f} "
-          f"| {len(times)} ({sum(compiled)}) "
-          f"| {np.mean(steady) if steady else float('nan'):.2f} (min {min(steady or [0]):.2f}) "
-          f"| {counter.count} | {len(buckets)} | {jax.devices()[0].device_kind} |")  # fmt: skip
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return (f"| {backbone} | {regime} | {dtype} | {len(videos[0].features)} x "
+            f"{videos[0].dims[0]} | {len(videos)} | {np.mean([v.n_steps for v in videos]):.0f} "
+            f"| {len(times)} ({sum(compiled)}) "
+            f"| {np.mean(steady) if steady else float('nan'):.2f} (min {min(steady or [0]):.2f}) "
+            f"| {counter.count} | {len(buckets)} | {peak:.0f} "
+            f"| {jax.devices()[0].device_kind} |")  # fmt: skip
+
+
+def main() -> None:
+    from experiments.configs.common import BACKBONE_NAMES
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backbones", default="all")
+    parser.add_argument("--regimes", default="csum")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--dtype", default="bfloat16")
+    parser.add_argument("--row", action="store_true", help="one row, this process (internal)")
+    args = parser.parse_args()
+    names = list(BACKBONE_NAMES) if args.backbones == "all" else args.backbones.split(",")
+    if args.row:
+        print(measure(names[0], args.regimes, args.epochs, args.dtype), flush=True)
+        return
+    print(HEADER, flush=True)
+    for backbone in names:
+        for regime in args.regimes.split(","):
+            cmd = [sys.executable, "-m", "benchmarks.train_speed", "--row", "--backbones",
+                   backbone, "--regimes", regime, "--epochs", str(args.epochs), "--dtype",
+                   args.dtype]  # fmt: skip
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
+            print(rows[-1] if rows else f"| {backbone} | {regime} | failed: "
+                  f"{out.stderr.strip().splitlines()[-1:]} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from csum.checkpoint import Checkpointer
 from csum.data.batching import train_batches
 from csum.data.video import Video
 from csum.model import Summarizer, csum_loss
+from csum.supervised import supervised_loss
 
 
 class TrainingError(RuntimeError):
@@ -53,18 +54,49 @@ def operator_kwargs(config) -> dict:
     return dict(config.topk[name]) if name in config.topk else {}
 
 
+REGIMES = ("csum", "supervised")
+"""Training regimes (``train.regime``): CSUM's contrastive loss, or the backbone's own
+supervised loss (``csum.supervised``). Both share this trainer, data and evaluation."""
+
+
+def check_regime(config) -> None:
+    """Raises ValueError (one line) for an unknown regime or a DPP term without its head."""
+    import backbones  # the registry (csum.model imports it too)
+
+    if config.train.regime not in REGIMES:
+        raise ValueError(f"unknown train.regime {config.train.regime!r}; known: "
+                         f"{', '.join(REGIMES)}")  # fmt: skip
+    cls = backbones.BACKBONES.get(config.backbone.name)
+    dpp = config.train.regime == "supervised" and config.loss.dpp_weight > 0
+    if dpp and not hasattr(cls, "scores_and_diversity"):
+        raise ValueError(f"loss.dpp_weight={config.loss.dpp_weight} needs a backbone with DPP "
+                         f"diversity features (dpplstm), not {config.backbone.name!r}; set "
+                         f"--config.loss.dpp_weight=0")  # fmt: skip
+
+
+def regime_loss(config) -> Callable:
+    """``loss(model, batch) -> scalar`` of the configured regime, hyperparameters bound.
+
+    Raises:
+        ValueError: see ``check_regime``.
+    """
+    check_regime(config)
+    regime = config.train.regime
+    if regime == "csum":
+        return functools.partial(
+            csum_loss, ratio=config.topk.ratio, tau=config.loss.tau,
+            operator=config.topk.name, operator_kwargs=operator_kwargs(config),
+        )  # fmt: skip
+    return functools.partial(supervised_loss, dpp_weight=config.loss.dpp_weight)
+
+
 def make_train_step(config) -> Callable:
     """Returns ``step(model, optimizer, batch) -> loss``, jit-compiled once per bucket shape."""
-    hyper = dict(
-        ratio=config.topk.ratio,
-        tau=config.loss.tau,
-        operator=config.topk.name,
-        operator_kwargs=operator_kwargs(config),
-    )
+    loss_fn = regime_loss(config)
 
     @nnx.jit
     def step(model: Summarizer, optimizer: nnx.Optimizer, batch) -> jax.Array:
-        loss, grads = nnx.value_and_grad(lambda m: csum_loss(m, batch, **hyper))(model)
+        loss, grads = nnx.value_and_grad(lambda m: loss_fn(m, batch))(model)
         optimizer.update(model, grads)
         return loss
 

@@ -42,38 +42,50 @@ def load_study(name: str):
     return importlib.import_module(f"experiments.studies.{name}")
 
 
+def run_config(spec: str, seed: int, workdir: Path, overrides: dict[str, str]) -> dict:
+    """Trains and evaluates one config with one seed in ``workdir`` (resuming it).
+
+    Returns:
+        Its 5-fold means of ``METRICS`` and the random baseline's (key ``random``).
+    """
+    from csum.experiment import run_experiment  # heavy import after argument parsing
+
+    config = load_config(spec)
+    apply_overrides(config, {"train.progress": "false", **overrides, "seed": str(seed),
+                             "workdir": str(workdir)})  # fmt: skip
+    results = run_experiment(config)
+    return {**results["mean"], "random": results["baselines"]["random"]}
+
+
+def mean_std(rows: list[dict]) -> dict:
+    """``{m}_mean`` and ``{m}_std`` (ddof 0) over runs, for each of ``METRICS``."""
+    out = {"n_seeds": len(rows)}
+    for m in METRICS:
+        out[f"{m}_mean"] = float(np.mean([r[m] for r in rows]))
+        out[f"{m}_std"] = float(np.std([r[m] for r in rows]))
+    return out
+
+
 def run_study(name: str, quick: bool, seeds: list[int], out: Path,
               overrides: dict[str, str]) -> dict:  # fmt: skip
     """Trains every (value, seed) of a study and aggregates the results."""
-    from csum.experiment import run_experiment  # heavy import after argument parsing
-
     study = load_study(name)
     real = "data.dir" in overrides
     arg = ",".join(w for w, on in (("synthetic", not real), ("quick", quick)) if on)
+    spec = f"{study.BASE}:{arg}" if arg else study.BASE
     runs = []
     for value in study.VALUES:
         for seed in seeds:
-            config = load_config(f"{study.BASE}:{arg}" if arg else study.BASE)
             workdir = out / name / str(value) / f"seed_{seed}"
-            apply_overrides(config, {"train.progress": "false", **overrides,
-                                     study.FIELD: str(value), "seed": str(seed),
-                                     "workdir": str(workdir)})  # fmt: skip
-            results = run_experiment(config)
-            runs.append({"value": value, "seed": seed, **results["mean"],
-                         "random": results["baselines"]["random"]})  # fmt: skip
-            print(f"{name}: {study.FIELD}={value} seed {seed}: F1 {100 * results['mean']['f1']:.1f}"
-                  f" tau {results['mean']['kendall_tau']:.3f}", flush=True)  # fmt: skip
-    summary = []
-    for value in study.VALUES:
-        rows = [r for r in runs if r["value"] == value]
-        entry = {"value": value, "n_seeds": len(rows)}
-        for m in METRICS:
-            entry[f"{m}_mean"] = float(np.mean([r[m] for r in rows]))
-            entry[f"{m}_std"] = float(np.std([r[m] for r in rows]))
-        summary.append(entry)
+            result = run_config(spec, seed, workdir, {**overrides, study.FIELD: str(value)})
+            runs.append({"value": value, "seed": seed, **result})
+            print(f"{name}: {study.FIELD}={value} seed {seed}: F1 {100 * result['f1']:.1f}"
+                  f" tau {result['kendall_tau']:.3f}", flush=True)  # fmt: skip
+    summary = [{"value": value, **mean_std([r for r in runs if r["value"] == value])}
+               for value in study.VALUES]  # fmt: skip
     random_f1 = float(np.mean([r["random"]["f1"] for r in runs]))
     paper = {str(k): v for k, v in study.PAPER.items()}
-    return {"study": name, "field": study.FIELD, "base": f"{study.BASE}:{arg}".rstrip(":"),
+    return {"study": name, "field": study.FIELD, "base": spec,
             "quick": quick, "seeds": seeds, "data": "real" if real else "synthetic",
             "overrides": overrides, "runs": runs, "summary": summary,
             "random_f1": random_f1, "paper": paper}  # fmt: skip

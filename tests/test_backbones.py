@@ -9,7 +9,20 @@ from flax import nnx
 import backbones
 from csum.registry import UnknownNameError
 
-KWARGS = {"msva": {"aperture": 4, "hidden": 16, "head": 8}, "vslstm": {"hidden": 8}}
+KWARGS = {
+    "msva": {"aperture": 4, "hidden": 16, "head": 8},
+    "vslstm": {"hidden": 8},
+    "dpplstm": {"hidden": 8, "phi_dim": 5},
+    "vasnet": {},
+    "vasnet_aperture": {"aperture": 3},
+    "transformer": {"dim": 16, "heads": 4, "ffn": 32},
+    "transformer_audio": {"dim": 16, "heads": 4, "ffn": 32, "audio": True},
+}
+NAMES = list(KWARGS)
+
+
+def _build(name, dims=(6, 6), **extra):
+    return backbones.build(name.split("_")[0], dims, rngs=nnx.Rngs(0), **KWARGS[name], **extra)
 
 
 def _inputs(B=2, T=12, dims=(6, 6)):
@@ -18,9 +31,9 @@ def _inputs(B=2, T=12, dims=(6, 6)):
     return feats, mask
 
 
-@pytest.mark.parametrize("name", ["msva", "vslstm"])
+@pytest.mark.parametrize("name", NAMES)
 def test_shape_range_mask_invariance_and_jit(name):
-    model = backbones.build(name, (6, 6), rngs=nnx.Rngs(0), **KWARGS[name])
+    model = _build(name)
     model.eval()
     feats, mask = _inputs()
     s = model(feats, mask)
@@ -33,14 +46,57 @@ def test_shape_range_mask_invariance_and_jit(name):
     np.testing.assert_allclose(nnx.jit(lambda m, f, k: m(f, k))(model, feats, mask), s, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["msva", "vslstm"])
+def _objective(model, feats, mask):
+    """A loss that touches every head: dppLSTM's diversity features too."""
+    if hasattr(model, "scores_and_diversity"):
+        s, phi = model.scores_and_diversity(feats, mask)
+        return jnp.sum(s * jnp.arange(12)) + jnp.sum(phi[..., 0] * jnp.arange(12))
+    return jnp.sum(model(feats, mask) * jnp.arange(12))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_gradient_reaches_every_parameter(name):
-    model = backbones.build(name, (6, 6), rngs=nnx.Rngs(0), **KWARGS[name], dropout=0.0)
+    model = _build(name, dropout=0.0)
     feats, mask = _inputs()
-    grads = nnx.grad(lambda m: jnp.sum(m(feats, mask) * jnp.arange(12)))(model)
+    grads = nnx.grad(lambda m: _objective(m, feats, mask))(model)
     for path, g in jax.tree_util.tree_leaves_with_path(nnx.state(grads, nnx.Param)):
         assert bool(jnp.all(jnp.isfinite(g))), path
         assert float(jnp.abs(g).max()) > 0, f"no gradient reaches {jax.tree_util.keystr(path)}"
+
+
+def test_dpplstm_scores_equal_vslstm_trunk_and_diversity_is_unit_and_masked():
+    model = _build("dpplstm")
+    model.eval()
+    feats, mask = _inputs()
+    s, phi = model.scores_and_diversity(feats, mask)
+    np.testing.assert_allclose(s, model(feats, mask), atol=1e-6)
+    norms = jnp.linalg.norm(phi, axis=-1)
+    np.testing.assert_allclose(norms[mask], 1.0, atol=1e-5)
+    assert float(jnp.abs(phi[~mask]).max()) == 0
+
+
+def test_transformer_query_conditioning():
+    """A query changes the scores, padded query tokens change nothing, no query = none."""
+    model = _build("transformer", query_dim=5)
+    model.eval()
+    feats, mask = _inputs()
+    query = jax.random.normal(jax.random.key(9), (2, 4, 5))
+    q_mask = jnp.array([[True] * 4, [True, True, False, False]])
+    s = model(feats, mask, query, q_mask)
+    assert float(jnp.abs(s - model(feats, mask)).max()) > 1e-4
+    polluted = query.at[1, 2:].set(1e3)
+    np.testing.assert_allclose(model(feats, mask, polluted, q_mask), s, atol=1e-6)
+    with pytest.raises(ValueError, match="needs a video and an audio source"):
+        backbones.build("transformer", (6,), rngs=nnx.Rngs(0), audio=True)
+
+
+def test_sinusoidal_positions_known_values():
+    from backbones.transformer import sinusoidal_positions
+
+    p = sinusoidal_positions(3, 4)
+    np.testing.assert_allclose(p[0], [0, 1, 0, 1], atol=1e-7)
+    np.testing.assert_allclose(p[2], [np.sin(2), np.cos(2), np.sin(0.02), np.cos(0.02)],
+                               atol=1e-6)  # fmt: skip
 
 
 def test_msva_sources_of_other_width_and_one_source():
@@ -60,7 +116,8 @@ def test_bfloat16_compute_close_to_float32():
 
 
 def test_registry_errors():
-    with pytest.raises(UnknownNameError, match="unknown backbone 'msvaa'; known: msva, vslstm"):
+    known = "dpplstm, msva, transformer, vasnet, vslstm"
+    with pytest.raises(UnknownNameError, match=f"unknown backbone 'msvaa'; known: {known}"):
         backbones.build("msvaa", (6,), rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="already registered"):
         backbones.BACKBONES.register("msva")(object)

@@ -1,14 +1,17 @@
 """The run entry end to end: every config's quick run, errors, and exact resume."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 from csum.experiment import run_experiment
-from experiments.config_loader import apply_overrides, load_config
+from experiments.config_loader import apply_overrides, known_configs, load_config
 from experiments.run import main
 
-CONFIGS = ["tvsum_msva", "summe_msva", "tvsum_vslstm", "summe_vslstm"]
+CONFIGS = known_configs()
+BACKBONE_NAMES = ("vslstm", "dpplstm", "vasnet", "msva", "transformer")
 METRIC_KEYS = {"f1", "kendall_tau", "spearman_rho"}
 
 
@@ -16,6 +19,16 @@ def _args(tmp_path, synthetic_dir, name, *extra):
     return [f"--config={name}:synthetic,quick", f"--config.workdir={tmp_path / name}",
             f"--config.data.synthetic_dir={synthetic_dir}", "--config.train.progress=false",
             *extra]  # fmt: skip
+
+
+def test_every_backbone_has_both_regimes_on_both_datasets():
+    want = {f"{d}_{b}{r}" for d in ("tvsum", "summe") for b in BACKBONE_NAMES
+            for r in ("", "_supervised")}  # fmt: skip
+    assert want <= set(CONFIGS)
+    for name in want:
+        config = load_config(f"{name}:synthetic,quick")
+        assert config.train.regime == ("supervised" if "supervised" in name else "csum")
+        assert config.backbone.name in name
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -63,7 +76,46 @@ def test_config_errors_are_one_line(argv, pattern, capsys):
 
 def test_unknown_backbone_is_one_line(tmp_path, synthetic_dir, capsys):
     assert main(_args(tmp_path, synthetic_dir, "tvsum_msva", "--config.backbone.name=lstm")) == 2
-    assert "unknown backbone 'lstm'; known: msva, vslstm" in _error_line(capsys)
+    assert "unknown backbone 'lstm'; known: dpplstm, msva, transformer, vasnet, vslstm" in (
+        _error_line(capsys)
+    )
+
+
+@pytest.mark.parametrize(
+    "extra,pattern",
+    [
+        (["--config.train.regime=self"], "unknown train.regime 'self'; known: csum, supervised"),
+        (["--config.train.regime=supervised", "--config.loss.dpp_weight=1.0"],
+         "needs a backbone with DPP diversity features (dpplstm), not 'msva'"),
+        (["--import=no_such_module_xyz"], "--import=no_such_module_xyz: ModuleNotFoundError"),
+    ],
+)  # fmt: skip
+def test_regime_and_import_errors_are_one_line(tmp_path, synthetic_dir, extra, pattern, capsys):
+    assert main(_args(tmp_path, synthetic_dir, "tvsum_msva", *extra)) == 2
+    assert pattern in _error_line(capsys)
+
+
+def test_plugin_backbone_from_readme(tmp_path, synthetic_dir, monkeypatch, capsys):
+    """The README's plugin example, verbatim, in a module outside the package, trained by
+    name with an existing config."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- plugin-example.*?```python\n(.*?)```", readme, re.S).group(1)
+    (tmp_path / "my_backbones.py").write_text(block)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    name = re.search(r'register\("(\w+)"\)', block).group(1)
+    argv = _args(
+        tmp_path,
+        synthetic_dir,
+        "tvsum_vslstm",
+        "--import=my_backbones",
+        f"--config.backbone.name={name}",
+        "--config.backbone.kwargs.hidden=8",
+    )
+    assert main(argv) == 0, capsys.readouterr().err
+    saved = json.loads((tmp_path / "tvsum_vslstm" / "config.json").read_text())
+    assert saved["backbone"] == {"name": name, "kwargs": {"hidden": 8}}
+    results = json.loads((tmp_path / "tvsum_vslstm" / "results.json").read_text())
+    assert 0 <= results["mean"]["f1"] <= 1
 
 
 def _config(tmp_path, synthetic_dir, workdir, **overrides):

@@ -26,12 +26,17 @@ class Batch(NamedTuple):
         mask: [B, T] bool, True at real steps (valid steps come first).
         length: [B] int32 number of real steps (0 for an empty slot).
         valid: [B] bool, False for slots that hold no video.
+        target: [B, T] float32 min-max-normalised gtscore (the supervised regime's
+            regression target); 0 at padding and for videos without gtscore.
+        keyframes: [B, T] bool ground-truth keyframes (dppLSTM's DPP term).
     """
 
     features: tuple[np.ndarray, ...]
     mask: np.ndarray
     length: np.ndarray
     valid: np.ndarray
+    target: np.ndarray
+    keyframes: np.ndarray
 
 
 def default_buckets(max_len: int, quantum: int = 64, growth: float = 1.125) -> list[int]:
@@ -75,13 +80,17 @@ def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int]) ->
     feats = [np.zeros((batch_size, T, x.shape[-1]), x.dtype) for x in videos[0].features]
     mask = np.zeros((batch_size, T), bool)
     length = np.zeros((batch_size,), np.int32)
+    target = np.zeros((batch_size, T), np.float32)
+    keyframes = np.zeros((batch_size, T), bool)
     for b, v in enumerate(videos):
         for s, x in enumerate(v.features):
             feats[s][b, : v.n_steps] = x
         mask[b, : v.n_steps] = True
         length[b] = v.n_steps
+        if v.labels is not None:
+            target[b, : v.n_steps], keyframes[b, : v.n_steps] = v.labels
     valid = length > 0
-    return Batch(tuple(feats), mask, length, valid)
+    return Batch(tuple(feats), mask, length, valid, target, keyframes)
 
 
 def train_batches(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -37,6 +38,17 @@ class Video:
     @property
     def n_steps(self) -> int:
         return int(len(self.picks))
+
+    @cached_property
+    def labels(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Supervised targets: (min-max gtscore [n_steps] float32, keyframes [n_steps] bool),
+        or None for a video without ``gtscore`` (computed once; ``csum.data.labels``)."""
+        from csum.data.labels import gt_keyframes, minmax_target
+
+        if self.gtscore is None:
+            return None
+        keyframes = gt_keyframes(self.gtscore, self.change_points, self.n_frames, self.picks)
+        return minmax_target(self.gtscore), keyframes
 
     @property
     def dims(self) -> tuple[int, ...]:

@@ -18,13 +18,20 @@ from csum import topk
 ARGS = ("synthetic", "quick")
 
 BACKBONE_KWARGS = {
-    "msva": {"hidden": 365, "head": 512, "aperture": 250, "dropout": 0.5},
     "vslstm": {"hidden": 256, "dropout": 0.5},
-}
+    "dpplstm": {"hidden": 256, "phi_dim": 128, "dropout": 0.5},
+    "vasnet": {"aperture": 0, "dropout": 0.5},
+    "msva": {"hidden": 365, "head": 512, "aperture": 250, "dropout": 0.5},
+    "transformer": {"dim": 256, "heads": 8, "ffn": 1024, "layers": 1, "bottleneck": 4,
+                    "dropout": 0.1},
+}  # fmt: skip
+BACKBONE_NAMES = tuple(BACKBONE_KWARGS)
+"""The built-in backbones, in the order of the paper's Table 1 (transformer last)."""
 
-# The eccv16 files carry GoogLeNet only; the synthetic data also carries I3D-like sources.
+# The eccv16 files carry GoogLeNet only; the synthetic data also carries I3D-like sources,
+# which MSVA fuses (the other backbones use the GoogLeNet-like source, as in their papers).
 REAL_KEYS = ("features",)
-SYNTHETIC_KEYS = {"msva": ("features", "features_rgb", "features_flow"), "vslstm": ("features",)}
+SYNTHETIC_KEYS = {"msva": ("features", "features_rgb", "features_flow")}
 
 
 def parse_arg(arg: str | None) -> set[str]:
@@ -36,14 +43,23 @@ def parse_arg(arg: str | None) -> set[str]:
     return words
 
 
-def make(dataset: str, backbone: str, arg: str | None) -> ml_collections.ConfigDict:
-    """Builds the locked config of ``{dataset}_{backbone}`` with the argument applied."""
+def make(dataset: str, backbone: str, arg: str | None,
+         regime: str = "csum") -> ml_collections.ConfigDict:  # fmt: skip
+    """Builds the locked config of ``{dataset}_{backbone}[_supervised]`` with ``arg`` applied.
+
+    Args:
+        dataset: ``tvsum`` or ``summe``.
+        backbone: a registered backbone name.
+        arg: the config argument (``synthetic``, ``quick``, comma-joined) or None.
+        regime: ``csum`` (unsupervised) or ``supervised`` (the backbone's original loss).
+    """
     words = parse_arg(arg)
     synthetic, quick = "synthetic" in words, "quick" in words
+    base = f"{dataset}_{backbone}" + ("_supervised" if regime == "supervised" else "")
     c = ml_collections.ConfigDict()
-    c.name = f"{dataset}_{backbone}" + (f":{','.join(sorted(words))}" if words else "")
+    c.name = base + (f":{','.join(sorted(words))}" if words else "")
     c.seed = 0
-    c.workdir = f"runs/{dataset}_{backbone}" + "".join(f"_{w}" for w in sorted(words))
+    c.workdir = f"runs/{base}" + "".join(f"_{w}" for w in sorted(words))
     c.compute_dtype = "bfloat16"  # matmul inputs; parameters, softmax and losses are float32
 
     c.data = ml_collections.ConfigDict()
@@ -55,7 +71,7 @@ def make(dataset: str, backbone: str, arg: str | None) -> ml_collections.ConfigD
     c.data.synthetic_overrides = ml_collections.ConfigDict(
         {"dim": 128, "min_seconds": 40, "max_seconds": 120} if quick else {}
     )
-    c.data.feature_keys = SYNTHETIC_KEYS[backbone] if synthetic else REAL_KEYS
+    c.data.feature_keys = SYNTHETIC_KEYS.get(backbone, REAL_KEYS) if synthetic else REAL_KEYS
     c.data.splits = ""  # default: MSVA's random non-overlapping 5 folds, shipped in csum/data
     c.data.folds = (0,) if quick else ()  # () = every fold of the split file
     c.data.min_steps = 10
@@ -80,8 +96,11 @@ def make(dataset: str, backbone: str, arg: str | None) -> ml_collections.ConfigD
 
     c.loss = ml_collections.ConfigDict()
     c.loss.tau = 0.5  # validation draw (synthetic seed 1, fold 1): 0.1 made F1 erratic (README)
+    # Supervised regime only: weight of dppLSTM's DPP term (csum.supervised.supervised_loss).
+    c.loss.dpp_weight = 1.0 if backbone == "dpplstm" else 0.0
 
     c.train = ml_collections.ConfigDict()
+    c.train.regime = regime  # "csum" or "supervised" (csum.train.REGIMES)
     c.train.epochs = 2 if quick else 20
     c.train.batch_size = 8
     c.train.lr = 3e-4

@@ -1,7 +1,7 @@
 """Unsupervised CSUM with the msva backbone on SumMe.
 
 python -m experiments.run --config=summe_msva            # eccv16 file in data/
-python -m experiments.run --config=summe_msva:synthetic  # built-in synthetic SumMe-like data
+python -m experiments.run --config=summe_msva:synthetic  # synthetic SumMe-like data
 python -m experiments.run --config=summe_msva:synthetic,quick  # smoke run
 """
 

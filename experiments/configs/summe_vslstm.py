@@ -1,7 +1,7 @@
 """Unsupervised CSUM with the vslstm backbone on SumMe.
 
 python -m experiments.run --config=summe_vslstm            # eccv16 file in data/
-python -m experiments.run --config=summe_vslstm:synthetic  # built-in synthetic SumMe-like data
+python -m experiments.run --config=summe_vslstm:synthetic  # synthetic SumMe-like data
 python -m experiments.run --config=summe_vslstm:synthetic,quick  # smoke run
 """
 

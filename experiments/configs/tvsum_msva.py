@@ -1,7 +1,7 @@
 """Unsupervised CSUM with the msva backbone on TVSum.
 
 python -m experiments.run --config=tvsum_msva            # eccv16 file in data/
-python -m experiments.run --config=tvsum_msva:synthetic  # built-in synthetic TVSum-like data
+python -m experiments.run --config=tvsum_msva:synthetic  # synthetic TVSum-like data
 python -m experiments.run --config=tvsum_msva:synthetic,quick  # smoke run
 """
 

@@ -1,7 +1,7 @@
 """Unsupervised CSUM with the vslstm backbone on TVSum.
 
 python -m experiments.run --config=tvsum_vslstm            # eccv16 file in data/
-python -m experiments.run --config=tvsum_vslstm:synthetic  # built-in synthetic TVSum-like data
+python -m experiments.run --config=tvsum_vslstm:synthetic  # synthetic TVSum-like data
 python -m experiments.run --config=tvsum_vslstm:synthetic,quick  # smoke run
 """
 
