@@ -103,6 +103,12 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     workdir = Path(config.workdir).expanduser()
     protocol = parse_protocol(config.eval.protocol)
     dataset = load_dataset(config)
+    if config.train.regime == "supervised":
+        unlabelled = [v.key for v in dataset.values() if v.gtscore is None]
+        if unlabelled:
+            raise DataError(dataset_path(config), f"train.regime=supervised needs gtscore for "
+                            f"every video; {len(unlabelled)} have none", video=unlabelled[0],
+                            key="gtscore")  # fmt: skip
     stored = cast_features(list(dataset.values()), jnp.dtype(config.compute_dtype))
     dataset = {v.key: v for v in stored}
     split_file = config.data.splits or default_split_file(config.data.dataset)
@@ -110,12 +116,6 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     chosen = list(config.data.folds) if config.data.folds else list(range(len(folds)))
     if any(not 0 <= f < len(folds) for f in chosen):
         raise DataError(split_file, f"data.folds {chosen} out of range (file has {len(folds)})")
-    if config.train.regime == "supervised":
-        unlabelled = [v.key for v in dataset.values() if v.gtscore is None]
-        if unlabelled:
-            raise DataError(dataset_path(config), f"train.regime=supervised needs gtscore for "
-                            f"every video; {len(unlabelled)} have none", video=unlabelled[0],
-                            key="gtscore")  # fmt: skip
     check_workdir(config, workdir)
     in_dims = next(iter(dataset.values())).dims
     buckets = default_buckets(max(v.n_steps for v in dataset.values()),

@@ -95,6 +95,22 @@ def test_regime_and_import_errors_are_one_line(tmp_path, synthetic_dir, extra, p
     assert pattern in _error_line(capsys)
 
 
+def test_supervised_regime_without_gtscore_is_one_line(tmp_path, small_videos, capsys):
+    import dataclasses
+
+    from csum.data.eccv16 import write_eccv16
+
+    unlabelled = [dataclasses.replace(v, gtscore=None, features=v.features[:1])
+                  for v in small_videos.values()]  # fmt: skip
+    write_eccv16(tmp_path / "eccv16_dataset_summe_google_pool5.h5", unlabelled)
+    argv = ["--config=summe_vasnet_supervised", f"--config.data.dir={tmp_path}",
+            f"--config.workdir={tmp_path / 'run'}"]  # fmt: skip
+    assert main(argv) == 2
+    err = _error_line(capsys)
+    assert "eccv16_dataset_summe_google_pool5.h5: video 'video_1': key 'gtscore'" in err
+    assert "train.regime=supervised needs gtscore for every video; 12 have none" in err
+
+
 def test_plugin_backbone_from_readme(tmp_path, synthetic_dir, monkeypatch, capsys):
     """The README's plugin example, verbatim, in a module outside the package, trained by
     name with an existing config."""
@@ -126,10 +142,18 @@ def _config(tmp_path, synthetic_dir, workdir, **overrides):
     return config
 
 
-@pytest.mark.parametrize("operator", ["successive_halving", "perturbed"])
-def test_interrupted_run_resumes_to_identical_results(tmp_path, synthetic_dir, operator):
-    # perturbed: its noise must also be drawn again exactly after the resumption.
-    op = {"topk.name": operator}
+@pytest.mark.parametrize(
+    "op",
+    [
+        {"topk.name": "successive_halving"},
+        # perturbed: its noise must also be drawn again exactly after the resumption.
+        {"topk.name": "perturbed"},
+        # the supervised regime, with dppLSTM's DPP term, shares the same resumption.
+        {"train.regime": "supervised", "backbone.name": "dpplstm", "loss.dpp_weight": "1.0"},
+    ],
+    ids=["successive_halving", "perturbed", "dpplstm_supervised"],
+)
+def test_interrupted_run_resumes_to_identical_results(tmp_path, synthetic_dir, op):
     full = run_experiment(_config(tmp_path, synthetic_dir, "full", **op))
 
     def interrupt(fold, epoch):
