@@ -9,6 +9,7 @@ from csum import topk
 from csum.registry import UnknownNameError
 from csum.topk.grouped import grouped_sum, inverse_rows
 from csum.topk.sinkhorn import sinkhorn_membership
+from csum.topk.slots import slot_sum
 
 OPS = ["successive_halving", "sinkhorn", "perturbed", "hard"]
 SHARP = {  # each operator's sharp limit, for scores with gaps of at least 1
@@ -175,6 +176,35 @@ def test_grouped_sum_and_its_vjp_against_the_dense_contraction(k, G, T):
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
     for got, want in zip(vjp(g), vjp_ref(g), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("T,k,sharp", [(7, 3, False), (600, 90, False), (600, 90, True),
+                                         (1000, 10, True), (300, 400, False)])  # fmt: skip
+def test_slot_sum_and_its_vjp_against_the_segment_sum(T, k, sharp):
+    """The blocked scatter-free kernel equals the two-slot segment sum it replaces (values
+    and both cotangents), for soft and near-0/1 memberships and for slots beyond k."""
+    rng = np.random.default_rng(T + k)
+    a = rng.uniform(size=T)
+    if sharp:
+        a = (a < min(k, T) / T).astype(np.float64) * (1 - 1e-7) + 1e-9
+    start = np.cumsum(a) - a
+    slot = jnp.asarray(np.floor(start), jnp.int32)
+    w0 = jnp.asarray(np.minimum(start + a, np.floor(start) + 1) - start, jnp.float32)
+    w1 = jnp.asarray(a, jnp.float32) - w0
+    x = jnp.asarray(rng.normal(size=(T, 3)), jnp.float32)
+    g = jnp.asarray(rng.normal(size=(k, 3)), jnp.float32)
+
+    def dense(x, w0, w1):
+        ids = jnp.concatenate([slot, slot + 1])
+        w = jnp.concatenate([w0, w1]) * (ids < k)
+        rows = jnp.concatenate([x, x]) * w[:, None]
+        return jax.ops.segment_sum(rows, jnp.minimum(ids, k - 1), num_segments=k)
+
+    out, vjp = jax.vjp(jax.jit(lambda x, w0, w1: slot_sum(x, slot, w0, w1, k)), x, w0, w1)
+    ref, vjp_ref = jax.vjp(dense, x, w0, w1)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-4)
+    for got, want in zip(vjp(g), vjp_ref(g), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
 
 
 def test_gradients_finite_under_jit_with_heavy_padding():

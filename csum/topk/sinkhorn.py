@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from csum.topk.contract import OPERATORS, PAD_SCORE, TopK, vmap_leading
 from csum.topk.halving import DEFAULT_ALPHA
+from csum.topk.slots import slot_sum
 
 DEFAULT_EPSILON = 2.0 / DEFAULT_ALPHA
 """Sinkhorn's regularisation: its memberships are sigmoids of slope 2 / epsilon in the score,
@@ -116,26 +117,23 @@ def _slots(x, scores, membership, k: int) -> TopK:
     it meets at most slots floor(c_i) and floor(c_i) + 1. A slot with less than half a
     clip of mass (only when fewer than k clips are valid) is a padding-only output.
     """
-    a = membership
-    start = jnp.cumsum(a) - a
+    # Clip i covers [start_i, end_i). XLA's cumsum is a parallel scan whose rounding can make
+    # it dip by an ulp; the running maximum keeps the intervals ordered, which the slot
+    # kernel relies on (its slots must not decrease).
+    end = jax.lax.cummax(jnp.cumsum(membership))
+    start = jnp.concatenate([jnp.zeros((1,), end.dtype), end[:-1]])
     first = jnp.floor(start)
-    w0 = jnp.minimum(start + a, first + 1.0) - start
-    w1 = a - w0
+    w0 = jnp.minimum(end, first + 1.0) - start
+    w1 = (end - start) - w0
     slot0 = first.astype(jnp.int32)
-    weights = jnp.concatenate([w0, w1])
-    slots = jnp.concatenate([slot0, slot0 + 1])
-    weights = jnp.where(slots < k, weights, 0.0)
-    slots = jnp.minimum(slots, k - 1)
     T = scores.shape[0]
-    xf = x.astype(jnp.promote_types(x.dtype, jnp.float32))
-    feats = jnp.concatenate([xf, xf]) * weights[:, None].astype(xf.dtype)
-    mass = jax.ops.segment_sum(weights, slots, num_segments=k)
-    features = jax.ops.segment_sum(feats, slots, num_segments=k)
-    valid = mass > 0.5
     s = jnp.where(jnp.isfinite(scores), scores, 0.0).astype(jnp.float32)
-    out_s = jax.ops.segment_sum(weights * jnp.concatenate([s, s]), slots, num_segments=k)
-    index = jnp.arange(T, dtype=jnp.float32)
-    pos = jax.ops.segment_sum(weights * jnp.concatenate([index, index]), slots, num_segments=k)
+    # Mass, score and time ride along as three more columns of one slot sum.
+    extra = jnp.stack([jnp.ones_like(s), s, jnp.arange(T, dtype=jnp.float32)], axis=1)
+    mass, out_s, pos = slot_sum(extra, slot0, w0, w1, k).T
+    acc = jnp.promote_types(x.dtype, jnp.float32)  # accumulate in >= float32 (bf16 inputs)
+    features = slot_sum(x, slot0, w0.astype(acc), w1.astype(acc), k)
+    valid = mass > 0.5
     safe = jnp.where(valid, mass, 1.0)
     return TopK(
         jnp.where(valid[:, None], features, 0.0),
