@@ -85,6 +85,20 @@ def test_padding_content_changes_nothing(name):
     for u, v in [(a, b), (a, c)]:
         np.testing.assert_allclose(u.features, v.features, atol=1e-6)
         np.testing.assert_allclose(u.scores, v.scores, atol=1e-6)
+    # Nor the gradients: padding gets none, and the real clips get the unpadded video's.
+    probe = jax.random.normal(jax.random.key(5), (3, x.shape[1]))
+
+    def grads(x, s, mask=None):
+        def loss(x, s):
+            out = topk.get(name)(x, s, 3, mask=mask)
+            return jnp.sum(out.features * probe) + jnp.sum(jnp.where(out.scores > 0, out.scores, 0))
+
+        return jax.grad(loss, (0, 1))(x, s)
+
+    g_pad, g_cut = grads(x, s, mask), grads(x[:14], s[:14])
+    for padded, cut in zip(g_pad, g_cut, strict=True):
+        assert float(jnp.abs(padded[14:]).max()) == 0.0
+        np.testing.assert_allclose(padded[:14], cut, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", OPS)
@@ -270,6 +284,25 @@ def test_perturbed_gradient_matches_the_gaussian_smoothing():
     g = jax.grad(f)(s)
     np.testing.assert_allclose(g[0], stats.norm.pdf(0.02 / scale) / scale, rtol=0.05)
     np.testing.assert_allclose(g[1], -g[0], rtol=0.05)
+
+
+def test_perturbed_feature_gradient_is_the_mean_selection_transposed():
+    # Given its noise, the operator is linear in x: features = P x with P = E[Y] [k, T], the
+    # mean of the samples' sorted one-hot selections. Run on x = I_T, it returns P itself,
+    # so the x cotangent of any probe G must be P^T G (with padding clips getting none).
+    T, k = 12, 4
+    s = jax.random.uniform(jax.random.key(0), (T,))
+    mask = jnp.arange(T) < 10
+    G = jax.random.normal(jax.random.key(1), (k, 5))
+    x = jax.random.normal(jax.random.key(2), (T, 5))
+    hyper = {"sigma": 0.2, "samples": 64, "key": jax.random.key(3)}
+    P = topk.perturbed(jnp.eye(T), s, k, mask=mask, **hyper).features
+    g_x, g_s = jax.grad(
+        lambda x, s: jnp.sum(topk.perturbed(x, s, k, mask=mask, **hyper).features * G), (0, 1)
+    )(x, s)
+    np.testing.assert_allclose(g_x, P.T @ G, atol=1e-5)
+    assert float(jnp.abs(g_x[10:]).max()) == 0.0 and float(jnp.abs(g_s[10:]).max()) == 0.0
+    assert float(jnp.abs(P).sum()) > 0 and bool(jnp.isfinite(g_s).all())
 
 
 @pytest.mark.parametrize("name", OPS[:3])

@@ -65,8 +65,24 @@ def budget_mask(scores: jax.Array, budget: jax.Array) -> jax.Array:
     return (rank < budget[..., None]) & (scores > PAD_SCORE / 2)
 
 
-def vmap_leading(fn: Callable[..., TopK]) -> Callable[..., TopK]:
-    """Lifts a single-video operator (x [T, D], scores [T], mask [T]) to any leading dims."""
+def vmap_leading(fn: Callable[..., TopK] | None = None, *, sequential: bool = False):
+    """Lifts a single-video operator (x [T, D], scores [T], mask [T]) to any leading dims.
+
+    Args:
+        fn: the single-video operator (the decorator may also be called with options only).
+        sequential: run the videos one after another (``jax.lax.map``) instead of batching
+            them with ``jax.vmap``. For an operator whose kernel loops with dynamic slices
+            (Sinkhorn's slot layout), vmap turns each slice at a per-video offset into a
+            scatter, and the batch runs 1.3 to 3.8x slower than the same videos in turn
+            (``benchmarks/topk_speed.py``, B = 8).
+    """
+    if fn is None:
+        return lambda f: vmap_leading(f, sequential=sequential)
+
+    def over_videos(f, *args):
+        if sequential:
+            return jax.lax.map(lambda a: f(*a), args)
+        return jax.vmap(f)(*args)
 
     def wrapped(x, scores, k, *, mask=None, key=None, **hyper):
         if mask is None:
@@ -75,10 +91,12 @@ def vmap_leading(fn: Callable[..., TopK]) -> Callable[..., TopK]:
         T, D = x.shape[-2:]
         args = [x.reshape(-1, T, D), scores.reshape(-1, T), mask.reshape(-1, T)]
         if key is None:
-            flat = jax.vmap(lambda xi, si, mi: fn(xi, si, mi, k, **hyper))(*args)
+            flat = over_videos(lambda xi, si, mi: fn(xi, si, mi, k, **hyper), *args)
         else:  # a stochastic operator: one independent key per video
             keys = jax.random.split(key, args[1].shape[0])
-            flat = jax.vmap(lambda xi, si, mi, ki: fn(xi, si, mi, k, key=ki, **hyper))(*args, keys)
+            flat = over_videos(
+                lambda xi, si, mi, ki: fn(xi, si, mi, k, key=ki, **hyper), *args, keys
+            )
         return TopK(
             flat.features.reshape(*lead, k, D),
             flat.scores.reshape(*lead, k),

@@ -59,33 +59,52 @@ def _perturbed_fwd(x, s, mask, k, sigma, samples, key):
 
 
 def _perturbed_bwd(k, sigma, samples, res, cotangents):
-    """Berthet et al.'s estimator, with a leave-one-out baseline; O(T + k D) memory.
+    """Berthet et al.'s estimator, with a leave-one-out baseline; O(T + k D + samples k) memory.
 
     d/ds E[F(s + sigma z)] = E[F(s + sigma z) z] / sigma. With L_n the cotangent-weighted
     output of sample n, sum_n (L_n - mean_{m != n} L_m) z_n / (N sigma) is unbiased and
     lower in variance than sum_n L_n z_n / (N sigma). The outputs' direct dependence on x
     and on s (through the selected clips' features and scores) adds E[Y]^T g.
+
+    The x cotangent E[Y]^T g_f runs in its own loop over the samples' picks (kept from
+    the first loop: [samples, k] indices, not features), so that XLA drops the whole loop
+    and the picks when only the scores need a gradient (the training case).
     """
     x, s, mask, key = res
     g_f, g_s, g_p, _ = cotangents
     xf = x.astype(jnp.promote_types(x.dtype, jnp.float32))
     sf = s.astype(jnp.float32)
     T = s.shape[0]
+    keys = jax.random.split(key, samples)
 
-    def body(carry, key_n):
+    def score_body(carry, key_n):
         idx, chosen, z = _noisy_topk(x, s, mask, k, sigma, key_n)
         c = chosen.astype(jnp.float32)
-        value = jnp.sum(c * (jnp.sum(g_f * xf[idx], axis=-1) + g_s * sf[idx] + g_p * idx))
-        lz, lsum, zsum, gx, gs = carry
-        gx = gx.at[idx].add(g_f * c[:, None].astype(g_f.dtype))
+        # The weighting by c is a dot product on purpose: written as c * sum(g_f x[idx], -1)
+        # and batched by vmap, XLA:CPU fuses it into a loop 14x slower (10.7 s against
+        # 0.8 s for 100 samples at T = 65,536).
+        rows = jnp.einsum("kd,kd->k", g_f, xf[idx]) + g_s * sf[idx] + g_p * idx
+        value = jnp.dot(c, rows)
+        lz, lsum, zsum, gs = carry
         gs = gs.at[idx].add(g_s * c)
-        return (lz + value * z, lsum + value, zsum + z, gx, gs), None
+        return (lz + value * z, lsum + value, zsum + z, gs), (idx, chosen)
+
+    def feature_body(gx, picks):
+        idx, chosen = picks
+        # A scatter of the k picked rows: it touches k rows, where a gather-add over every
+        # clip would touch T (1.1 s against 1.8 s for 100 samples at T = 65,536).
+        return gx.at[idx].add(g_f * chosen[:, None].astype(g_f.dtype)), None
 
     t_zeros = jnp.zeros((T,), jnp.float32)
-    init = (t_zeros, jnp.float32(0), t_zeros, jnp.zeros(xf.shape, g_f.dtype), t_zeros)
-    (lz, lsum, zsum, gx, gs), _ = jax.lax.scan(body, init, jax.random.split(key, samples))
+    init = (t_zeros, jnp.float32(0), t_zeros, t_zeros)
+    (lz, lsum, zsum, gs), picks = jax.lax.scan(score_body, init, keys)
+    gx, _ = jax.lax.scan(feature_body, jnp.zeros(xf.shape, g_f.dtype), picks)
     n = samples
     score_grad = (n / (n - 1) * lz - lsum * zsum / (n - 1)) / (n * sigma) + gs / n
+    # A masked clip's score never enters a draw, so its true derivative is 0; the estimator
+    # would give it noise (its z_n times L_n), which would reach the backbone's parameters
+    # through the padding and make padding change training.
+    score_grad = jnp.where(mask, score_grad, 0.0)
     return gx.astype(x.dtype) / n, score_grad.astype(s.dtype), None, None
 
 
@@ -108,7 +127,8 @@ def perturbed(
     Output slot j is E_z[x_(j)(s + sigma z)], where x_(j)(s') is the j-th of the k clips
     with the highest s', in temporal order, and z is standard Gaussian: a Monte-Carlo mean
     over ``samples`` draws. Its gradient is Berthet et al.'s E[F z] / sigma estimator (a
-    custom VJP that redraws the same samples; memory O(T + k D), never O(samples T)).
+    custom VJP that redraws the same samples; memory O(T + k D + samples k), never
+    O(samples T)).
 
     Args:
         x: [T, D] features (leading batch dims are handled by a vmap wrapper, which splits

@@ -143,7 +143,7 @@ def _slots(x, scores, membership, k: int) -> TopK:
 
 
 @OPERATORS.register("sinkhorn")
-@vmap_leading
+@vmap_leading(sequential=True)  # its slot kernel slices at per-video offsets
 def sinkhorn(
     x,
     scores,
