@@ -5,14 +5,11 @@ Attention dropout needs B x T x T random draws per source and step. On XLA:CPU t
 about 0.2 G draws per second, which made the dropout masks a fifth of an MSVA training
 step; ``benchmarks/train_speed.py`` measured 28 ms for one [8, 768, 768] mask against
 2 ms for the hash below. Dropout needs independent-looking Bernoulli bits, not
-cryptographic ones, so each element's bits are a keyed hash of its flat index:
-
-    h(i) = fmix32(fmix32(i * 0x9E3779B9 ^ k0) + k1)
-
-where fmix32 is MurmurHash3's finaliser (a bijection of uint32 with full avalanche) and
-(k0, k1) are two words drawn from the step's dropout key. For fixed keys h is a
-bijection of the index, so no two elements of one mask share their bits. Keep
-probabilities have a resolution of 2^-32.
+cryptographic ones, so each element's bits are a keyed hash of its multi-index
+(``csum.hashing.hash_bits``: MurmurHash3's finaliser, axis by axis, keyed by two words
+drawn from the step's dropout key). An element's bits do not depend on the extent of any
+axis, so a video padded to a longer bucket keeps the dropout mask of its real steps.
+Keep probabilities have a resolution of 2^-32.
 """
 
 from __future__ import annotations

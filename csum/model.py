@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -59,28 +57,15 @@ def build_summarizer(config, in_dims, seed: int) -> Summarizer:
     return Summarizer(backbone, projector, sources, seed=seed + 2)
 
 
-def compact(features: jax.Array, keep: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Moves kept outputs first, keeping their temporal order.
-
-    Args:
-        features: [B, k, D] top-k outputs in temporal order.
-        keep: [B, k] bool outputs inside each video's budget.
-
-    Returns:
-        ([B, k, D], [B, k]) with the kept outputs as a prefix (windows need valid-first).
-    """
-    order = jnp.argsort(~keep, axis=-1, stable=True)
-    return (jnp.take_along_axis(features, order[..., None], axis=1),
-            jnp.take_along_axis(keep, order, axis=1))  # fmt: skip
-
-
 def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, operator: str,
               operator_kwargs: dict) -> jax.Array:  # fmt: skip
     """The unsupervised CSUM objective on one padded batch (SPEC sections 1-4).
 
-    scores = g(features); S = soft top-k of X by scores with k_max = ceil(ratio * T) for the
-    bucket length T, each video keeping its own ``ceil(ratio * T_b)`` best outputs; then
-    NT-Xent between the mean window embeddings of each video and of its summary.
+    scores = g(features); S = soft top-k of X by scores, each video with its own budget
+    ``k_b = ceil(ratio * T_b)`` (exact integers, ``csum.topk.summary_budget``) inside the
+    bucket's static ``k = ceil(ratio * T)`` outputs, so every video's summary and gradient
+    are those it would get alone, whatever bucket it is padded to; then NT-Xent between
+    the mean window embeddings of each video and of its summary.
 
     Args:
         model: the Summarizer.
@@ -96,12 +81,12 @@ def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, oper
     """
     scores = model.backbone(batch.features, batch.mask)
     x = model.contrast_features(batch.features)
-    k = math.ceil(ratio * x.shape[1])
+    k = topk.summary_budget(ratio, x.shape[1])
+    budget = topk.summary_budget(ratio, batch.length)
     if operator in topk.STOCHASTIC:
         operator_kwargs = {**operator_kwargs, "key": model.topk_rngs.topk()}
-    selected = topk.get(operator)(x, scores, k, mask=batch.mask, **operator_kwargs)
-    budget = jnp.ceil(ratio * batch.length).astype(jnp.int32)
-    summary, summary_mask = compact(selected.features, topk.budget_mask(selected.scores, budget))
+    selected = topk.get(operator)(x, scores, k, mask=batch.mask, budget=budget, **operator_kwargs)
     videos = model.projector(x, batch.mask)
-    summaries = model.projector(summary, summary_mask)
+    # Outputs beyond a budget are padding and come last: the summary mask is a prefix.
+    summaries = model.projector(selected.features, topk.valid_outputs(selected))
     return ntxent(videos, summaries, batch.valid, tau)

@@ -239,12 +239,6 @@ def test_hard_gradient_modes():
     assert float(jnp.abs(jax.grad(f)(s, "none")).max()) == 0.0
 
 
-def test_budget_mask_keeps_best_outputs():
-    scores = jnp.array([[0.1, 0.9, 0.5, topk.PAD_SCORE], [0.3, 0.2, 0.8, 0.7]])
-    keep = topk.budget_mask(scores, jnp.array([4, 2]))
-    np.testing.assert_array_equal(keep, [[True, True, True, False], [False, False, True, True]])
-
-
 def test_registry():
     assert topk.get("hard") is topk.hard
     with pytest.raises(UnknownNameError, match="known: hard, perturbed, sinkhorn, successive_"):

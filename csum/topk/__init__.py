@@ -38,11 +38,11 @@ Modules: ``contract`` (outputs, padding, registry, batching), ``halving``, ``sin
 kernel). Every public name is importable from ``csum.topk``.
 """
 
+from csum.topk.budget import ratio_fraction, summary_budget
 from csum.topk.contract import (
     OPERATORS,
     PAD_SCORE,
     TopK,
-    budget_mask,
     get,
     valid_outputs,
 )
@@ -72,7 +72,8 @@ __all__ = [
     "PAD_SCORE",
     "STOCHASTIC",
     "TopK",
-    "budget_mask",
+    "ratio_fraction",
+    "summary_budget",
     "get",
     "halving_depth",
     "hard",

@@ -46,27 +46,12 @@ def valid_outputs(topk: TopK) -> jax.Array:
     return topk.scores > PAD_SCORE / 2
 
 
-def budget_mask(scores: jax.Array, budget: jax.Array) -> jax.Array:
-    """Keeps each video's ``budget`` highest-scored outputs.
-
-    A padded batch selects a static ``k_max``; each video's own budget
-    ``k_b = ceil(ratio * T_b)`` is realised by dropping its ``k_max - k_b`` lowest-scored
-    outputs (SPEC section 2). Padding-only outputs score ``PAD_SCORE``, so they go first.
-
-    Args:
-        scores: [..., k] output scores.
-        budget: [...] int number of outputs to keep per video.
-
-    Returns:
-        [..., k] bool mask of kept outputs.
-    """
-    order = jnp.argsort(-scores, axis=-1, stable=True)
-    rank = jnp.argsort(order, axis=-1)
-    return (rank < budget[..., None]) & (scores > PAD_SCORE / 2)
-
-
 def vmap_leading(fn: Callable[..., TopK] | None = None, *, sequential: bool = False):
     """Lifts a single-video operator (x [T, D], scores [T], mask [T]) to any leading dims.
+
+    ``budget`` (an int array of the leading shape, or a scalar) and ``key`` are passed on
+    per video when given; a batch of B videos splits the key into ``split(key, B)``, a
+    single video uses it as is.
 
     Args:
         fn: the single-video operator (the decorator may also be called with options only).
@@ -84,19 +69,26 @@ def vmap_leading(fn: Callable[..., TopK] | None = None, *, sequential: bool = Fa
             return jax.lax.map(lambda a: f(*a), args)
         return jax.vmap(f)(*args)
 
-    def wrapped(x, scores, k, *, mask=None, key=None, **hyper):
+    def wrapped(x, scores, k, *, mask=None, budget=None, key=None, **hyper):
         if mask is None:
             mask = jnp.ones(scores.shape, bool)
         lead = scores.shape[:-1]
         T, D = x.shape[-2:]
         args = [x.reshape(-1, T, D), scores.reshape(-1, T), mask.reshape(-1, T)]
-        if key is None:
-            flat = over_videos(lambda xi, si, mi: fn(xi, si, mi, k, **hyper), *args)
-        else:  # a stochastic operator: one independent key per video
-            keys = jax.random.split(key, args[1].shape[0])
-            flat = over_videos(
-                lambda xi, si, mi, ki: fn(xi, si, mi, k, key=ki, **hyper), *args, keys
-            )
+        names = []
+        if budget is not None:  # one traced budget per video
+            args.append(jnp.broadcast_to(jnp.asarray(budget, jnp.int32), lead).reshape(-1))
+            names.append("budget")
+        if key is not None:  # a stochastic operator: one independent key per video
+            # A single video uses the key itself, so video b of a batch draws exactly what
+            # it draws alone with key split(key, B)[b].
+            args.append(key[None] if not lead else jax.random.split(key, args[1].shape[0]))
+            names.append("key")
+
+        def one(xi, si, mi, *extra):
+            return fn(xi, si, mi, k, **dict(zip(names, extra, strict=True)), **hyper)
+
+        flat = over_videos(one, *args)
         return TopK(
             flat.features.reshape(*lead, k, D),
             flat.scores.reshape(*lead, k),

@@ -30,7 +30,7 @@ def halving_depth(T: int, k: int) -> int:
 
 @OPERATORS.register("successive_halving")
 @vmap_leading
-def successive_halving(x, scores, mask, k: int, alpha: float = DEFAULT_ALPHA) -> TopK:
+def successive_halving(x, scores, mask, k: int, alpha: float = DEFAULT_ALPHA, budget=None) -> TopK:
     """Successive-halving soft top-k (Pietruszka et al. 2021; CSUM Eq. 6 per comparison).
 
     The T items are padded to ``m = k * 2**d`` with ``d = ceil(log2(T / k))`` (padding
@@ -54,10 +54,17 @@ def successive_halving(x, scores, mask, k: int, alpha: float = DEFAULT_ALPHA) ->
         mask: [T] bool validity.
         k: static number of outputs.
         alpha: inverse width of each pairwise softmax.
+        budget: optional traced int, this video's own number of outputs (clipped to
+            [0, min(k, n valid)]). The tournament then has the video's own depth
+            ``ceil(log2(n / budget))`` over its ``n`` valid clips, exactly as if it ran
+            alone with ``k = budget`` (``_budget_tournament``); outputs beyond the budget are
+            padding.
 
     Returns:
         ``TopK`` with [k, D], [k], [k] in temporal order.
     """
+    if budget is not None:
+        return _budget_tournament(x, scores, mask, k, alpha, budget)
     T = scores.shape[0]
     d = halving_depth(T, k)
     m = k * 2**d
@@ -93,3 +100,73 @@ def successive_halving(x, scores, mask, k: int, alpha: float = DEFAULT_ALPHA) ->
     # Padding beyond T sits at positions T, T+1, ...; it only matters for padding-only outputs.
     positions = jnp.sum(weights * members.astype(s.dtype), axis=1)
     return temporal_order(features, s, positions)
+
+
+def _pair_weight(alpha, s_best, s_worst):
+    """softmax over two items == sigmoid of the scaled difference.
+
+    Clipping at +-60 is exact in float32 (sigmoid(60) rounds to 1) and keeps the huge
+    padding gaps (alpha * 1e9) out of exp, whose fused form under jit returned NaN gradients.
+    """
+    return jax.nn.sigmoid(jnp.clip(alpha * (s_best - s_worst), -_MAX_GAP, _MAX_GAP))
+
+
+def _budget_tournament(x, scores, mask, k: int, alpha: float, budget) -> TopK:
+    """Successive halving with a traced per-video budget (one video; vmapped by the caller).
+
+    The video alone, with its ``n`` valid clips and ``k_b = budget``, would be padded to
+    ``m = k_b 2^d`` items, ``d = ceil(log2(n / k_b))`` (d is the least integer with
+    ``k_b 2^d >= n``, computed in integers), and run ``d`` rounds over ``c = m / 2^r`` items.
+    Here the same rounds run inside the static [T] array: the valid clips first (their
+    own order), the ``m - n`` padding items of round 0 virtual (pairing a clip with one
+    gives it weight exactly 1), and every round beyond a video's own depth an identity.
+    The static number of rounds is ``ceil(log2 T)`` (enough for any budget >= 1); a round
+    costs one sort of T scores. Each clip tracks the item that holds it (``owner``) and its
+    accumulated weight, so features and positions are one segment sum at the end:
+    O(T log^2 T + T D) time, O(T D) memory.
+    """
+    T = scores.shape[0]
+    n = jnp.sum(mask).astype(jnp.int32)
+    kb = jnp.clip(jnp.asarray(budget, jnp.int32), 0, jnp.minimum(k, n))
+    rounds = halving_depth(T, 1)
+    depth = sum(((kb << r) < n).astype(jnp.int32) for r in range(rounds))
+    m = kb << depth
+    # Items: the valid clips first, in time order; clip t is held by item owner[t].
+    compact = jnp.argsort(~mask, stable=True)
+    s = jnp.where(mask, scores, PAD_SCORE)[compact]
+    owner = inverse_rows(compact, T)
+    weight = mask.astype(s.dtype)
+    i = jnp.arange(T, dtype=jnp.int32)
+    for r in range(rounds):
+        c = m >> r
+        half = c // 2
+        real = jnp.where(r == 0, n, c)  # items that are clips (round 0 pads virtually)
+        order = jnp.argsort(-s, stable=True)
+        rank = inverse_rows(order, T)
+        worst_rank = c - 1 - i
+        paired = (i < half) & (worst_rank < real)
+        s_best = s[order]
+        s_worst = jnp.where(paired, s[order[jnp.clip(worst_rank, 0, T - 1)]], PAD_SCORE)
+        w = _pair_weight(alpha, s_best, s_worst)
+        merged = jnp.where(i < half, w * s_best + (1 - w) * s_worst, PAD_SCORE)
+        # Item p goes to slot rank (the better of its pair) or c - 1 - rank (the worse).
+        best = rank < half
+        worse = ~best & (rank < real)
+        partner = jnp.clip(c - 1 - rank, 0, T - 1)
+        new = jnp.where(best, rank, jnp.where(worse, partner, 0))
+        mult = jnp.where(best, w[jnp.clip(rank, 0, T - 1)], jnp.where(worse, 1 - w[partner], 0))
+        active = r < depth
+        weight = jnp.where(active, weight * mult[owner], weight)
+        owner = jnp.where(active, new[owner], owner)
+        s = jnp.where(active, merged, s)
+    acc = jnp.promote_types(x.dtype, jnp.float32)  # accumulate in >= float32 (bf16 inputs)
+    slot = jnp.where(mask, owner, k)  # out of range: dropped by the segment sum
+    features = jax.ops.segment_sum(weight[:, None].astype(acc) * x.astype(acc), slot, k)
+    positions = jax.ops.segment_sum(weight * i.astype(s.dtype), slot, k)
+    j = jnp.arange(k)
+    inside = j < kb
+    if k > T:
+        s = jnp.concatenate([s, jnp.full((k - T,), PAD_SCORE, s.dtype)])
+    out_s = jnp.where(inside, s[:k], PAD_SCORE)
+    positions = jnp.where(inside, positions, T + j.astype(s.dtype))
+    return temporal_order(jnp.where(inside[:, None], features, 0), out_s, positions)

@@ -10,7 +10,7 @@ from csum.topk.contract import OPERATORS, PAD_SCORE, TopK, temporal_order, vmap_
 
 @OPERATORS.register("hard")
 @vmap_leading
-def hard(x, scores, mask, k: int, gradient: str = "straight_through") -> TopK:
+def hard(x, scores, mask, k: int, gradient: str = "straight_through", budget=None) -> TopK:
     """Exact top-k (ties broken by the lower index), for ablations and inference.
 
     Args:
@@ -20,6 +20,8 @@ def hard(x, scores, mask, k: int, gradient: str = "straight_through") -> TopK:
         k: static number of outputs; when k > T the extra outputs are padding-only.
         gradient: ``"straight_through"`` passes d(feature_i)/d(s_i) = x_i for each selected
             clip (the identity estimator of the 0/1 indicator); ``"none"`` stops it.
+        budget: optional traced int, this video's own number of outputs (<= k): only its
+            ``budget`` best clips are selected, the rest of the k outputs are padding.
 
     Returns:
         ``TopK`` with [k, D], [k], [k] in temporal order.
@@ -35,7 +37,7 @@ def hard(x, scores, mask, k: int, gradient: str = "straight_through") -> TopK:
         x = jnp.concatenate([x, jnp.zeros((k - T, x.shape[1]), x.dtype)])
         mask = jnp.concatenate([mask, jnp.zeros((k - T,), bool)])
     top_s, idx = jax.lax.top_k(s, k)
-    chosen = mask[idx]
+    chosen = mask[idx] if budget is None else mask[idx] & (jnp.arange(k) < budget)
     indicator = jnp.ones_like(top_s)
     if gradient == "straight_through":
         indicator = indicator + top_s - jax.lax.stop_gradient(top_s)

@@ -15,8 +15,11 @@ DEFAULT_SIGMA = 0.05
 0.05 apart swap places in about a quarter of the samples."""
 
 
-def _noisy_topk(x, s, mask, k: int, sigma: float, key):
+def _noisy_topk(x, s, mask, budget, k: int, sigma: float, key):
     """One sample: the exact top-k of s + sigma z, in temporal order, invalid picks last.
+
+    Only the ``budget`` best picks count (``lax.top_k`` returns them best first), so the
+    sample equals the top-``budget`` of the same noisy scores.
 
     Returns:
         (idx [k] int, chosen [k] bool, z [T]).
@@ -26,13 +29,13 @@ def _noisy_topk(x, s, mask, k: int, sigma: float, key):
     z = hash_normal(jax.random.bits(key, (2,), jnp.uint32), (T,))
     noisy = jnp.where(mask, s.astype(jnp.float32) + sigma * z, PAD_SCORE)
     _, idx = jax.lax.top_k(noisy, k)
-    chosen = mask[idx]
+    chosen = mask[idx] & (jnp.arange(k) < budget)
     order = jnp.argsort(jnp.where(chosen, idx, T + idx))
     return idx[order], chosen[order], z
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
-def _perturbed_expectation(x, s, mask, k: int, sigma: float, samples: int, key):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6))
+def _perturbed_expectation(x, s, mask, budget, k: int, sigma: float, samples: int, key):
     """Monte-Carlo E_z[Y(s + sigma z)] applied to (x, s, time), Y the sorted top-k one-hots.
 
     Returns:
@@ -43,7 +46,7 @@ def _perturbed_expectation(x, s, mask, k: int, sigma: float, samples: int, key):
     sf = s.astype(jnp.float32)
 
     def body(carry, key_n):
-        idx, chosen, _ = _noisy_topk(x, s, mask, k, sigma, key_n)
+        idx, chosen, _ = _noisy_topk(x, s, mask, budget, k, sigma, key_n)
         c = chosen.astype(jnp.float32)
         f, sc, pos, mass = carry
         return (f + xf[idx] * c[:, None], sc + sf[idx] * c, pos + idx * c, mass + c), None
@@ -54,8 +57,9 @@ def _perturbed_expectation(x, s, mask, k: int, sigma: float, samples: int, key):
     return tuple(v / samples for v in sums)
 
 
-def _perturbed_fwd(x, s, mask, k, sigma, samples, key):
-    return _perturbed_expectation(x, s, mask, k, sigma, samples, key), (x, s, mask, key)
+def _perturbed_fwd(x, s, mask, budget, k, sigma, samples, key):
+    out = _perturbed_expectation(x, s, mask, budget, k, sigma, samples, key)
+    return out, (x, s, mask, budget, key)
 
 
 def _perturbed_bwd(k, sigma, samples, res, cotangents):
@@ -70,7 +74,7 @@ def _perturbed_bwd(k, sigma, samples, res, cotangents):
     the first loop: [samples, k] indices, not features), so that XLA drops the whole loop
     and the picks when only the scores need a gradient (the training case).
     """
-    x, s, mask, key = res
+    x, s, mask, budget, key = res
     g_f, g_s, g_p, _ = cotangents
     xf = x.astype(jnp.promote_types(x.dtype, jnp.float32))
     sf = s.astype(jnp.float32)
@@ -78,7 +82,7 @@ def _perturbed_bwd(k, sigma, samples, res, cotangents):
     keys = jax.random.split(key, samples)
 
     def score_body(carry, key_n):
-        idx, chosen, z = _noisy_topk(x, s, mask, k, sigma, key_n)
+        idx, chosen, z = _noisy_topk(x, s, mask, budget, k, sigma, key_n)
         c = chosen.astype(jnp.float32)
         # The weighting by c is a dot product on purpose: written as c * sum(g_f x[idx], -1)
         # and batched by vmap, XLA:CPU fuses it into a loop 14x slower (10.7 s against
@@ -105,7 +109,7 @@ def _perturbed_bwd(k, sigma, samples, res, cotangents):
     # would give it noise (its z_n times L_n), which would reach the backbone's parameters
     # through the padding and make padding change training.
     score_grad = jnp.where(mask, score_grad, 0.0)
-    return gx.astype(x.dtype) / n, score_grad.astype(s.dtype), None, None
+    return gx.astype(x.dtype) / n, score_grad.astype(s.dtype), None, None, None
 
 
 _perturbed_expectation.defvjp(_perturbed_fwd, _perturbed_bwd)
@@ -121,6 +125,7 @@ def perturbed(
     sigma: float = DEFAULT_SIGMA,
     samples: int = 100,
     key=None,
+    budget=None,
 ) -> TopK:
     """Perturbed-optimizer soft top-k (Berthet et al. 2020; Cordonnier et al. 2021).
 
@@ -140,6 +145,9 @@ def perturbed(
         samples: Monte-Carlo draws (at least 2, for the leave-one-out baseline).
         key: PRNG key; None uses a fixed key (the same noise every call). Training passes a
             fresh key per step.
+        budget: optional traced int, this video's own number of outputs (<= k): each
+            sample keeps its ``budget`` best noisy picks, so a padded video gets the draws,
+            outputs and gradients it would get alone with ``k = budget`` (same key).
 
     Returns:
         ``TopK`` with [k, D], [k], [k] in temporal order.
@@ -152,8 +160,9 @@ def perturbed(
         scores = jnp.concatenate([scores, jnp.zeros((k - T,), scores.dtype)])
         x = jnp.concatenate([x, jnp.zeros((k - T, x.shape[1]), x.dtype)])
         mask = jnp.concatenate([mask, jnp.zeros((k - T,), bool)])
+    budget = jnp.int32(k) if budget is None else jnp.asarray(budget, jnp.int32)
     features, out_s, pos, mass = _perturbed_expectation(
-        x, scores, mask, k, float(sigma), int(samples), key
+        x, scores, mask, budget, k, float(sigma), int(samples), key
     )
     valid = mass > 0.5
     return TopK(

@@ -19,9 +19,13 @@ DEFAULT_EPSILON = 2.0 / DEFAULT_ALPHA
 so 0.1 matches the slope of successive halving's pairwise weights at the default alpha."""
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5))
-def sinkhorn_membership(scores, mask, k: int, epsilon: float, iterations: int, solver: str):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
+def sinkhorn_membership(scores, mask, k, epsilon: float, iterations: int, solver: str):
     """[T] soft membership a_i in [0, 1], sum a = min(k, n valid); masked clips 0.
+
+    ``k`` may be a Python int or a traced int (a per-video budget): the memberships depend
+    on the valid scores and on min(k, n) alone, so a padded video gets exactly the
+    memberships it would get alone.
 
     The entropic plan between the clips (mass 1/n each) and the anchors y = (1, 0) ("top",
     mass k/n; "rest", mass (n - k)/n) under cost C_ij = (s_i - y_j)^2. Its rows give
@@ -37,7 +41,7 @@ def sinkhorn_membership(scores, mask, k: int, epsilon: float, iterations: int, s
     """
     s = scores.astype(jnp.float32)
     n = jnp.maximum(jnp.sum(mask), 1).astype(jnp.float32)
-    kf = jnp.minimum(jnp.float32(k), n)
+    kf = jnp.minimum(jnp.asarray(k, jnp.float32), n)
     if solver == "newton":
         lam = _newton_threshold(s, mask, kf, epsilon, iterations)
     elif solver == "sinkhorn":
@@ -92,7 +96,7 @@ def _sinkhorn_membership_fwd(scores, mask, k, epsilon, iterations, solver):
     return a, (a, mask)
 
 
-def _sinkhorn_membership_bwd(k, epsilon, iterations, solver, res, g_a):
+def _sinkhorn_membership_bwd(epsilon, iterations, solver, res, g_a):
     """Implicit gradient at the fixed point: O(T), nothing of the iterations is stored.
 
     a_i = sigmoid(z_i) with z_i = (lam + 2 s_i - 1) / eps, and lam moves so that
@@ -104,7 +108,7 @@ def _sinkhorn_membership_bwd(k, epsilon, iterations, solver, res, g_a):
     total = jnp.sum(slope)
     safe = jnp.where(total > 0, total, 1.0)
     g_s = 2.0 * slope / epsilon * (g_a - jnp.sum(g_a * slope) / safe)
-    return g_s, None
+    return g_s, None, None
 
 
 sinkhorn_membership.defvjp(_sinkhorn_membership_fwd, _sinkhorn_membership_bwd)
@@ -152,6 +156,7 @@ def sinkhorn(
     epsilon: float = DEFAULT_EPSILON,
     iterations: int = 30,
     solver: str = "newton",
+    budget=None,
 ) -> TopK:
     """Sinkhorn (entropic optimal transport) soft top-k (Xie et al. 2020), in k slots.
 
@@ -174,9 +179,13 @@ def sinkhorn(
             float32 precision (tested); the literal Sinkhorn solver needs thousands at
             small epsilon.
         solver: ``"newton"`` (default) or ``"sinkhorn"``.
+        budget: optional traced int, this video's own number of outputs (<= k): the
+            memberships then sum to the budget and only the first ``budget`` slots fill,
+            exactly as if the video ran alone with ``k = budget``.
 
     Returns:
         ``TopK`` with [k, D], [k], [k] in temporal order.
     """
-    a = sinkhorn_membership(scores, mask, k, float(epsilon), int(iterations), solver)
+    kb = k if budget is None else jnp.minimum(jnp.asarray(budget, jnp.int32), k)
+    a = sinkhorn_membership(scores, mask, kb, float(epsilon), int(iterations), solver)
     return _slots(x, scores, a, k)

@@ -1,0 +1,140 @@
+"""Per-video budgets: exact integers, and padded videos that select as if alone (SPEC 2)."""
+
+from fractions import Fraction
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from csum import topk
+from csum.data.batching import collate
+from csum.model import build_summarizer, csum_loss
+from experiments.configs.common import make
+
+OPS = ["successive_halving", "sinkhorn", "perturbed", "hard"]
+LENGTHS = (40, 298, 100, 7, 1, 320, 64, 5, 2)  # one of them fills the 320 bucket
+
+
+@pytest.mark.parametrize("ratio", [0.15, 0.1, 0.5, 0.3, 1.0, 0.0625, 1 / 3])
+def test_summary_budget_is_exact_for_every_length_below_100k(ratio):
+    T = np.arange(100_000)
+    frac = Fraction(ratio).limit_denominator(10_000)
+    p, q = frac.numerator, frac.denominator
+    exact = -(-p * T // q)  # ceil(p T / q) in Python-size integers
+    np.testing.assert_array_equal(topk.summary_budget(ratio, T), exact)
+    traced = jax.jit(lambda t: topk.summary_budget(ratio, t))(jnp.asarray(T, jnp.int32))
+    np.testing.assert_array_equal(traced, exact)
+    assert topk.summary_budget(ratio, 100) == -(-p * 100 // q)
+
+
+def test_summary_budget_known_answers_and_float_trap():
+    assert topk.summary_budget(0.15, 100) == 15  # float32 ceil(0.15 * 100) is 16
+    assert float(jnp.ceil(jnp.float32(0.15) * 100)) == 16
+    assert topk.summary_budget(0.15, 0) == 0 and topk.summary_budget(0.15, 1) == 1
+    assert topk.ratio_fraction(0.15) == Fraction(3, 20)
+
+
+@pytest.mark.parametrize("ratio", [0.0, -0.1, 1.5, 0.123456789])
+def test_bad_ratios_are_refused(ratio):
+    with pytest.raises(ValueError, match="ratio"):
+        topk.ratio_fraction(ratio)
+
+
+def _batch(T=320, D=6):
+    B = len(LENGTHS)
+    x = jax.random.normal(jax.random.key(0), (B, T, D))
+    s = jax.random.uniform(jax.random.key(1), (B, T))
+    lengths = jnp.array(LENGTHS)
+    mask = jnp.arange(T)[None] < lengths[:, None]
+    return x, s, mask, topk.summary_budget(0.15, lengths), topk.summary_budget(0.15, T)
+
+
+def _objective(out, g):
+    """A loss of every output: features, scores and positions of the valid outputs."""
+    ok = topk.valid_outputs(out)
+    f = jnp.sum(jnp.where(ok[..., None], out.features * g, 0))
+    return f + 0.01 * jnp.sum(jnp.where(ok, out.scores * out.positions, 0))
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_padded_video_selects_and_differentiates_as_if_alone(name):
+    """Outputs inside the budget, and gradients to scores and x, equal the unpadded run."""
+    x, s, mask, budget, k = _batch()
+    op, key = topk.get(name), jax.random.key(7)
+    extra = {"key": key} if name in topk.STOCHASTIC else {}
+    g = jax.random.normal(jax.random.key(3), (len(LENGTHS), k, x.shape[-1]))
+
+    def batched(x, s):
+        out = op(x, s, k, mask=mask, budget=budget, **extra)
+        return _objective(out, g), out
+
+    (_, out), (gx, gs) = jax.jit(jax.value_and_grad(batched, (0, 1), has_aux=True))(x, s)
+    assert np.asarray(topk.valid_outputs(out)).sum(1).tolist() == np.asarray(budget).tolist()
+    keys = jax.random.split(key, len(LENGTHS))
+    for b, n in enumerate(LENGTHS):
+        kb = int(budget[b])
+        alone_extra = {"key": keys[b]} if extra else {}
+
+        def alone(xb, sb, b=b, kb=kb, alone_extra=alone_extra):
+            out = op(xb, sb, kb, **alone_extra)
+            return _objective(out, g[b, :kb]), out
+
+        (_, ref), (gx1, gs1) = jax.value_and_grad(alone, (0, 1), has_aux=True)(x[b, :n], s[b, :n])
+
+        def close(a, ref, n=n):
+            # Relative to the largest entry; a video that keeps all its clips has a zero
+            # true score gradient, so the floor is the O(1) scale of g and x.
+            scale = max(float(jnp.max(jnp.abs(ref))), 1e-2)
+            assert float(jnp.max(jnp.abs(a - ref))) <= 1e-4 * scale, (name, n)
+
+        close(out.features[b, :kb], ref.features)
+        close(out.scores[b, :kb], ref.scores)
+        close(out.positions[b, :kb], ref.positions)
+        close(gs[b, :n], gs1)
+        close(gx[b, :n], gx1)
+        assert float(jnp.abs(gs[b, n:]).max(initial=0)) == 0  # padding gets no gradient
+        assert float(jnp.abs(out.features[b, kb:]).max(initial=0)) == 0
+        if name != "hard":  # a soft operator gives a video in a long bucket a real gradient
+            assert n == kb or float(jnp.abs(gs1).max()) > 0
+
+
+def test_budget_equal_to_k_on_a_full_video_is_the_plain_operator():
+    x, s, *_ = _batch(T=100)
+    for name in ("successive_halving", "sinkhorn"):
+        a = topk.get(name)(x[0], s[0], 15)
+        b = topk.get(name)(x[0], s[0], 15, budget=jnp.int32(15))
+        np.testing.assert_allclose(a.features, b.features, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.positions, b.positions, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["successive_halving", "sinkhorn", "perturbed"])
+def test_csum_loss_and_gradients_do_not_depend_on_the_bucket(small_videos, name):
+    """The same batch padded to its own bucket and to a much longer one: same loss, same
+    gradient for every parameter (float32, so that only summation order differs)."""
+    config = make("tvsum", "msva", "synthetic,quick")
+    config.unlock()
+    config.compute_dtype = "float32"
+    videos = sorted(small_videos.values(), key=lambda v: v.n_steps)[:4]
+    in_dims = videos[0].dims
+    longest = max(v.n_steps for v in videos)
+    short = collate(videos, 4, [longest])
+    long = collate(videos, 4, [2 * longest + 37])
+    hyper = dict(config.topk[name]) if name in config.topk else {}
+
+    def run(batch):
+        model = build_summarizer(config, in_dims, seed=0)
+        nnx.reseed(model, dropout=jax.random.key(5), topk=jax.random.key(6))
+        return nnx.value_and_grad(
+            lambda m: csum_loss(
+                m, batch, ratio=0.15, tau=0.5, operator=name, operator_kwargs=hyper
+            )  # fmt: skip
+        )(model)
+
+    (l1, g1), (l2, g2) = run(short), run(long)
+    np.testing.assert_allclose(l1, l2, rtol=1e-5)
+    for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2), strict=True):
+        scale = float(jnp.max(jnp.abs(a))) + 1e-12
+        assert float(jnp.max(jnp.abs(a - b))) <= 1e-4 * scale
+    assert max(float(jnp.abs(a).max()) for a in jax.tree.leaves(g1)) > 0
