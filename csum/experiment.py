@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jax.numpy as jnp
+import numpy as np
 
 from csum import baselines
 from csum.data.annotations import attach_tvsum_scores
@@ -33,9 +34,8 @@ def dataset_path(config) -> Path:
     """The eccv16 file of the configured dataset (generated first if synthetic)."""
     data = config.data
     if data.synthetic:
-        return ensure_synthetic(
-            data.synthetic_dir, data.dataset, data.synthetic_seed, **dict(data.synthetic_overrides)
-        )
+        overrides = {"family": data.synthetic_family, **dict(data.synthetic_overrides)}
+        return ensure_synthetic(data.synthetic_dir, data.dataset, data.synthetic_seed, **overrides)
     path = Path(data.dir).expanduser() / f"eccv16_dataset_{data.dataset}_google_pool5.h5"
     if not path.is_file():
         raise DataError(
@@ -88,14 +88,72 @@ def _diff(a, b, prefix=""):
 
 
 def baseline_metrics(config, videos: list[Video]) -> dict[str, dict[str, float]]:
-    """Random (mean over ``eval.random_seeds`` seeds) and uniform baselines on ``videos``."""
+    """Random (mean over ``eval.random_seeds`` seeds), uniform and, where every video has a
+    ``gtscore``, oracle rows on ``videos``.
+
+    The oracle scores each video by its own ground-truth ``gtscore`` through the same
+    evaluation: what a perfect score predictor of the labels would get.
+    """
     mode, ratio = config.eval.f1_mode, config.topk.ratio
     protocol = parse_protocol(config.eval.protocol)
     random = baselines.random_baseline(videos, mode, ratio, protocol, config.eval.random_seeds,
                                        config.seed)["mean"]  # fmt: skip
     uniform = [evaluate_video(baselines.uniform_scores(v, ratio), v, mode, ratio, protocol)
                for v in videos]  # fmt: skip
-    return {"random": random, "uniform": mean_metrics(uniform)}
+    rows = {"random": random, "uniform": mean_metrics(uniform)}
+    if all(v.gtscore is not None for v in videos):
+        oracle = [evaluate_video(np.asarray(v.gtscore, np.float64), v, mode, ratio, protocol)
+                  for v in videos]  # fmt: skip
+        rows["oracle"] = mean_metrics(oracle)
+    return rows
+
+
+def oracle_share(result: dict, baselines_: dict) -> dict[str, float] | None:
+    """The learned scores' share of the oracle's margin over random, per metric.
+
+    ``(model - random) / (oracle - random)``: 0 is random, 1 is as good as the labels.
+    None without an oracle row.
+    """
+    if "oracle" not in baselines_:
+        return None
+    share = {}
+    for m in METRICS:
+        gap = baselines_["oracle"][m] - baselines_["random"][m]
+        share[m] = (result[m] - baselines_["random"][m]) / gap if abs(gap) > 1e-9 else float("nan")
+    return share
+
+
+def split_validation(keys: list[str], fraction: float, seed: int, fold: int):
+    """Holds out ``round(fraction * len(keys))`` training videos (at least one when
+    fraction > 0) for per-epoch validation; the draw is a function of (seed, fold).
+
+    Returns:
+        (train keys, validation keys), each in the order of ``keys``.
+    """
+    n_val = max(1, round(fraction * len(keys))) if fraction > 0 else 0
+    if n_val >= len(keys):
+        raise ValueError(f"train.val_fraction={fraction} leaves no training video "
+                         f"({len(keys)} in the split)")  # fmt: skip
+    rng = np.random.default_rng([seed, fold, 7919])
+    held = set(rng.choice(len(keys), n_val, replace=False).tolist())
+    return ([k for i, k in enumerate(keys) if i not in held],
+            [k for i, k in enumerate(keys) if i in held])  # fmt: skip
+
+
+def make_validator(config, videos: list[Video], buckets) -> Callable | None:
+    """``validate(model) -> {"val_f1", "val_kendall_tau", "val_spearman_rho"}`` on
+    held-out training videos (never the test fold), or None without any."""
+    if not videos:
+        return None
+    protocol = parse_protocol(config.eval.protocol)
+
+    def validate(model) -> dict[str, float]:
+        scores = predict_scores(model.backbone, videos, config.eval.batch_size, buckets)
+        rows = [evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio,
+                               protocol) for v in videos]  # fmt: skip
+        return {f"val_{k}": v for k, v in mean_metrics(rows).items()}
+
+    return validate
 
 
 def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = None) -> dict:
@@ -127,26 +185,34 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         if result_path.is_file():
             fold_results.append(json.loads(result_path.read_text()))
             continue
-        train = [dataset[k] for k in folds[f]["train_keys"]]
+        train_keys, val_keys = split_validation(
+            list(folds[f]["train_keys"]), config.train.val_fraction, config.seed, f
+        )
+        train = [dataset[k] for k in train_keys]
+        val = [dataset[k] for k in val_keys]
         test = [dataset[k] for k in folds[f]["test_keys"]]
         model = build_summarizer(config, in_dims, seed=config.seed + f)
-        records = train_fold(config, model, train, f, workdir, step_fn, buckets, on_epoch_end)
+        validate = make_validator(config, val, buckets)
+        records = train_fold(config, model, train, f, workdir, step_fn, buckets, on_epoch_end,
+                             validate=validate)  # fmt: skip
         scores = predict_scores(model.backbone, test, config.eval.batch_size, buckets)
         rows = [evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio,
                                protocol) for v in test]  # fmt: skip
-        result = {"fold": f, "n_train": len(train), "n_test": len(test),
+        result = {"fold": f, "n_train": len(train), "n_val": len(val), "n_test": len(test),
                   **mean_metrics(rows), "baselines": baseline_metrics(config, test),
                   "final_loss": records[-1]["loss"] if records else None}  # fmt: skip
         result_path.write_text(json.dumps(result, indent=2) + "\n")
         fold_results.append(result)
+    names = [n for n in ("random", "uniform", "oracle")
+             if all(n in r["baselines"] for r in fold_results)]  # fmt: skip
+    mean = mean_metrics([{k: r[k] for k in METRICS} for r in fold_results])
+    rows = {name: mean_metrics([r["baselines"][name] for r in fold_results]) for name in names}
     results = {
         "config": config.name,
         "folds": [{k: r[k] for k in ("fold", *METRICS)} for r in fold_results],
-        "mean": mean_metrics([{k: r[k] for k in METRICS} for r in fold_results]),
-        "baselines": {
-            name: mean_metrics([r["baselines"][name] for r in fold_results])
-            for name in ("random", "uniform")
-        },
+        "mean": mean,
+        "baselines": rows,
+        "oracle_share": oracle_share(mean, rows),
         "units": "fractions (F1 in [0, 1]; tau and rho in [-1, 1])",
         "f1_mode": protocol.f1_mode or config.eval.f1_mode,
         "protocol": protocol.name,
@@ -171,4 +237,9 @@ def format_table(results: dict) -> str:
     lines += [row(f"fold {r['fold']}", r) for r in results["folds"]]
     lines.append(row("mean", results["mean"]))
     lines += [row(name, m) for name, m in results["baselines"].items()]
+    share = results.get("oracle_share")
+    if share:
+        pct = [f"{100 * share[m]:5.0f}%" for m in METRICS]
+        lines.append(f"{'of oracle':12s} {pct[0]} {pct[1]:>7s} {pct[2]:>7s}   (share of the "
+                     f"oracle's margin over random)")  # fmt: skip
     return "\n".join(lines)

@@ -90,13 +90,31 @@ def regime_loss(config) -> Callable:
     return functools.partial(supervised_loss, dpp_weight=config.loss.dpp_weight)
 
 
+def trainable(config):
+    """The parameters that training updates (an NNX filter).
+
+    Everything (backbone g and projector h) by default, as in the paper. With
+    ``projector.trainable=False`` the projector stays at its random initialisation and only
+    the backbone learns.
+    """
+    if config.projector.trainable:
+        return nnx.Param
+    return nnx.All(nnx.Param, nnx.PathContains("backbone"))
+
+
+def make_optimizer_for(config, model) -> nnx.Optimizer:
+    """The optimizer over ``trainable(config)``."""
+    return nnx.Optimizer(model, make_optimizer(config), wrt=trainable(config))
+
+
 def make_train_step(config) -> Callable:
     """Returns ``step(model, optimizer, batch) -> loss``, jit-compiled once per bucket shape."""
     loss_fn = regime_loss(config)
+    wrt = nnx.DiffState(0, trainable(config))
 
     @nnx.jit
     def step(model: Summarizer, optimizer: nnx.Optimizer, batch) -> jax.Array:
-        loss, grads = nnx.value_and_grad(lambda m: loss_fn(m, batch))(model)
+        loss, grads = nnx.value_and_grad(lambda m: loss_fn(m, batch), argnums=wrt)(model)
         optimizer.update(model, grads)
         return loss
 
@@ -138,6 +156,7 @@ def train_fold(
     step_fn: Callable,
     buckets: Sequence[int],
     on_epoch_end: Callable[[int, int], None] | None = None,
+    validate: Callable[[Summarizer], dict] | None = None,
 ) -> list[dict]:
     """Trains ``model`` on ``videos`` for ``config.train.epochs`` epochs, resuming if possible.
 
@@ -155,11 +174,14 @@ def train_fold(
         step_fn: from ``make_train_step``.
         buckets: padded lengths.
         on_epoch_end: called as ``on_epoch_end(fold, epoch)`` after each saved epoch.
+        validate: ``validate(model) -> dict`` of metrics on held-out training videos (never
+            the test fold), added to each epoch's record every ``train.val_every`` epochs
+            and at the last one.
 
     Returns:
         The per-epoch metric records of this fold (also appended to metrics.jsonl).
     """
-    optimizer = nnx.Optimizer(model, make_optimizer(config), wrt=nnx.Param)
+    optimizer = make_optimizer_for(config, model)
     ckpt = Checkpointer(workdir / f"fold_{fold}" / "checkpoints")
     metrics_path = workdir / "metrics.jsonl"
     start = ckpt.restore(model, optimizer)
@@ -193,6 +215,9 @@ def train_fold(
                 )
             record = {"fold": fold, "epoch": epoch, "loss": float(losses.mean()),
                       "seconds": time.perf_counter() - tic, "steps": len(losses)}  # fmt: skip
+            last = epoch + 1 == config.train.epochs
+            if validate is not None and ((epoch + 1) % config.train.val_every == 0 or last):
+                record.update(validate(model))
             ckpt.save(epoch + 1, model, optimizer)
             append_jsonl(metrics_path, record)
             records.append(record)

@@ -18,6 +18,12 @@ directly (about 13 % of the frames) and carry no scores. Shot bounds are the tru
 Why this model tests CSUM: background is shared within a category, so a summary that is
 told apart from other videos of the batch must contain the video's own events, which are
 exactly the important shots.
+
+A second family, ``family="stock"``, puts the CSUM hypothesis in its plainest form: no
+categories; every video mixes *stock* footage, drawn from one pool of scenes that all videos
+share (establishing shots, crowds, logos), with scenes of its own (30-55 % of its shots,
+each video a different share), and what viewers find important is exactly the video's own
+content (own scenes 0.6-0.95, stock 0.05-0.4). Features and annotators are made as above.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ class SyntheticSpec:
         dim: feature size per source.
         n_sources: number of feature sources (<= 3).
         fps: frame rate; steps are taken every ``fps // 2`` frames (2 fps).
+        family: ``"category"`` (category backgrounds, generic scenes and own events) or
+            ``"stock"`` (a shared stock pool and each video's own scenes).
         drift: innovation std of the AR(1) latent drift (a video's own "style", present in
             every shot; stationary std = drift / 0.6). It is kept below the scene
             separation (latents are standard normal) so that what sets a video apart is
@@ -68,6 +76,7 @@ class SyntheticSpec:
     n_sources: int = 3
     fps: int = 30
     drift: float = 0.15
+    family: str = "category"
 
 
 PRESETS = {
@@ -79,7 +88,10 @@ PRESETS = {
 
 LATENT = 64
 GENERATOR_VERSION = 2  # bump whenever the generator's output changes for the same spec
-_KIND_IMPORTANCE = {"event": (0.7, 0.95), "background": (0.2, 0.45), "generic": (0.05, 0.2)}
+_KIND_IMPORTANCE = {"event": (0.7, 0.95), "background": (0.2, 0.45), "generic": (0.05, 0.2),
+                    "own": (0.6, 0.95), "stock": (0.05, 0.4)}  # fmt: skip
+FAMILIES = ("category", "stock")
+N_STOCK = 12  # scenes of the shared stock pool (family "stock")
 
 
 def _shots(rng, n_frames, fps):
@@ -99,11 +111,19 @@ def _video(rng, spec, index, category, scenes, projections):
     step = spec.fps // 2
     picks = np.arange(0, n_frames, step, dtype=np.int64)
     shots = _shots(rng, n_frames, spec.fps)
-    events = rng.normal(size=(int(rng.integers(2, 5)), LATENT))
-    kinds = rng.choice(["event", "background", "generic"], size=len(shots), p=[0.2, 0.65, 0.15])
+    if spec.family == "stock":
+        own = rng.normal(size=(int(rng.integers(3, 7)), LATENT))
+        p_own = rng.uniform(0.3, 0.55)
+        kinds = rng.choice(["own", "stock"], size=len(shots), p=[p_own, 1 - p_own])
+        pools = {"own": own, "stock": scenes[0]}
+    else:
+        events = rng.normal(size=(int(rng.integers(2, 5)), LATENT))
+        kinds = rng.choice(["event", "background", "generic"], size=len(shots),
+                           p=[0.2, 0.65, 0.15])  # fmt: skip
+        pools = {"event": events, "background": scenes[category], "generic": scenes[-1]}
     latents, importance = [], []
     for kind in kinds:
-        pool = {"event": events, "background": scenes[category], "generic": scenes[-1]}[kind]
+        pool = pools[kind]
         latents.append(pool[rng.integers(len(pool))])
         importance.append(rng.uniform(*_KIND_IMPORTANCE[kind]))
     importance = np.array(importance)
@@ -138,6 +158,7 @@ def _video(rng, spec, index, category, scenes, projections):
         if spec.user_kind == "scores":
             user_scores.append(np.repeat(shot_scores, lengths).astype(np.float32))
     frame_importance = np.repeat(importance, lengths)
+    group = "stock" if spec.family == "stock" else "cat"
     # gtscore: mean annotator score per step (scaled to [0, 1]), or selection frequency.
     gtscore = np.mean(user_scores, 0)[picks] / 5 if user_scores else np.mean(user_summary, 0)[picks]
     return Video(
@@ -149,7 +170,7 @@ def _video(rng, spec, index, category, scenes, projections):
         user_summary=np.stack(user_summary),
         gtscore=gtscore.astype(np.float32),
         user_scores=np.stack(user_scores) if user_scores else None,
-        name=f"synthetic_{index + 1}_cat{category}_imp{frame_importance.mean():.3f}",
+        name=f"synthetic_{index + 1}_{group}{category}_imp{frame_importance.mean():.3f}",
     )
 
 
@@ -163,17 +184,19 @@ def generate(spec: SyntheticSpec, seed: int = 0) -> list[Video]:
     Returns:
         ``spec.n_videos`` videos, categories assigned round-robin.
     """
+    if spec.family not in FAMILIES:
+        raise ValueError(f"unknown synthetic family {spec.family!r}; known: {', '.join(FAMILIES)}")
     rng = np.random.default_rng(seed)
-    # Scenes: one set of 6 background scenes per category, then 4 generic scenes last.
-    scenes = [rng.normal(size=(6, LATENT)) for _ in range(spec.n_categories)]
-    scenes.append(rng.normal(size=(4, LATENT)))
+    if spec.family == "stock":  # one pool of stock scenes that every video draws from
+        scenes = [rng.normal(size=(N_STOCK, LATENT))]
+    else:  # one set of 6 background scenes per category, then 4 generic scenes last
+        scenes = [rng.normal(size=(6, LATENT)) for _ in range(spec.n_categories)]
+        scenes.append(rng.normal(size=(4, LATENT)))
     projections = [
         rng.normal(size=(LATENT, spec.dim)) / math.sqrt(LATENT) for _ in range(spec.n_sources)
     ]
-    return [
-        _video(rng, spec, i, i % spec.n_categories, scenes, projections)
-        for i in range(spec.n_videos)
-    ]
+    categories = 1 if spec.family == "stock" else spec.n_categories
+    return [_video(rng, spec, i, i % categories, scenes, projections) for i in range(spec.n_videos)]
 
 
 def ensure_synthetic(directory, preset: str, seed: int = 0, **overrides) -> Path:

@@ -4,6 +4,8 @@ A named config is ``experiments/configs/{dataset}_{backbone}.py`` with a ``get_c
 that calls ``make``. The argument is a comma-separated list of:
 
 * ``synthetic``: use the built-in synthetic dataset of the same shape (no downloads);
+* ``stock``: the synthetic data's "stock" family (``csum.data.synthetic``: a shared pool of
+  stock footage plus each video's own scenes; implies ``synthetic``);
 * ``quick``: a smoke run (1 fold, 2 epochs, and small synthetic videos).
 
 Configs are locked: a misspelled ``--config.x.y=v`` override fails loudly.
@@ -15,7 +17,7 @@ import ml_collections
 
 from csum import topk
 
-ARGS = ("synthetic", "quick")
+ARGS = ("synthetic", "stock", "quick")
 
 BACKBONE_KWARGS = {
     "vslstm": {"hidden": 256, "dropout": 0.5},
@@ -54,7 +56,7 @@ def make(dataset: str, backbone: str, arg: str | None,
         regime: ``csum`` (unsupervised) or ``supervised`` (the backbone's original loss).
     """
     words = parse_arg(arg)
-    synthetic, quick = "synthetic" in words, "quick" in words
+    synthetic, quick = bool(words & {"synthetic", "stock"}), "quick" in words
     base = f"{dataset}_{backbone}" + ("_supervised" if regime == "supervised" else "")
     c = ml_collections.ConfigDict()
     c.name = base + (f":{','.join(sorted(words))}" if words else "")
@@ -68,6 +70,7 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.data.synthetic = synthetic
     c.data.synthetic_dir = "~/.cache/csum"
     c.data.synthetic_seed = 0
+    c.data.synthetic_family = "stock" if "stock" in words else "category"
     c.data.synthetic_overrides = ml_collections.ConfigDict(
         {"dim": 128, "min_seconds": 40, "max_seconds": 120} if quick else {}
     )
@@ -84,6 +87,7 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.projector.window = 10
     c.projector.hidden = 256
     c.projector.embed = 128
+    c.projector.trainable = True
     c.projector.sources = (0,)  # GoogLeNet-like source: X of the contrastive distance
 
     c.topk = ml_collections.ConfigDict()
@@ -109,6 +113,10 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.train.bucket_quantum = 64
     c.train.bucket_growth = 1.125
     c.train.progress = True
+    # Held-out share of each fold's training videos (never the test fold), scored every
+    # val_every epochs into metrics.jsonl (val_f1, val_kendall_tau, val_spearman_rho).
+    c.train.val_fraction = 0.2
+    c.train.val_every = 1
 
     c.eval = ml_collections.ConfigDict()
     c.eval.f1_mode = "max" if dataset == "summe" else "avg"
