@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 import backbones
@@ -11,6 +12,14 @@ from csum import topk
 from csum.data.batching import Batch
 from csum.losses import ntxent
 from csum.projector import WindowProjector
+
+
+class FeatureStats(nnx.Variable):
+    """Fixed statistics of the contrast features, set from the training videos (not trained)."""
+
+
+NORMALIZE = ("none", "standardize")
+"""``projector.normalize``: how X is normalised before the projector (``Summarizer``)."""
 
 
 class Summarizer(nnx.Module):
@@ -21,20 +30,51 @@ class Summarizer(nnx.Module):
         projector: the window projector h.
         contrast_sources: which feature sources (concatenated) form X, the clips that the
             top-k selects and h embeds.
+        contrast_dim: the size of X.
+        seed: seed of the top-k noise stream.
+        normalize: ``"none"``, or ``"standardize"``: X enters the contrastive distance as
+            ``(x - mean) / std`` per feature, with the statistics of the training videos
+            (``set_contrast_stats``). Rectified CNN features share a large positive mean,
+            so every window embedding of every video points the same way and the
+            contrast between videos is a small difference of large numbers; centring
+            removes the shared part (``docs/studies/learning.md``).
     """
 
     def __init__(self, backbone: nnx.Module, projector: WindowProjector,
-                 contrast_sources: tuple[int, ...], seed: int = 0):  # fmt: skip
+                 contrast_sources: tuple[int, ...], contrast_dim: int, seed: int = 0,
+                 normalize: str = "none"):  # fmt: skip
+        if normalize not in NORMALIZE:
+            raise ValueError(f"projector.normalize must be one of {NORMALIZE}, not {normalize!r}")
         self.backbone = backbone
         self.projector = projector
         self.contrast_sources = tuple(contrast_sources)
+        self.normalize = normalize
+        self.x_mean = FeatureStats(jnp.zeros((contrast_dim,), jnp.float32))
+        self.x_scale = FeatureStats(jnp.ones((contrast_dim,), jnp.float32))
         # Noise of a stochastic top-k operator; training reseeds it every step from
         # (seed, fold, step), like dropout, so a resumed run draws the same noise.
         self.topk_rngs = nnx.Rngs(topk=seed)
 
     def contrast_features(self, features) -> jax.Array:
         """[B, T, D_c]: the sources that the summary is selected from and compared in."""
-        return jnp.concatenate([features[i] for i in self.contrast_sources], axis=-1)
+        x = jnp.concatenate([features[i] for i in self.contrast_sources], axis=-1)
+        if self.normalize == "none":
+            return x
+        return ((x.astype(jnp.float32) - self.x_mean[...]) * self.x_scale[...]).astype(x.dtype)
+
+
+def set_contrast_stats(model: Summarizer, videos) -> None:
+    """Sets X's per-feature mean and 1/std from every step of ``videos`` (the training set)."""
+    x = np.concatenate(
+        [
+            np.concatenate(
+                [np.asarray(v.features[i], np.float64) for i in model.contrast_sources], axis=-1
+            )
+            for v in videos
+        ]  # fmt: skip
+    )
+    model.x_mean[...] = jnp.asarray(x.mean(0), jnp.float32)
+    model.x_scale[...] = jnp.asarray(1.0 / np.maximum(x.std(0), 1e-6), jnp.float32)
 
 
 def build_summarizer(config, in_dims, seed: int) -> Summarizer:
@@ -54,7 +94,8 @@ def build_summarizer(config, in_dims, seed: int) -> Summarizer:
         sum(in_dims[s] for s in sources), rngs=rngs, window=config.projector.window,
         hidden=config.projector.hidden, embed=config.projector.embed, dtype=dtype,
     )  # fmt: skip
-    return Summarizer(backbone, projector, sources, seed=seed + 2)
+    return Summarizer(backbone, projector, sources, sum(in_dims[s] for s in sources),
+                      seed=seed + 2, normalize=config.projector.normalize)  # fmt: skip
 
 
 def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, operator: str,

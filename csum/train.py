@@ -19,7 +19,7 @@ from csum import topk
 from csum.checkpoint import Checkpointer
 from csum.data.batching import train_batches
 from csum.data.video import Video
-from csum.model import Summarizer, csum_loss
+from csum.model import Summarizer, csum_loss, set_contrast_stats
 from csum.supervised import supervised_loss
 
 
@@ -181,6 +181,8 @@ def train_fold(
     Returns:
         The per-epoch metric records of this fold (also appended to metrics.jsonl).
     """
+    if model.normalize != "none":  # statistics of this fold's training videos
+        set_contrast_stats(model, videos)
     optimizer = make_optimizer_for(config, model)
     ckpt = Checkpointer(workdir / f"fold_{fold}" / "checkpoints")
     metrics_path = workdir / "metrics.jsonl"

@@ -4,7 +4,8 @@
     python -m experiments.study --study=window_size:quick      # smoke run: 1 fold, 2 epochs
 
 A study (``experiments/studies/NAME.py``) names a base config, one config field and its
-values. Every value is trained and evaluated with ``experiments.run``'s machinery for each
+values (or ``VARIANTS``: named sets of overrides, and ``BASES``: several base configs, for
+a one-factor-at-a-time study such as ``learning``). Every value is trained and evaluated with ``experiments.run``'s machinery for each
 seed (``--config.seed``), on the built-in synthetic data by default, or on the real eccv16
 features when ``--config.data.dir=DIR`` is given. Each run has its own work directory under
 ``--out/NAME/VALUE/seed_S``, so an interrupted study resumes where it stopped. Results:
@@ -46,7 +47,9 @@ def run_config(spec: str, seed: int, workdir: Path, overrides: dict[str, str]) -
     """Trains and evaluates one config with one seed in ``workdir`` (resuming it).
 
     Returns:
-        Its 5-fold means of ``METRICS`` and the random baseline's (key ``random``).
+        Its 5-fold means of ``METRICS``, the baselines' (keys ``random``, ``uniform`` and,
+        where the data have labels, ``oracle``) and the per-epoch validation curve
+        (``curve``: mean over folds of each epoch's loss and validation metrics).
     """
     from csum.experiment import run_experiment  # heavy import after argument parsing
 
@@ -54,7 +57,19 @@ def run_config(spec: str, seed: int, workdir: Path, overrides: dict[str, str]) -
     apply_overrides(config, {"train.progress": "false", **overrides, "seed": str(seed),
                              "workdir": str(workdir)})  # fmt: skip
     results = run_experiment(config)
-    return {**results["mean"], "random": results["baselines"]["random"]}
+    return {**results["mean"], **results["baselines"], "curve": learning_curve(workdir)}
+
+
+def learning_curve(workdir: Path) -> list[dict]:
+    """Per epoch, the mean over folds of the training loss and validation metrics."""
+    path = workdir / "metrics.jsonl"
+    records = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    curve = []
+    for epoch in sorted({r["epoch"] for r in records}):
+        rows = [r for r in records if r["epoch"] == epoch]
+        keys = [k for k in ("loss", "val_f1", "val_spearman_rho") if all(k in r for r in rows)]
+        curve.append({"epoch": epoch, **{k: float(np.mean([r[k] for r in rows])) for k in keys}})
+    return curve
 
 
 def mean_std(rows: list[dict]) -> dict:
@@ -66,10 +81,41 @@ def mean_std(rows: list[dict]) -> dict:
     return out
 
 
+def run_variants(name: str, study, quick: bool, seeds: list[int], out: Path,
+                 overrides: dict[str, str]) -> dict:  # fmt: skip
+    """A one-factor-at-a-time study: every (base, variant, seed), each variant a set of
+    overrides (``study.VARIANTS``) on each base config spec (``study.BASES``)."""
+    runs = []
+    for base in study.BASES:
+        spec = f"{base},quick" if quick else base
+        for label, changes in study.VARIANTS.items():
+            for seed in seeds:
+                workdir = out / name / base.replace(":", "_").replace(",", "_") / label / str(seed)
+                result = run_config(spec, seed, workdir, {**study.OVERRIDES, **overrides,
+                                                          **changes})  # fmt: skip
+                runs.append({"base": base, "variant": label, "seed": seed, **result})
+                print(f"{name}: {base} {label} seed {seed}: F1 {100 * result['f1']:.1f} "
+                      f"rho {result['spearman_rho']:.3f}", flush=True)  # fmt: skip
+    summary = []
+    for base in study.BASES:
+        for label in study.VARIANTS:
+            rows = [r for r in runs if r["base"] == base and r["variant"] == label]
+            row = {"base": base, "variant": label, **mean_std(rows)}
+            for ref in ("random", "oracle"):
+                if all(ref in r for r in rows):
+                    row[ref] = {m: float(np.mean([r[ref][m] for r in rows])) for m in METRICS}
+            summary.append(row)
+    return {"study": name, "kind": "variants", "bases": list(study.BASES), "quick": quick,
+            "seeds": seeds, "variants": study.VARIANTS, "overrides": {**study.OVERRIDES,
+            **overrides}, "runs": runs, "summary": summary}  # fmt: skip
+
+
 def run_study(name: str, quick: bool, seeds: list[int], out: Path,
               overrides: dict[str, str]) -> dict:  # fmt: skip
     """Trains every (value, seed) of a study and aggregates the results."""
     study = load_study(name)
+    if hasattr(study, "VARIANTS"):
+        return run_variants(name, study, quick, seeds, out, overrides)
     real = "data.dir" in overrides
     arg = ",".join(w for w, on in (("synthetic", not real), ("quick", quick)) if on)
     spec = f"{study.BASE}:{arg}" if arg else study.BASE
@@ -78,6 +124,7 @@ def run_study(name: str, quick: bool, seeds: list[int], out: Path,
         for seed in seeds:
             workdir = out / name / str(value) / f"seed_{seed}"
             result = run_config(spec, seed, workdir, {**overrides, study.FIELD: str(value)})
+            result.pop("curve")
             runs.append({"value": value, "seed": seed, **result})
             print(f"{name}: {study.FIELD}={value} seed {seed}: F1 {100 * result['f1']:.1f}"
                   f" tau {result['kendall_tau']:.3f}", flush=True)  # fmt: skip
@@ -91,8 +138,53 @@ def run_study(name: str, quick: bool, seeds: list[int], out: Path,
             "random_f1": random_f1, "paper": paper}  # fmt: skip
 
 
+def markdown_variants(result: dict) -> str:
+    """A variants study's table: per base, each variant's F1 % and rho, random and oracle."""
+    lines = [f"{result['study']} (seeds {result['seeds']}; overrides {result['overrides']}; "
+             f"means over folds, then mean ± std over seeds, ddof 0)"]  # fmt: skip
+    for base in result["bases"]:
+        rows = [s for s in result["summary"] if s["base"] == base]
+        lines += ["", f"**{base}**", "", "| variant | F1 % | Spearman rho | rho share of oracle |",
+                  "|---|---|---|---|"]  # fmt: skip
+        for s in rows:
+            share = "-"
+            if "oracle" in s:
+                gap = s["oracle"]["spearman_rho"] - s["random"]["spearman_rho"]
+                share = (
+                    f"{100 * (s['spearman_rho_mean'] - s['random']['spearman_rho']) / gap:.0f} %"
+                )
+            lines.append(f"| {s['variant']} | {100 * s['f1_mean']:.1f} ± {100 * s['f1_std']:.1f} | "
+                         f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f} | {share} |")  # fmt: skip
+        for ref in ("random", "oracle"):
+            if ref in rows[0]:
+                lines.append(f"| *{ref}* | {100 * rows[0][ref]['f1']:.1f} | "
+                             f"{rows[0][ref]['spearman_rho']:.3f} | |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def plot_curves(result: dict, path: Path) -> None:
+    """Validation rho against epoch for every variant, one panel per base."""
+    bases = result["bases"]
+    fig, axes = plt.subplots(1, len(bases), figsize=(4.5 * len(bases), 3.5), squeeze=False)
+    for ax, base in zip(axes[0], bases, strict=True):
+        for i, label in enumerate(result["variants"]):
+            runs = [r for r in result["runs"] if r["base"] == base and r["variant"] == label]
+            curves = [[c.get("val_spearman_rho", np.nan) for c in r["curve"]] for r in runs]
+            n = min(len(c) for c in curves)
+            ax.plot(range(1, n + 1), np.mean([c[:n] for c in curves], 0), color=f"C{i}",
+                    label=label)  # fmt: skip
+        ax.set_title(base, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation Spearman rho")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def markdown(result: dict) -> str:
     """The study's table: F1 % and tau, rho as mean ± std over seeds; the paper's F1 beside."""
+    if result.get("kind") == "variants":
+        return markdown_variants(result)
     lines = [f"{result['study']} ({result['base']}, {result['data']} data, seeds "
              f"{result['seeds']}; 5-fold means, then mean ± std over seeds; std is ddof 0)", "",
              f"| {result['field']} | F1 % | Kendall tau | Spearman rho | paper F1 % |",
@@ -160,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     table = markdown(result)
     (out / f"{name}.md").write_text(table + "\n")
-    plot(result, out / f"{name}.png")
+    (plot_curves if result.get("kind") == "variants" else plot)(result, out / f"{name}.png")
     print(table)
     print(f"wrote {out}/{name}.{{json,md,png}}")
     return 0

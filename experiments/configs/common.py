@@ -87,7 +87,8 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.projector.window = 10
     c.projector.hidden = 256
     c.projector.embed = 128
-    c.projector.trainable = True
+    c.projector.trainable = False
+    c.projector.normalize = "none"
     c.projector.sources = (0,)  # GoogLeNet-like source: X of the contrastive distance
 
     c.topk = ml_collections.ConfigDict()

@@ -1,0 +1,61 @@
+"""Training learns: held-out rank correlation rises well above the untrained model's.
+
+These tests fail when learning breaks (a wrong sign, a dead gradient, padding that eats
+the signal, a projector that makes the selection irrelevant). They train on a tiny
+synthetic "stock" set (shared stock footage vs each video's own scenes, own scenes
+important) and score videos that training never saw.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from csum.data.batching import default_buckets
+from csum.data.eccv16 import load_eccv16
+from csum.data.synthetic import ensure_synthetic
+from csum.evaluation import evaluate_video, mean_metrics
+from csum.model import build_summarizer
+from csum.predict import predict_scores
+from csum.train import make_train_step, train_fold
+from experiments.config_loader import apply_overrides, load_config
+
+DATA = {"n_videos": 24, "dim": 128, "min_seconds": 40, "max_seconds": 90, "family": "stock"}
+
+
+@pytest.fixture(scope="module")
+def stock_videos(synthetic_dir):
+    path = ensure_synthetic(synthetic_dir, "tvsum", seed=11, **DATA)
+    videos = list(load_eccv16(path, ("features",)).values())
+    return videos[:16], videos[16:]
+
+
+def _held_out_rho(model, config, videos, buckets) -> float:
+    scores = predict_scores(model.backbone, videos, 8, buckets)
+    rows = [evaluate_video(scores[v.key], v, "avg", 0.15) for v in videos]
+    return mean_metrics(rows)["spearman_rho"]
+
+
+def _train(tmp_path, videos, spec, **overrides):
+    config = load_config(spec)
+    apply_overrides(config, {"workdir": str(tmp_path), "train.progress": "false",
+                             "train.epochs": "12",
+                             "data.feature_keys": "('features',)", **overrides})  # fmt: skip
+    train, test = videos
+    buckets = default_buckets(max(v.n_steps for v in train + test))
+    model = build_summarizer(config, train[0].dims, seed=0)
+    before = _held_out_rho(model, config, test, buckets)
+    train_fold(config, model, train, 0, tmp_path, make_train_step(config), buckets)
+    return before, _held_out_rho(model, config, test, buckets)
+
+
+def test_csum_learns_without_labels(tmp_path, stock_videos):
+    # CSUM-MSVA with the default recipe (h frozen): 0.04 -> 0.375 on this set; the
+    # paper's recipe (h trained) reaches 0.21.
+    before, after = _train(tmp_path, stock_videos, "tvsum_msva:stock", **{"train.epochs": "15"})
+    assert after > before + 0.2 and after > 0.25, (before, after)
+
+
+def test_supervised_regime_learns(tmp_path, stock_videos):
+    before, after = _train(tmp_path, stock_videos, "tvsum_vslstm_supervised:stock",
+                           **{"backbone.name": "vslstm"})  # fmt: skip
+    assert after > before + 0.3 and after > 0.4, (before, after)
