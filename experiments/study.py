@@ -5,9 +5,10 @@
 
 A study (``experiments/studies/NAME.py``) names a base config, one config field and its
 values (or ``VARIANTS``: named sets of overrides, and ``BASES``: several base configs, for
-a one-factor-at-a-time study such as ``learning``). Every value is trained and evaluated with ``experiments.run``'s machinery for each
-seed (``--config.seed``), on the built-in synthetic data by default, or on the real eccv16
-features when ``--config.data.dir=DIR`` is given. Each run has its own work directory under
+a one-factor-at-a-time study such as ``learning``). Every value is trained and evaluated
+with ``experiments.run``'s machinery for each seed (``--config.seed``), on the built-in
+synthetic data by default, or on the real eccv16 features when ``--config.data.dir=DIR``
+is given. Each run has its own work directory under
 ``--out/NAME/VALUE/seed_S``, so an interrupted study resumes where it stopped. Results:
 ``--out/NAME.json`` (every run's 5-fold means, and mean and std over seeds per value),
 ``NAME.md`` and ``NAME.png``.
@@ -153,8 +154,9 @@ def markdown_variants(result: dict) -> str:
                 share = (
                     f"{100 * (s['spearman_rho_mean'] - s['random']['spearman_rho']) / gap:.0f} %"
                 )
-            lines.append(f"| {s['variant']} | {100 * s['f1_mean']:.1f} ± {100 * s['f1_std']:.1f} | "
-                         f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f} | {share} |")  # fmt: skip
+            f1 = f"{100 * s['f1_mean']:.1f} ± {100 * s['f1_std']:.1f}"
+            rho = f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f}"
+            lines.append(f"| {s['variant']} | {f1} | {rho} | {share} |")
         for ref in ("random", "oracle"):
             if ref in rows[0]:
                 lines.append(f"| *{ref}* | {100 * rows[0][ref]['f1']:.1f} | "

@@ -10,7 +10,7 @@ videos) gives the learning curves.
 """
 
 BASES = ("tvsum_msva:synthetic", "tvsum_msva:stock")
-OVERRIDES = {"data.synthetic_seed": "1"}
+OVERRIDES = {"data.synthetic_seed": "1", "train.epochs": "20"}
 PAPER_RECIPE = {"projector.trainable": "true", "projector.normalize": "none"}
 VARIANTS = {
     "paper (h trained)": PAPER_RECIPE,
