@@ -1,7 +1,7 @@
 """The analogue of CSUM's Table 1: every backbone, trained by CSUM and by its own supervision.
 
-    python -m experiments.table1 [--dataset=tvsum|summe] [--synthetic] [--quick]
-        [--seeds=0,1,2] [--backbones=vslstm,msva] [--regimes=csum,supervised] [--out=DIR]
+    python -m experiments.table1 [--dataset=tvsum|summe] [--synthetic] [--family=stock]
+        [--quick] [--seeds=0,1,2] [--backbones=vslstm,msva] [--regimes=csum,supervised] [--out=DIR]
         [--import=MODULE ...] [--config.a.b=V ...]
 
 For each backbone and regime the config ``{dataset}_{backbone}[_supervised]`` is trained
@@ -13,7 +13,11 @@ its own work directory under ``--out/table1_{dataset}/{config}/seed_S``, so an i
 table resumes where it stopped. Writes ``--out/table1_{dataset}.json`` and ``.md``: F1 %,
 Kendall tau and Spearman rho as mean ± std over seeds, with the paper's F1 beside ours.
 ``--backbones`` may name a backbone registered by an ``--import``-ed module; its configs are
-built from the same template.
+built from the same template. ``--family=stock`` trains on the synthetic data's "stock"
+family (``csum.data.synthetic``; implies ``--synthetic``; files ``table1_{dataset}_stock``).
+Where both regimes ran, each backbone's CSUM row also gives its share of the supervised
+regime's margin over random scores, ``(csum - random) / (supervised - random)``, for F1
+and rho.
 """
 
 from __future__ import annotations
@@ -42,27 +46,34 @@ PAPER = {  # CSUM paper Table 1, F1 % on real features: {backbone: {regime: (TVS
 """The transformer is not in the paper's Table 1 (UMT appears in its Table 2 only)."""
 
 USAGE = ("usage: python -m experiments.table1 [--dataset=tvsum|summe] [--synthetic] "
+         "[--family=category|stock] "
          "[--quick] [--seeds=0,1,2] [--backbones=a,b] [--regimes=csum,supervised] "
          "[--out=DIR] [--import=MODULE] [--config.a.b=V ...]")  # fmt: skip
 
 
-def config_spec(dataset: str, backbone: str, regime: str, synthetic: bool, quick: bool) -> str:
-    """``{dataset}_{backbone}[_supervised][:synthetic,quick]``."""
+def config_spec(dataset: str, backbone: str, regime: str, synthetic: bool, quick: bool,
+                family: str = "category") -> str:  # fmt: skip
+    """``{dataset}_{backbone}[_supervised][:synthetic|stock,quick]``."""
     name = f"{dataset}_{backbone}" + ("_supervised" if regime == "supervised" else "")
-    arg = ",".join(w for w, on in (("synthetic", synthetic), ("quick", quick)) if on)
+    data = "stock" if family == "stock" else "synthetic"
+    arg = ",".join(w for w, on in ((data, synthetic), ("quick", quick)) if on)
     return f"{name}:{arg}" if arg else name
+
+
+def stem_name(dataset: str, family: str) -> str:
+    return f"table1_{dataset}" + ("_stock" if family == "stock" else "")
 
 
 def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: list[int],
               synthetic: bool, quick: bool, out: Path,
-              overrides: dict[str, str]) -> dict:  # fmt: skip
+              overrides: dict[str, str], family: str = "category") -> dict:  # fmt: skip
     """Trains every (backbone, regime, seed) and aggregates mean and std over seeds."""
 
     known = set(known_configs())
     runs = []
     for backbone in backbones:
         for regime in regimes:
-            spec = config_spec(dataset, backbone, regime, synthetic, quick)
+            spec = config_spec(dataset, backbone, regime, synthetic, quick, family)
             name = spec.partition(":")[0]
             extra = dict(overrides)
             if name not in known:  # a plugged-in backbone: msva's config, backbone renamed
@@ -70,8 +81,9 @@ def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: lis
                 spec = spec.replace(name, template, 1)
                 extra = {"backbone.name": backbone, **extra}
             for seed in seeds:
-                workdir = out / f"table1_{dataset}" / name / f"seed_{seed}"
+                workdir = out / stem_name(dataset, family) / name / f"seed_{seed}"
                 result = run_config(spec, seed, workdir, extra)
+                result.pop("curve")
                 runs.append({"backbone": backbone, "regime": regime, "seed": seed, **result})
                 print(f"table1 {dataset}: {backbone} {regime} seed {seed}: F1 "
                       f"{100 * result['f1']:.1f} tau {result['kendall_tau']:.3f}",
@@ -84,10 +96,23 @@ def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: lis
             summary.append({"backbone": backbone, "regime": regime, **mean_std(rows),
                             "paper_f1": paper[0 if dataset == "tvsum" else 1] if paper
                             else None})  # fmt: skip
-    random_f1 = float(np.mean([r["random"]["f1"] for r in runs]))
-    return {"dataset": dataset, "data": "synthetic" if synthetic else "real", "quick": quick,
+    random = {m: float(np.mean([r["random"][m] for r in runs])) for m in ("f1", "spearman_rho")}
+    for row in summary:  # CSUM's share of its backbone's supervised margin over random
+        sup = [s for s in summary if (s["backbone"], s["regime"]) == (row["backbone"],
+               "supervised")]  # fmt: skip
+        if row["regime"] == "csum" and sup:
+            row["share_of_supervised"] = {
+                m: (row[f"{m}_mean"] - random[m]) / (sup[0][f"{m}_mean"] - random[m])
+                for m in ("f1", "spearman_rho")
+            }
+    oracle = None
+    if all("oracle" in r for r in runs):
+        oracle = {m: float(np.mean([r["oracle"][m] for r in runs])) for m in ("f1", "spearman_rho")}
+    data = ("stock" if family == "stock" else "synthetic") if synthetic else "real"
+    return {"dataset": dataset, "data": data, "quick": quick,
             "seeds": seeds, "overrides": overrides, "runs": runs, "summary": summary,
-            "random_f1": random_f1}  # fmt: skip
+            "random_f1": random["f1"], "random_rho": random["spearman_rho"],
+            "oracle": oracle}  # fmt: skip
 
 
 def markdown(result: dict) -> str:
@@ -109,15 +134,28 @@ def markdown(result: dict) -> str:
                       f"{s['kendall_tau_mean']:.3f} ± {s['kendall_tau_std']:.3f}",
                       f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f}",
                       "-" if s["paper_f1"] is None else f"{s['paper_f1']:.1f}"]  # fmt: skip
+        share = next((x.get("share_of_supervised") for x in result["summary"]
+                      if (x["backbone"], x["regime"]) == (backbone, "csum")), None)  # fmt: skip
+        if any("share_of_supervised" in x for x in result["summary"]):
+            cells.append(f"{100 * share['f1']:.0f} % / {100 * share['spearman_rho']:.0f} %"
+                         if share else "-")  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append(f"\nRandom scores on the same folds: F1 {100 * result['random_f1']:.1f} %. "
-                 f"Paper numbers are on the real features.")  # fmt: skip
+    if any("share_of_supervised" in x for x in result["summary"]):
+        lines[2] = lines[2] + " csum share of supervised margin (F1 / rho) |"
+        lines[3] = lines[3] + "---|"
+    lines.append(f"\nRandom scores on the same folds: F1 {100 * result['random_f1']:.1f} %, rho "
+                 f"{result.get('random_rho', float('nan')):.3f}.")  # fmt: skip
+    if result.get("oracle"):
+        lines.append(f"Oracle (ground-truth scores, same evaluation): F1 "
+                     f"{100 * result['oracle']['f1']:.1f} %, rho "
+                     f"{result['oracle']['spearman_rho']:.3f}.")  # fmt: skip
+    lines.append("Paper numbers are on the real features.")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    dataset, synthetic, quick, seeds = "tvsum", False, False, None
+    dataset, synthetic, quick, seeds, family = "tvsum", False, False, None, "category"
     backbones, regimes = list(BACKBONE_NAMES), list(REGIMES)
     out, overrides, imports = Path("runs"), {}, []
     try:
@@ -127,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                 dataset = value
             elif key == "--synthetic":
                 synthetic = True
+            elif key == "--family":
+                family, synthetic = value, True
             elif key == "--quick":
                 quick = True
             elif key == "--seeds":
@@ -143,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                 overrides[key[len("--config.") :]] = value
             else:
                 raise ConfigError(f"unexpected argument {a!r}; {USAGE}")
+        if family not in ("category", "stock"):
+            raise ConfigError(f"unknown --family {family!r}; known: category, stock")
         if dataset not in ("tvsum", "summe"):
             raise ConfigError(f"unknown --dataset {dataset!r}; known: tvsum, summe")
         bad = sorted(set(regimes) - set(REGIMES))
@@ -154,12 +196,13 @@ def main(argv: list[str] | None = None) -> int:
         for b in backbones:
             registry.BACKBONES.get(b)  # unknown names fail here, before any training
         seeds = seeds if seeds is not None else ([0] if quick else [0, 1, 2])
-        result = run_table(dataset, backbones, regimes, seeds, synthetic, quick, out, overrides)
+        result = run_table(dataset, backbones, regimes, seeds, synthetic, quick, out, overrides,
+                           family)  # fmt: skip
     except (ConfigError, DataError, UnknownNameError, TrainingError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"table1_{dataset}"
+    stem = out / stem_name(dataset, family)
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     table = markdown(result)
     stem.with_suffix(".md").write_text(table + "\n")
