@@ -3,6 +3,11 @@
     python -m benchmarks.objective_probe [--config=tvsum_msva:stock,quick] [--run=WORKDIR ...]
         [--taus=0.5,0.1] [--out=docs]
 
+    # the table in docs/objective_probe.md (after the learning study):
+    python -m benchmarks.objective_probe \
+        --run="docs/studies/learning/tvsum_msva_stock/paper (h trained)/0" \
+        --run="docs/studies/learning/tvsum_msva_synthetic/paper (h trained)/0"
+
 For one fold's training videos, in the padded batches that training builds, the NT-Xent
 loss of Eq. 1 is computed for *hard* summaries (exact top-15 %, per-video budgets) picked
 by four fixed scorers: ``oracle`` (the ground-truth ``gtscore``), ``inverse`` (1 - gtscore:
@@ -76,7 +81,7 @@ def probe(model, videos, taus, seed: int = 0) -> dict:
             for tau in taus:
                 losses[tau].append(float(ntxent(u, v, jnp.asarray(batch.valid), tau)))
             B = len(group)
-            sim = np.asarray(v @ jnp.concatenate([u, v]).T)[:B]
+            sim = np.array(v @ jnp.concatenate([u, v]).T)[:B]
             sim[:, ~np.concatenate([batch.valid, batch.valid])] = -np.inf
             sim[np.arange(B), batch.mask.shape[0] + np.arange(B)] = -np.inf  # not itself
             hits += int(np.sum(np.argmax(sim, 1) == np.arange(B)))
@@ -100,10 +105,11 @@ def main() -> None:
     args = parser.parse_args()
     taus = [float(t) for t in args.taus.split(",")]
     rows = []
-    settings = [("h at initialisation", load_config(args.config), None)]
-    for run in args.run:
+    settings = [] if args.run else [("h at initialisation", load_config(args.config), None)]
+    for run in args.run:  # the untrained projector, then the run's, on the run's data
         config = ml_collections.ConfigDict(json.loads((Path(run) / "config.json").read_text()))
-        settings.append((f"h of {run}", config, Path(run)))
+        settings.append(("h at initialisation", config, None))
+        settings.append((f"h trained by {Path(run).parent.name}", config, Path(run)))
     for label, config, run in settings:
         videos = list(load_dataset(config).values())
         model = build_summarizer(config, videos[0].dims, seed=config.seed)
@@ -115,9 +121,11 @@ def main() -> None:
             set_contrast_stats(model, videos)
         result = probe(model, videos, taus)
         for name, r in result.items():
-            rows.append({"projector": label, "data": config.name, "scorer": name, **r})
+            data = f"{config.name} ({config.data.synthetic_seed})"
+            rows.append({"projector": label, "data": data, "scorer": name, **r})
             print(label, name, r, flush=True)
-    head = ["projector", "data", "summary by", *[f"loss, tau {t}" for t in taus], "top-1"]
+    losses = [f"loss, tau {t}" for t in taus]
+    head = ["projector", "data (synthetic seed)", "summary by", *losses, "top-1"]
     lines = ["NT-Xent loss (Eq. 1) of hard 15 % summaries picked by fixed scorers, over the "
              "training batches of all videos; top-1: share of summaries whose nearest "
              "embedding is their own video.", "", "| " + " | ".join(head) + " |",

@@ -36,7 +36,11 @@ def test_quick_run_of_every_config(tmp_path, synthetic_dir, name, capsys):
     assert main(_args(tmp_path, synthetic_dir, name)) == 0
     results = json.loads((tmp_path / name / "results.json").read_text())
     assert set(results["mean"]) == METRIC_KEYS and len(results["folds"]) == 1
-    assert set(results["baselines"]) == {"random", "uniform"}
+    assert set(results["baselines"]) == {"random", "uniform", "oracle"}
+    share = results["oracle_share"]["f1"]
+    b = results["baselines"]
+    expect = (results["mean"]["f1"] - b["random"]["f1"]) / (b["oracle"]["f1"] - b["random"]["f1"])
+    assert abs(share - expect) < 1e-9
     for m in [results["mean"], *results["baselines"].values()]:
         assert 0 <= m["f1"] <= 1 and -1 <= m["spearman_rho"] <= 1
     lines = (tmp_path / name / "metrics.jsonl").read_text().splitlines()
