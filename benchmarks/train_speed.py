@@ -29,7 +29,7 @@ from flax import nnx
 from csum.data.batching import default_buckets, train_batches
 from csum.data.video import Video, cast_features
 from csum.model import build_summarizer
-from csum.train import make_optimizer, make_train_step, step_key
+from csum.train import make_optimizer_for, make_train_step, step_key
 from experiments.config_loader import apply_overrides, load_config
 
 
@@ -77,7 +77,7 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
     videos = cast_features(videos, jnp.dtype(dtype))  # as experiments.run stores them
     buckets = default_buckets(max(v.n_steps for v in videos))
     model = build_summarizer(config, videos[0].dims, seed=0)
-    optimizer = nnx.Optimizer(model, make_optimizer(config), wrt=nnx.Param)
+    optimizer = make_optimizer_for(config, model)
     step = make_train_step(config)
     times, compiled = [], []
     for epoch in range(epochs):

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import tempfile
 
-from flax import nnx
-
 from csum.checkpoint import Checkpointer
 from csum.data.splits import default_split_file, load_splits
 from csum.data.video import Video
 from csum.experiment import load_dataset, run_experiment
 from csum.model import build_summarizer
 from csum.predict import predict_scores
-from csum.train import make_optimizer
+from csum.train import make_optimizer_for
 from experiments.config_loader import apply_overrides, load_config
 
 
@@ -48,7 +46,7 @@ def train_and_score(
         for f in folds:
             test = [dataset[k] for k in splits[f]["test_keys"]]
             model = build_summarizer(config, test[0].dims, seed=config.seed + f)
-            optimizer = nnx.Optimizer(model, make_optimizer(config), wrt=nnx.Param)
+            optimizer = make_optimizer_for(config, model)
             Checkpointer(f"{workdir}/fold_{f}/checkpoints").restore(model, optimizer)
             scores.update(predict_scores(model.backbone, test, 8, [64 * i for i in range(1, 40)]))
             videos += test

@@ -8,7 +8,9 @@ import jax.numpy as jnp
 _NEG = -1e9  # logit for excluded pairs; finite so that fully masked rows stay NaN-free
 
 
-def ntxent(videos: jax.Array, summaries: jax.Array, valid: jax.Array, tau: float) -> jax.Array:
+def ntxent(videos: jax.Array, summaries: jax.Array, valid: jax.Array, tau: float,
+           bank: jax.Array | None = None,
+           bank_valid: jax.Array | None = None) -> jax.Array:  # fmt: skip
     """NT-Xent (SimCLR) loss over a batch of videos and their summaries (Eq. 1).
 
     The 2B embeddings ``[u_1..u_B, v_1..v_B]`` (video b and its summary) form the anchors.
@@ -24,6 +26,11 @@ def ntxent(videos: jax.Array, summaries: jax.Array, valid: jax.Array, tau: float
         valid: [B] bool, False for batch slots that hold no video (padding of the batch);
             they are neither anchors nor negatives.
         tau: temperature.
+        bank: optional [N, E] more negatives for every anchor (the mean window embeddings
+            of other videos, e.g. every training video: ``csum.train.video_bank``); no
+            gradient flows into them.
+        bank_valid: [N] bool, False for bank rows that must not count (padding, and the
+            batch's own videos, which are already anchors).
 
     Returns:
         Scalar loss averaged over valid anchors.
@@ -36,5 +43,8 @@ def ntxent(videos: jax.Array, summaries: jax.Array, valid: jax.Array, tau: float
     logits = jnp.where(allowed, logits, _NEG)
     positive = jnp.concatenate([jnp.arange(B, 2 * B), jnp.arange(B)])
     pos_logit = jnp.take_along_axis(logits, positive[:, None], axis=1)[:, 0]
+    if bank is not None:
+        extra = e @ jax.lax.stop_gradient(bank).astype(jnp.float32).T / tau
+        logits = jnp.concatenate([logits, jnp.where(bank_valid[None, :], extra, _NEG)], axis=1)
     per_anchor = jax.nn.logsumexp(logits, axis=1) - pos_logit
     return jnp.sum(jnp.where(ok, per_anchor, 0)) / jnp.maximum(jnp.sum(ok), 1)

@@ -99,7 +99,7 @@ def build_summarizer(config, in_dims, seed: int) -> Summarizer:
 
 
 def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, operator: str,
-              operator_kwargs: dict) -> jax.Array:  # fmt: skip
+              operator_kwargs: dict, bank=None) -> jax.Array:  # fmt: skip
     """The unsupervised CSUM objective on one padded batch (SPEC sections 1-4).
 
     scores = g(features); S = soft top-k of X by scores, each video with its own budget
@@ -116,6 +116,9 @@ def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, oper
         operator: top-k operator name (``csum.topk`` registry).
         operator_kwargs: its hyperparameters (e.g. alpha); a stochastic operator also gets
             a fresh key from the model's ``topk`` stream.
+        bank: optional ``(embeddings [N, E], present [N] bool)`` of every training video
+            (``csum.train.video_bank``), more negatives for every anchor; rows of the
+            batch's own videos (``batch.index``) are left out.
 
     Returns:
         Scalar loss.
@@ -130,4 +133,9 @@ def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, oper
     videos = model.projector(x, batch.mask)
     # Outputs beyond a budget are padding and come last: the summary mask is a prefix.
     summaries = model.projector(selected.features, topk.valid_outputs(selected))
-    return ntxent(videos, summaries, batch.valid, tau)
+    if bank is None:
+        return ntxent(videos, summaries, batch.valid, tau)
+    embeddings, present = bank
+    rows = jnp.arange(embeddings.shape[0])
+    in_batch = jnp.any(rows[:, None] == batch.index[None, :], axis=1)
+    return ntxent(videos, summaries, batch.valid, tau, embeddings, present & ~in_batch)

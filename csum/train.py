@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from csum import topk
 from csum.checkpoint import Checkpointer
-from csum.data.batching import train_batches
+from csum.data.batching import eval_batches, train_batches
 from csum.data.video import Video
 from csum.model import Summarizer, csum_loss, set_contrast_stats
 from csum.supervised import supervised_loss
@@ -54,6 +54,10 @@ def operator_kwargs(config) -> dict:
     return dict(config.topk[name]) if name in config.topk else {}
 
 
+NEGATIVES = ("batch", "all")
+"""``loss.negatives``: the other videos and summaries of the batch (the paper), or also
+every training video's embedding (``video_bank``)."""
+
 REGIMES = ("csum", "supervised")
 """Training regimes (``train.regime``): CSUM's contrastive loss, or the backbone's own
 supervised loss (``csum.supervised``). Both share this trainer, data and evaluation."""
@@ -66,6 +70,9 @@ def check_regime(config) -> None:
     if config.train.regime not in REGIMES:
         raise ValueError(f"unknown train.regime {config.train.regime!r}; known: "
                          f"{', '.join(REGIMES)}")  # fmt: skip
+    if config.loss.negatives not in NEGATIVES:
+        raise ValueError(f"unknown loss.negatives {config.loss.negatives!r}; known: "
+                         f"{', '.join(NEGATIVES)}")  # fmt: skip
     cls = backbones.BACKBONES.get(config.backbone.name)
     dpp = config.train.regime == "supervised" and config.loss.dpp_weight > 0
     if dpp and not hasattr(cls, "scores_and_diversity"):
@@ -87,7 +94,8 @@ def regime_loss(config) -> Callable:
             csum_loss, ratio=config.topk.ratio, tau=config.loss.tau,
             operator=config.topk.name, operator_kwargs=operator_kwargs(config),
         )  # fmt: skip
-    return functools.partial(supervised_loss, dpp_weight=config.loss.dpp_weight)
+    supervised = functools.partial(supervised_loss, dpp_weight=config.loss.dpp_weight)
+    return lambda model, batch, bank=None: supervised(model, batch)
 
 
 def trainable(config):
@@ -108,17 +116,51 @@ def make_optimizer_for(config, model) -> nnx.Optimizer:
 
 
 def make_train_step(config) -> Callable:
-    """Returns ``step(model, optimizer, batch) -> loss``, jit-compiled once per bucket shape."""
+    """Returns ``step(model, optimizer, batch, bank=None) -> loss``, jit-compiled once per
+    bucket shape (``bank``: see ``video_bank``)."""
     loss_fn = regime_loss(config)
     wrt = nnx.DiffState(0, trainable(config))
 
     @nnx.jit
-    def step(model: Summarizer, optimizer: nnx.Optimizer, batch) -> jax.Array:
-        loss, grads = nnx.value_and_grad(lambda m: loss_fn(m, batch), argnums=wrt)(model)
+    def step(model: Summarizer, optimizer: nnx.Optimizer, batch, bank=None) -> jax.Array:
+        loss, grads = nnx.value_and_grad(lambda m: loss_fn(m, batch, bank=bank), argnums=wrt)(model)
         optimizer.update(model, grads)
         return loss
 
     return step
+
+
+@nnx.jit
+def _embed(model: Summarizer, features, mask) -> jax.Array:
+    return model.projector(model.contrast_features(features), mask)
+
+
+def video_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
+               buckets: Sequence[int], quantum: int = 64):  # fmt: skip
+    """Every video's mean window embedding u (Eq. 4) under the current projector.
+
+    With ``loss.negatives="all"`` these are the extra negatives of every step: each
+    summary is contrasted with every training video, not only the 7 others of its batch,
+    so content that the video shares with any other video (stock footage, a category's
+    backdrop) is what the summary learns to leave out. With the projector frozen (the
+    default) they are exact constants; with a trained projector they are refreshed every
+    epoch (a memory bank, up to one epoch stale).
+
+    Returns:
+        (embeddings [N', E] float32, present [N'] bool), N' = N rounded up to ``quantum``
+        so that the train step compiles once for any fold size; row i is ``videos[i]``.
+    """
+    position = {id(v): i for i, v in enumerate(videos)}
+    rows = -(-len(videos) // quantum) * quantum
+    out, present = None, np.zeros((rows,), bool)
+    for group, batch in eval_batches(videos, batch_size, buckets):
+        u = np.asarray(_embed(model, batch.features, batch.mask))
+        if out is None:
+            out = np.zeros((rows, u.shape[-1]), np.float32)
+        for b, v in enumerate(group):
+            out[position[id(v)]] = u[b]
+            present[position[id(v)]] = True
+    return jax.numpy.asarray(out), jax.numpy.asarray(present)
 
 
 def step_key(seed: int, fold: int, step: int) -> jax.Array:
@@ -198,6 +240,11 @@ def train_fold(
         for epoch in bar:
             tic = time.perf_counter()
             rng = np.random.default_rng([config.seed, fold, epoch])
+            bank = None
+            if config.train.regime == "csum" and config.loss.negatives == "all":
+                model.eval()  # the projector has no dropout; eval mode for any that would
+                bank = video_bank(model, videos, config.eval.batch_size, buckets)
+                model.train()
             losses = []
             for i, batch in enumerate(train_batches(videos, config.train.batch_size, buckets, rng)):
                 key = step_key(config.seed, fold, epoch * steps_per_epoch + i)
@@ -207,7 +254,7 @@ def train_fold(
                     nnx.reseed(model, dropout=key, topk=jax.random.fold_in(key, 1))
                 else:
                     nnx.reseed(model, dropout=key)
-                losses.append(step_fn(model, optimizer, batch))
+                losses.append(step_fn(model, optimizer, batch, bank))
             losses = np.asarray(jax.device_get(losses), np.float64)
             if not np.isfinite(losses).all():
                 bad = int(np.flatnonzero(~np.isfinite(losses))[0])

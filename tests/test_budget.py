@@ -138,3 +138,33 @@ def test_csum_loss_and_gradients_do_not_depend_on_the_bucket(small_videos, name)
         scale = float(jnp.max(jnp.abs(a))) + 1e-12
         assert float(jnp.max(jnp.abs(a - b))) <= 1e-4 * scale
     assert max(float(jnp.abs(a).max()) for a in jax.tree.leaves(g1)) > 0
+
+
+def test_bank_of_every_training_video_leaves_out_the_batch_and_is_padding_free(small_videos):
+    """loss.negatives="all": each step also contrasts against every training video's
+    embedding, minus the batch's own; the bank's padding rows change nothing."""
+    from csum.data.batching import default_buckets
+    from csum.train import video_bank
+
+    config = make("tvsum", "msva", "synthetic,quick")
+    config.unlock()
+    config.compute_dtype = "float32"
+    videos = sorted(small_videos.values(), key=lambda v: v.n_steps)
+    model = build_summarizer(config, videos[0].dims, seed=0)
+    model.eval()
+    buckets = default_buckets(max(v.n_steps for v in videos))
+    emb, present = video_bank(model, videos, 4, buckets)
+    assert emb.shape[0] % 64 == 0 and int(present.sum()) == len(videos)
+    batch = collate(videos[:4], 4, buckets, index=[0, 1, 2, 3])
+    with_bank = csum_loss(model, batch, ratio=0.15, tau=0.5, operator="successive_halving",
+                          operator_kwargs={}, bank=(emb, present))  # fmt: skip
+    # The same loss with the bank's other videos (4..) given by hand as a smaller bank, to
+    # a batch whose slots name no bank row (index -1).
+    others = (emb[4 : len(videos)], jnp.ones(len(videos) - 4, bool))
+    anonymous = collate(videos[:4], 4, buckets)
+    by_hand = csum_loss(model, anonymous, ratio=0.15, tau=0.5, operator="successive_halving",
+                        operator_kwargs={}, bank=others)  # fmt: skip
+    np.testing.assert_allclose(with_bank, by_hand, rtol=1e-5)
+    plain = csum_loss(model, batch, ratio=0.15, tau=0.5, operator="successive_halving",
+                      operator_kwargs={})  # fmt: skip
+    assert float(with_bank) > float(plain)  # more negatives, a larger loss

@@ -105,3 +105,27 @@ def test_mixed_einsum_value_and_gradient_close_to_float32(spec, sa, sb):
     for e, m in zip(exact, mixed, strict=True):
         assert m.dtype == jnp.float32
         np.testing.assert_allclose(m, e, atol=0.05 * float(jnp.abs(e).max()))
+
+
+def test_ntxent_bank_rows_are_extra_negatives():
+    u = windows.safe_normalize(jax.random.normal(jax.random.key(0), (3, 6)))
+    v = windows.safe_normalize(jax.random.normal(jax.random.key(1), (3, 6)))
+    bank = windows.safe_normalize(jax.random.normal(jax.random.key(2), (4, 6)))
+    valid = jnp.ones(3, bool)
+    # No usable bank row: the plain loss.
+    none = ntxent(u, v, valid, 0.3, bank, jnp.zeros(4, bool))
+    np.testing.assert_allclose(none, ntxent(u, v, valid, 0.3), rtol=1e-6)
+    # Usable rows: each anchor's denominator gains exp(<a, b>/tau) for every row, by hand.
+    keep = jnp.array([True, False, True, True])
+    e = np.concatenate([u, v])
+    pos = np.concatenate([np.arange(3, 6), np.arange(3)])
+    expect = []
+    for a in range(6):
+        logits = [e[a] @ e[c] / 0.3 for c in range(6) if c != a]
+        logits += [e[a] @ np.asarray(bank[r]) / 0.3 for r in range(4) if keep[r]]
+        expect.append(np.log(np.sum(np.exp(logits))) - e[a] @ e[pos[a]] / 0.3)
+    got = ntxent(u, v, valid, 0.3, bank, keep)
+    np.testing.assert_allclose(got, np.mean(expect), rtol=1e-5)
+    # No gradient flows into the bank.
+    g = jax.grad(lambda b: ntxent(u, v, valid, 0.3, b, keep))(bank)
+    assert float(jnp.abs(g).max()) == 0.0

@@ -92,6 +92,7 @@ def test_unknown_backbone_is_one_line(tmp_path, synthetic_dir, capsys):
         (["--config.train.regime=supervised", "--config.loss.dpp_weight=1.0"],
          "needs a backbone with DPP diversity features (dpplstm), not 'msva'"),
         (["--import=no_such_module_xyz"], "--import=no_such_module_xyz: ModuleNotFoundError"),
+        (["--config.loss.negatives=some"], "unknown loss.negatives 'some'; known: batch, all"),
     ],
 )  # fmt: skip
 def test_regime_and_import_errors_are_one_line(tmp_path, synthetic_dir, extra, pattern, capsys):

@@ -29,6 +29,9 @@ class Batch(NamedTuple):
         target: [B, T] float32 min-max-normalised gtscore (the supervised regime's
             regression target); 0 at padding and for videos without gtscore.
         keyframes: [B, T] bool ground-truth keyframes (dppLSTM's DPP term).
+        index: [B] int32 position of each slot's video in the list it was batched from
+            (training: the fold's training videos), -1 for empty slots; it lets a loss
+            exclude a batch's own videos from a bank of all videos' embeddings.
     """
 
     features: tuple[np.ndarray, ...]
@@ -37,6 +40,7 @@ class Batch(NamedTuple):
     valid: np.ndarray
     target: np.ndarray
     keyframes: np.ndarray
+    index: np.ndarray
 
 
 def default_buckets(max_len: int, quantum: int = 64, growth: float = 1.125) -> list[int]:
@@ -61,13 +65,15 @@ def bucket_for(length: int, buckets: Sequence[int]) -> int:
     return buckets[-1] * math.ceil(length / buckets[-1])
 
 
-def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int]) -> Batch:
+def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int],
+            index: Sequence[int] | None = None) -> Batch:  # fmt: skip
     """Pads up to ``batch_size`` videos to the bucket of the longest one.
 
     Args:
         videos: 1..batch_size videos with the same feature sizes.
         batch_size: number of slots B.
         buckets: allowed time lengths.
+        index: each video's position in the list it comes from (default: -1, unknown).
 
     Returns:
         A ``Batch``; slots beyond ``len(videos)`` are empty and invalid.
@@ -90,7 +96,10 @@ def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int]) ->
         if v.labels is not None:
             target[b, : v.n_steps], keyframes[b, : v.n_steps] = v.labels
     valid = length > 0
-    return Batch(tuple(feats), mask, length, valid, target, keyframes)
+    slots = np.full((batch_size,), -1, np.int32)
+    if index is not None:
+        slots[: len(videos)] = index
+    return Batch(tuple(feats), mask, length, valid, target, keyframes, slots)
 
 
 def train_batches(
@@ -123,7 +132,7 @@ def train_batches(
     order = np.argsort(lengths * np.exp(rng.uniform(-jitter, jitter, len(videos))), kind="stable")
     chunks = [order[s : s + batch_size] for s in range(0, len(videos), batch_size)]
     return [
-        collate([videos[i] for i in chunks[c]], batch_size, buckets)
+        collate([videos[i] for i in chunks[c]], batch_size, buckets, index=chunks[c])
         for c in rng.permutation(len(chunks))
     ]
 

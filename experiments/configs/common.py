@@ -100,6 +100,9 @@ def make(dataset: str, backbone: str, arg: str | None,
         c.topk[operator] = ml_collections.ConfigDict(dict(hyper))
 
     c.loss = ml_collections.ConfigDict()
+    # "batch": the other videos and summaries of the batch are the negatives (the paper);
+    # "all": also every training video's embedding (csum.train.video_bank).
+    c.loss.negatives = "batch"
     c.loss.tau = 0.5  # validation draw (synthetic seed 1, fold 1): 0.1 made F1 erratic (README)
     # Supervised regime only: weight of dppLSTM's DPP term (csum.supervised.supervised_loss).
     c.loss.dpp_weight = 1.0 if backbone == "dpplstm" else 0.0
