@@ -98,8 +98,38 @@ def build_summarizer(config, in_dims, seed: int) -> Summarizer:
                       seed=seed + 2, normalize=config.projector.normalize)  # fmt: skip
 
 
+SCORES = ("raw", "standardized")
+"""``topk.scores``: what the top-k sees, the backbone's scores as they are, or each video's
+scores standardised (``standardize_scores``)."""
+
+
+def standardize_scores(scores: jax.Array, mask: jax.Array, eps: float = 1e-6) -> jax.Array:
+    """Each video's scores as ``(s - mean) / std`` over its valid clips (padding: 0).
+
+    The soft top-k's sharpness ``alpha`` then acts on the spread of the scores, not on the
+    level and range that a sigmoid head happens to output. With raw scores, training drove
+    the sigmoid of several backbones into saturation (every score 1.0 to four decimals;
+    ``docs/learning.md``): the pairwise weights turned to 1/2, the summary to a blur, and
+    the gradient through the sigmoid to zero. A standardised input is invariant to shifts
+    and scales of the scores, so nothing rewards that drift.
+
+    Args:
+        scores: [B, T] scores.
+        mask: [B, T] bool validity.
+        eps: added to the variance.
+
+    Returns:
+        [B, T] standardised scores.
+    """
+    n = jnp.maximum(jnp.sum(mask, axis=-1, keepdims=True), 1)
+    s = jnp.where(mask, scores.astype(jnp.float32), 0.0)
+    mean = jnp.sum(s, axis=-1, keepdims=True) / n
+    var = jnp.sum(jnp.where(mask, (s - mean) ** 2, 0.0), axis=-1, keepdims=True) / n
+    return jnp.where(mask, (s - mean) * jax.lax.rsqrt(var + eps), 0.0)
+
+
 def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, operator: str,
-              operator_kwargs: dict, bank=None) -> jax.Array:  # fmt: skip
+              operator_kwargs: dict, bank=None, scores: str = "raw") -> jax.Array:  # fmt: skip
     """The unsupervised CSUM objective on one padded batch (SPEC sections 1-4).
 
     scores = g(features); S = soft top-k of X by scores, each video with its own budget
@@ -119,17 +149,23 @@ def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, oper
         bank: optional ``(embeddings [N, E], present [N] bool)`` of every training video
             (``csum.train.video_bank``), more negatives for every anchor; rows of the
             batch's own videos (``batch.index``) are left out.
+        scores: ``"raw"`` or ``"standardized"`` (``standardize_scores``): what the top-k
+            ranks.
 
     Returns:
         Scalar loss.
     """
-    scores = model.backbone(batch.features, batch.mask)
+    if scores not in SCORES:
+        raise ValueError(f"topk.scores must be one of {SCORES}, not {scores!r}")
+    ranked = model.backbone(batch.features, batch.mask)
+    if scores == "standardized":
+        ranked = standardize_scores(ranked, batch.mask)
     x = model.contrast_features(batch.features)
     k = topk.summary_budget(ratio, x.shape[1])
     budget = topk.summary_budget(ratio, batch.length)
     if operator in topk.STOCHASTIC:
         operator_kwargs = {**operator_kwargs, "key": model.topk_rngs.topk()}
-    selected = topk.get(operator)(x, scores, k, mask=batch.mask, budget=budget, **operator_kwargs)
+    selected = topk.get(operator)(x, ranked, k, mask=batch.mask, budget=budget, **operator_kwargs)
     videos = model.projector(x, batch.mask)
     # Outputs beyond a budget are padding and come last: the summary mask is a prefix.
     summaries = model.projector(selected.features, topk.valid_outputs(selected))

@@ -93,6 +93,7 @@ def regime_loss(config) -> Callable:
         return functools.partial(
             csum_loss, ratio=config.topk.ratio, tau=config.loss.tau,
             operator=config.topk.name, operator_kwargs=operator_kwargs(config),
+            scores=config.topk.scores,
         )  # fmt: skip
     supervised = functools.partial(supervised_loss, dpp_weight=config.loss.dpp_weight)
     return lambda model, batch, bank=None: supervised(model, batch)

@@ -1,9 +1,11 @@
 """The ablation-study runner: a :quick run of each study, resumption, bad input."""
 
 import json
+import types
 
 import pytest
 
+import experiments.study as study_module
 from experiments.study import main
 
 
@@ -26,6 +28,28 @@ def test_quick_study_writes_table_json_and_plot(tmp_path, synthetic_dir, study, 
 
 def test_study_errors_are_one_line(tmp_path, capsys):
     assert main(["--study=nope", f"--out={tmp_path}"]) == 2
-    assert "unknown study 'nope'; known: topk_operators, window_size" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown study 'nope'; known: learning, topk_operators, window_size" in err
     assert main(["--study=window_size:fast"]) == 2
     assert "unknown study argument 'fast'" in capsys.readouterr().err
+
+
+def test_variants_study_writes_curves_and_oracle_rows(tmp_path, synthetic_dir, monkeypatch):
+    """A one-factor-at-a-time study (the form of ``learning``): named override sets on a
+    base config, learning curves from metrics.jsonl, random and oracle rows."""
+    fake = types.SimpleNamespace(
+        BASES=("tvsum_msva:stock",), OVERRIDES={"train.epochs": "2"},
+        VARIANTS={"frozen": {}, "trained h": {"projector.trainable": "true"}},
+    )  # fmt: skip
+    monkeypatch.setattr(study_module, "load_study", lambda name: fake)
+    argv = ["--study=learning:quick", f"--out={tmp_path}",
+            f"--config.data.synthetic_dir={synthetic_dir}"]  # fmt: skip
+    assert main(argv) == 0
+    result = json.loads((tmp_path / "learning.json").read_text())
+    assert [s["variant"] for s in result["summary"]] == ["frozen", "trained h"]
+    assert all(len(r["curve"]) == 2 and "val_spearman_rho" in r["curve"][-1]
+               for r in result["runs"])  # fmt: skip
+    assert all("oracle" in s and "random" in s for s in result["summary"])
+    table = (tmp_path / "learning.md").read_text()
+    assert "| frozen |" in table and "*oracle*" in table
+    assert (tmp_path / "learning.png").stat().st_size > 1000

@@ -94,6 +94,9 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.topk = ml_collections.ConfigDict()
     c.topk.name = "successive_halving"
     c.topk.ratio = 0.15
+    # "raw": the backbone's scores; "standardized": each video's scores as (s - mean) / std
+    # (csum.model.standardize_scores), so that alpha acts on their spread.
+    c.topk.scores = "raw"
     # Each operator's hyperparameters (csum.topk.DEFAULTS); the chosen one's are used, e.g.
     # --config.topk.name=sinkhorn --config.topk.sinkhorn.epsilon=0.05.
     for operator, hyper in topk.DEFAULTS.items():
