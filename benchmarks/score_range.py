@@ -1,0 +1,72 @@
+"""How spread out are a trained backbone's scores? Quantiles and saturation, per run.
+
+    python -m benchmarks.score_range WORKDIR [WORKDIR ...] [--videos=10]
+
+For each run's fold-0 checkpoint, the backbone scores the first ``--videos`` videos of the
+run's data set (evaluation mode), and the table gives the pooled quantiles of the scores,
+the share of clips whose score rounds to 1 at four decimals (a saturated sigmoid: its
+pairwise top-k weights are 1/2 and its gradient vanishes) and the mean per-video Spearman
+rho against ``gtscore``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import ml_collections
+import numpy as np
+from scipy.stats import spearmanr
+
+from csum.checkpoint import Checkpointer
+from csum.data.batching import default_buckets
+from csum.experiment import load_dataset
+from csum.model import build_summarizer
+from csum.predict import predict_scores
+from csum.train import make_optimizer_for
+from experiments.configs.common import make
+
+
+def load_run_config(run: Path) -> ml_collections.ConfigDict:
+    """A run's resolved config, with fields that later versions added at their defaults."""
+    saved = json.loads((run / "config.json").read_text())
+    base = make(saved["data"]["dataset"], saved["backbone"]["name"], None).to_dict()
+
+    def merge(default, value):
+        if isinstance(default, dict) and isinstance(value, dict):
+            return {k: merge(default.get(k), value.get(k, default.get(k)))
+                    for k in {**default, **value}}  # fmt: skip
+        return value
+
+    resolved = merge(base, saved)
+    if "scores" not in saved.get("topk", {}):  # written before topk.scores: raw scores
+        resolved["topk"]["scores"] = "raw"
+    return ml_collections.ConfigDict(resolved)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+")
+    parser.add_argument("--videos", type=int, default=10)
+    args = parser.parse_args()
+    print("| run | q10 | median | q90 | max | share >= 0.99995 | rho vs gtscore |")
+    print("|---|---|---|---|---|---|---|")
+    for run in map(Path, args.runs):
+        config = load_run_config(run)
+        videos = list(load_dataset(config).values())[: args.videos]
+        model = build_summarizer(config, videos[0].dims, seed=config.seed)
+        Checkpointer(run / "fold_0" / "checkpoints").restore(
+            model, make_optimizer_for(config, model)
+        )
+        buckets = default_buckets(max(v.n_steps for v in videos))
+        scores = predict_scores(model.backbone, videos, 8, buckets)
+        pooled = np.concatenate([scores[v.key] for v in videos])
+        q = np.quantile(pooled, [0.1, 0.5, 0.9, 1.0])
+        rho = np.mean([spearmanr(scores[v.key], v.gtscore)[0] for v in videos])
+        print(f"| {run} | {q[0]:.4f} | {q[1]:.4f} | {q[2]:.4f} | {q[3]:.4f} | "
+              f"{np.mean(pooled >= 0.99995):.2f} | {rho:.3f} |", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
