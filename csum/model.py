@@ -165,6 +165,8 @@ def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, oper
     budget = topk.summary_budget(ratio, batch.length)
     if operator in topk.STOCHASTIC:
         operator_kwargs = {**operator_kwargs, "key": model.topk_rngs.topk()}
+    if operator == "successive_halving":  # every budget here needs at most this many rounds
+        operator_kwargs = {**operator_kwargs, "max_depth": topk.depth_bound(ratio)}
     selected = topk.get(operator)(x, ranked, k, mask=batch.mask, budget=budget, **operator_kwargs)
     videos = model.projector(x, batch.mask)
     # Outputs beyond a budget are padding and come last: the summary mask is a prefix.

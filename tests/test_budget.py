@@ -100,6 +100,18 @@ def test_padded_video_selects_and_differentiates_as_if_alone(name):
             assert n == kb or float(jnp.abs(gs1).max()) > 0
 
 
+def test_depth_bound_covers_every_budget_and_is_tight():
+    for ratio in (0.15, 0.1, 0.5, 1 / 3, 1.0):
+        d = topk.depth_bound(ratio)
+        n = np.arange(1, 5000)
+        depth = [topk.halving_depth(int(t), int(topk.summary_budget(ratio, t))) for t in n]
+        assert max(depth) == d, ratio
+    x, s, mask, budget, k = _batch()
+    a = topk.successive_halving(x, s, k, mask=mask, budget=budget)
+    b = topk.successive_halving(x, s, k, mask=mask, budget=budget, max_depth=3)
+    np.testing.assert_allclose(a.features, b.features, rtol=1e-6, atol=1e-6)
+
+
 def test_budget_equal_to_k_on_a_full_video_is_the_plain_operator():
     x, s, *_ = _batch(T=100)
     for name in ("successive_halving", "sinkhorn"):

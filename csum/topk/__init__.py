@@ -46,7 +46,7 @@ from csum.topk.contract import (
     get,
     valid_outputs,
 )
-from csum.topk.halving import DEFAULT_ALPHA, halving_depth, successive_halving
+from csum.topk.halving import DEFAULT_ALPHA, depth_bound, halving_depth, successive_halving
 from csum.topk.hard import hard
 from csum.topk.perturbed import DEFAULT_SIGMA, perturbed
 from csum.topk.sinkhorn import DEFAULT_EPSILON, sinkhorn
@@ -74,6 +74,7 @@ __all__ = [
     "TopK",
     "ratio_fraction",
     "summary_budget",
+    "depth_bound",
     "get",
     "halving_depth",
     "hard",

@@ -7,6 +7,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from csum.topk.budget import ratio_fraction
 from csum.topk.contract import OPERATORS, PAD_SCORE, TopK, temporal_order, vmap_leading
 from csum.topk.grouped import grouped_sum, inverse_rows
 
@@ -30,7 +31,9 @@ def halving_depth(T: int, k: int) -> int:
 
 @OPERATORS.register("successive_halving")
 @vmap_leading
-def successive_halving(x, scores, mask, k: int, alpha: float = DEFAULT_ALPHA, budget=None) -> TopK:
+def successive_halving(
+    x, scores, mask, k: int, alpha: float = DEFAULT_ALPHA, budget=None, max_depth=None
+) -> TopK:
     """Successive-halving soft top-k (Pietruszka et al. 2021; CSUM Eq. 6 per comparison).
 
     The T items are padded to ``m = k * 2**d`` with ``d = ceil(log2(T / k))`` (padding
@@ -59,12 +62,16 @@ def successive_halving(x, scores, mask, k: int, alpha: float = DEFAULT_ALPHA, bu
             ``ceil(log2(n / budget))`` over its ``n`` valid clips, exactly as if it ran
             alone with ``k = budget`` (``_budget_tournament``); outputs beyond the budget are
             padding.
+        max_depth: optional static bound on every video's depth with ``budget`` (the
+            rounds run; default ``ceil(log2 T)``, enough for any budget >= 1). Budgets
+            ``ceil(ratio * n)`` need at most ``depth_bound(ratio)`` rounds; a smaller
+            bound than a video needs leaves it more than its budget's outputs unmerged.
 
     Returns:
         ``TopK`` with [k, D], [k], [k] in temporal order.
     """
     if budget is not None:
-        return _budget_tournament(x, scores, mask, k, alpha, budget)
+        return _budget_tournament(x, scores, mask, k, alpha, budget, max_depth)
     T = scores.shape[0]
     d = halving_depth(T, k)
     m = k * 2**d
@@ -111,7 +118,20 @@ def _pair_weight(alpha, s_best, s_worst):
     return jax.nn.sigmoid(jnp.clip(alpha * (s_best - s_worst), -_MAX_GAP, _MAX_GAP))
 
 
-def _budget_tournament(x, scores, mask, k: int, alpha: float, budget) -> TopK:
+def depth_bound(ratio: float) -> int:
+    """Rounds that any budget ``ceil(ratio * n)`` needs: the least d with 2^d >= 1 / ratio.
+
+    ``k_b >= ratio * n`` gives ``n / k_b <= q / p`` for ratio = p / q, so the video's depth
+    ``ceil(log2(n / k_b))`` is at most that d (integers only).
+    """
+    frac = ratio_fraction(ratio)
+    d = 0
+    while (frac.numerator << d) < frac.denominator:
+        d += 1
+    return d
+
+
+def _budget_tournament(x, scores, mask, k: int, alpha: float, budget, max_depth=None) -> TopK:
     """Successive halving with a traced per-video budget (one video; vmapped by the caller).
 
     The video alone, with its ``n`` valid clips and ``k_b = budget``, would be padded to
@@ -120,15 +140,15 @@ def _budget_tournament(x, scores, mask, k: int, alpha: float, budget) -> TopK:
     Here the same rounds run inside the static [T] array: the valid clips first (their
     own order), the ``m - n`` padding items of round 0 virtual (pairing a clip with one
     gives it weight exactly 1), and every round beyond a video's own depth an identity.
-    The static number of rounds is ``ceil(log2 T)`` (enough for any budget >= 1); a round
-    costs one sort of T scores. Each clip tracks the item that holds it (``owner``) and its
-    accumulated weight, so features and positions are one segment sum at the end:
-    O(T log^2 T + T D) time, O(T D) memory.
+    The static number of rounds is ``max_depth`` (default ``ceil(log2 T)``, enough for any
+    budget >= 1); a round costs one sort of T scores. Each clip tracks the item that holds
+    it (``owner``) and its accumulated weight, so features and positions are one segment
+    sum at the end: O(T log^2 T + T D) time, O(T D) memory.
     """
     T = scores.shape[0]
     n = jnp.sum(mask).astype(jnp.int32)
     kb = jnp.clip(jnp.asarray(budget, jnp.int32), 0, jnp.minimum(k, n))
-    rounds = halving_depth(T, 1)
+    rounds = halving_depth(T, 1) if max_depth is None else min(int(max_depth), halving_depth(T, 1))
     depth = sum(((kb << r) < n).astype(jnp.int32) for r in range(rounds))
     m = kb << depth
     # Items: the valid clips first, in time order; clip t is held by item owner[t].
