@@ -7,8 +7,10 @@ The training case: a padded batch of B videos whose valid lengths spread over [T
 k = ceil(0.15 T); jit-compiled forward and backward to the scores (the features are
 frozen in training). ``bucket k`` is the old selection (k outputs for every video, whatever
 its length); ``per-video budget`` gives each video ceil(0.15 T_b) outputs selected exactly
-as if it were alone (``csum.topk``). Both are measured in the same run; best of
-``--reps``. Writes ``budget_cost.md`` and ``.json``.
+as if it were alone (``csum.topk``), with successive halving's default ``ceil(log2 T)``
+rounds (training passes the tighter ``depth_bound(ratio)``, 3 rounds at 0.15, so this is
+an upper bound). Both are measured in the same run; best of ``--reps``. Writes
+``budget_cost.md`` and ``.json``.
 """
 
 from __future__ import annotations
