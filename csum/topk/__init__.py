@@ -2,16 +2,22 @@
 
 Every operator shares one contract so that a config can pick one by name::
 
-    select(x, scores, k, *, mask=None, **hyper) -> TopK(features, scores, positions)
+    select(x, scores, k, *, mask=None, budget=None, **hyper) -> TopK(features, scores, positions)
 
     x:      [..., T, D] clip features.
     scores: [..., T] clip scores.
-    mask:   [..., T] bool, False marks padding, which is never selected.
+    mask:   [..., T] bool, False marks padding, which is never selected (valid clips first).
     k:      static int, the number of outputs.
+    budget: optional traced int [...], each video's own number of outputs (<= k, <= its
+            valid length), e.g. ``summary_budget(ratio, lengths)``.
 
 Outputs are ``[..., k, D]``, ``[..., k]`` and ``[..., k]`` (a soft time index), in temporal
-order. When a video has fewer than ``k`` valid clips, the outputs that hold only padding
-come last, with score ``PAD_SCORE`` and zero features (``valid_outputs`` finds them).
+order. When a video has fewer than ``k`` valid clips, or a budget below k, the outputs
+beyond them hold only padding, come last, with score ``PAD_SCORE`` and zero features
+(``valid_outputs`` finds them). With a budget, a video's outputs and every gradient equal
+those of the same operator run on that video alone, unpadded, with ``k = budget``
+(``tests/test_budget.py``); selecting k for everyone and dropping outputs afterwards is not
+equivalent (a short video in a long bucket would select all its clips and get no gradient).
 
 Operators (``get(name)`` returns one from the registry; ``DEFAULTS`` holds each one's
 hyperparameters, which the configs copy):
