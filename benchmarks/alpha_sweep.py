@@ -11,7 +11,6 @@ fidelity measure).
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import jax.numpy as jnp
@@ -19,6 +18,7 @@ import numpy as np
 
 from benchmarks.trained import train_and_score
 from csum import topk
+from experiments.cli import make_parser
 
 
 def fidelity(videos, scores, alpha) -> float:
@@ -34,7 +34,7 @@ def fidelity(videos, scores, alpha) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser("python -m benchmarks.alpha_sweep", __doc__, overrides=False)
     parser.add_argument("--alphas", default="5,20,50,200")
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--folds", default="0,1")

@@ -15,7 +15,6 @@ an upper bound). Both are measured in the same run; best of ``--reps``. Writes
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from csum import topk
+from experiments.cli import make_parser
 
 OPERATORS = ("successive_halving", "sinkhorn", "perturbed")
 
@@ -56,7 +56,7 @@ def measure(name: str, B: int, T: int, D: int, budgeted: bool, reps: int) -> flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser("python -m benchmarks.budget_cost", __doc__, overrides=False)
     parser.add_argument("--lengths", default="320,1024,8192")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--operators", default=",".join(OPERATORS))

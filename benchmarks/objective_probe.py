@@ -24,7 +24,6 @@ recognised, the selection no longer matters to the loss. Writes ``objective_prob
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from csum.experiment import load_dataset
 from csum.losses import ntxent
 from csum.model import build_summarizer, set_contrast_stats
 from csum.train import make_optimizer_for
+from experiments.cli import make_parser
 from experiments.config_loader import load_config
 
 SCORERS = ("oracle", "inverse", "random", "uniform")
@@ -92,7 +92,7 @@ def probe(model, videos, taus, seed: int = 0) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser("python -m benchmarks.objective_probe", __doc__, overrides=False)
     parser.add_argument("--config", default="tvsum_msva:stock,quick")
     parser.add_argument(
         "--run",

@@ -11,7 +11,6 @@ rho against ``gtscore``.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from csum.experiment import load_dataset
 from csum.model import build_summarizer
 from csum.predict import predict_scores
 from csum.train import make_optimizer_for
+from experiments.cli import make_parser
 from experiments.configs.common import make
 
 
@@ -46,7 +46,7 @@ def load_run_config(run: Path) -> ml_collections.ConfigDict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser("python -m benchmarks.score_range", __doc__, overrides=False)
     parser.add_argument("runs", nargs="+")
     parser.add_argument("--videos", type=int, default=10)
     args = parser.parse_args()

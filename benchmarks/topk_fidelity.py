@@ -23,7 +23,6 @@ Writes ``topk_fidelity.md`` (table), ``topk_fidelity.json`` and ``topk_fidelity.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
@@ -38,6 +37,8 @@ from csum import topk
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from experiments.cli import make_parser
 
 OPERATORS = ("successive_halving", "sinkhorn", "perturbed")
 LENGTHS = (100, 300, 1000, 3000, 10000, 30000, 100000)
@@ -105,7 +106,7 @@ def plot(rows: list[dict], alphas: list[float], path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser("python -m benchmarks.topk_fidelity", __doc__, overrides=False)
     parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)))
     parser.add_argument("--alphas", default="20,1000", help="matched sharpness levels")
     parser.add_argument("--epochs", type=int, default=6, help="training of the 'trained' case")

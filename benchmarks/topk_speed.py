@@ -18,7 +18,6 @@ re-measured without rerunning the others.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from csum import topk
+from experiments.cli import make_parser
 
 OPERATORS = ("successive_halving", "sinkhorn", "perturbed")
 LENGTHS = (128, 1024, 8192, 65536, 100000)
@@ -87,7 +87,7 @@ def exponent(rows: list[dict]) -> float | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser("python -m benchmarks.topk_speed", __doc__, overrides=False)
     parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)))
     parser.add_argument("--batches", default="1,8")
     parser.add_argument("--operators", default=",".join(OPERATORS))

@@ -15,7 +15,6 @@ own. Prints one markdown table.
 
 from __future__ import annotations
 
-import argparse
 import resource
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from csum.data.batching import default_buckets, train_batches
 from csum.data.video import Video, cast_features
 from csum.model import build_summarizer
 from csum.train import make_optimizer_for, make_train_step, step_key
+from experiments.cli import make_parser
 from experiments.config_loader import apply_overrides, load_config
 
 
@@ -104,7 +104,7 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
 def main() -> None:
     from experiments.configs.common import BACKBONE_NAMES
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser("python -m benchmarks.train_speed", __doc__, overrides=False)
     parser.add_argument("--backbones", default="all")
     parser.add_argument("--regimes", default="csum")
     parser.add_argument("--epochs", type=int, default=4)

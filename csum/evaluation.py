@@ -33,6 +33,9 @@ import math
 import numpy as np
 from scipy import stats
 
+F1_MODES = ("avg", "max")
+"""How F1 combines users: the mean over users (TVSum) or the best user (SumMe)."""
+
 
 def knapsack(values, weights, capacity: int) -> list[int]:
     """Exact 0/1 knapsack by dynamic programming over integer capacities.
@@ -143,8 +146,8 @@ def f1_score(summary, user_summary, mode: str) -> float:
     Returns:
         F1 as a fraction in [0, 1]. A user with an empty overlap contributes 0.
     """
-    if mode not in ("avg", "max"):
-        raise ValueError(f"f1_score mode must be 'avg' or 'max', not {mode!r}")
+    if mode not in F1_MODES:
+        raise ValueError(f"f1_score mode must be one of {F1_MODES}, not {mode!r}")
     pred = np.asarray(summary, bool)
     users = np.asarray(user_summary) > 0
     if users.ndim != 2 or users.shape[1] != pred.shape[0]:

@@ -176,6 +176,8 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         raise DataError(split_file, f"data.folds {chosen} out of range (file has {len(folds)})")
     check_workdir(config, workdir)
     in_dims = next(iter(dataset.values())).dims
+    # What csum.load needs beside config.json to rebuild the model without the data.
+    (workdir / "model.json").write_text(json.dumps({"in_dims": list(in_dims)}) + "\n")
     buckets = default_buckets(max(v.n_steps for v in dataset.values()),
                               config.train.bucket_quantum, config.train.bucket_growth)  # fmt: skip
     step_fn = make_train_step(config)

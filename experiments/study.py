@@ -24,10 +24,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from csum.data.errors import DataError
-from csum.registry import UnknownNameError
-from csum.train import TrainingError
-from experiments.config_loader import ConfigError, apply_overrides, load_config
+from experiments.config_loader import ConfigError
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -38,10 +35,24 @@ STUDIES_DIR = Path(__file__).resolve().parent / "studies"
 
 def load_study(name: str):
     """The study module ``experiments/studies/NAME.py``, or a ConfigError listing them."""
-    known = sorted(p.stem for p in STUDIES_DIR.glob("*.py") if p.stem != "__init__")
+    known = known_studies()
     if name not in known:
         raise ConfigError(f"unknown study {name!r}; known: {', '.join(known)}")
     return importlib.import_module(f"experiments.studies.{name}")
+
+
+def job_config(spec: str, seed: int, workdir: Path, overrides: dict[str, str]):
+    """The validated config of one run of a study or table (``experiments.run.prepare``)."""
+    from experiments.run import prepare
+
+    return prepare(spec, {"train.progress": "false", **overrides, "seed": str(seed),
+                          "workdir": str(workdir)})  # fmt: skip
+
+
+def check_jobs(jobs: list[tuple[str, int, Path, dict[str, str]]]) -> None:
+    """Validates every run's config before the first one starts (a bad value costs nothing)."""
+    for job in jobs:
+        job_config(*job)
 
 
 def run_config(spec: str, seed: int, workdir: Path, overrides: dict[str, str]) -> dict:
@@ -54,10 +65,7 @@ def run_config(spec: str, seed: int, workdir: Path, overrides: dict[str, str]) -
     """
     from csum.experiment import run_experiment  # heavy import after argument parsing
 
-    config = load_config(spec)
-    apply_overrides(config, {"train.progress": "false", **overrides, "seed": str(seed),
-                             "workdir": str(workdir)})  # fmt: skip
-    results = run_experiment(config)
+    results = run_experiment(job_config(spec, seed, workdir, overrides))
     return {**results["mean"], **results["baselines"], "curve": learning_curve(workdir)}
 
 
@@ -86,17 +94,21 @@ def run_variants(name: str, study, quick: bool, seeds: list[int], out: Path,
                  overrides: dict[str, str]) -> dict:  # fmt: skip
     """A one-factor-at-a-time study: every (base, variant, seed), each variant a set of
     overrides (``study.VARIANTS``) on each base config spec (``study.BASES``)."""
-    runs = []
+    jobs, keys = [], []
     for base in study.BASES:
         spec = f"{base},quick" if quick else base
         for label, changes in study.VARIANTS.items():
             for seed in seeds:
                 workdir = out / name / base.replace(":", "_").replace(",", "_") / label / str(seed)
-                result = run_config(spec, seed, workdir, {**study.OVERRIDES, **overrides,
-                                                          **changes})  # fmt: skip
-                runs.append({"base": base, "variant": label, "seed": seed, **result})
-                print(f"{name}: {base} {label} seed {seed}: F1 {100 * result['f1']:.1f} "
-                      f"rho {result['spearman_rho']:.3f}", flush=True)  # fmt: skip
+                jobs.append((spec, seed, workdir, {**study.OVERRIDES, **overrides, **changes}))
+                keys.append((base, label, seed))
+    check_jobs(jobs)
+    runs = []
+    for (base, label, seed), job in zip(keys, jobs, strict=True):
+        result = run_config(*job)
+        runs.append({"base": base, "variant": label, "seed": seed, **result})
+        print(f"{name}: {base} {label} seed {seed}: F1 {100 * result['f1']:.1f} "
+              f"rho {result['spearman_rho']:.3f}", flush=True)  # fmt: skip
     summary = []
     for base in study.BASES:
         for label in study.VARIANTS:
@@ -120,15 +132,17 @@ def run_study(name: str, quick: bool, seeds: list[int], out: Path,
     real = "data.dir" in overrides
     arg = ",".join(w for w, on in (("synthetic", not real), ("quick", quick)) if on)
     spec = f"{study.BASE}:{arg}" if arg else study.BASE
+    keys = [(value, seed) for value in study.VALUES for seed in seeds]
+    jobs = [(spec, seed, out / name / str(value) / f"seed_{seed}",
+             {**overrides, study.FIELD: str(value)}) for value, seed in keys]  # fmt: skip
+    check_jobs(jobs)
     runs = []
-    for value in study.VALUES:
-        for seed in seeds:
-            workdir = out / name / str(value) / f"seed_{seed}"
-            result = run_config(spec, seed, workdir, {**overrides, study.FIELD: str(value)})
-            result.pop("curve")
-            runs.append({"value": value, "seed": seed, **result})
-            print(f"{name}: {study.FIELD}={value} seed {seed}: F1 {100 * result['f1']:.1f}"
-                  f" tau {result['kendall_tau']:.3f}", flush=True)  # fmt: skip
+    for (value, seed), job in zip(keys, jobs, strict=True):
+        result = run_config(*job)
+        result.pop("curve")
+        runs.append({"value": value, "seed": seed, **result})
+        print(f"{name}: {study.FIELD}={value} seed {seed}: F1 {100 * result['f1']:.1f}"
+              f" tau {result['kendall_tau']:.3f}", flush=True)  # fmt: skip
     summary = [{"value": value, **mean_std([r for r in runs if r["value"] == value])}
                for value in study.VALUES]  # fmt: skip
     random_f1 = float(np.mean([r["random"]["f1"] for r in runs]))
@@ -221,43 +235,68 @@ def plot(result: dict, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    spec, seeds, out, overrides = None, None, Path("runs/studies"), {}
+def known_studies() -> list[str]:
+    return sorted(p.stem for p in STUDIES_DIR.glob("*.py") if p.stem != "__init__")
+
+
+def build_parser():
+    from experiments.cli import make_parser
+
+    parser = make_parser("python -m experiments.study", __doc__, "studies", "configs")
+    parser.add_argument(
+        "--study",
+        required=True,
+        metavar="NAME[:quick]",
+        help="the study (listed below); :quick runs 1 fold, 2 epochs, small videos",
+    )
+    parser.add_argument(
+        "--seeds",
+        default=None,
+        metavar="0,1,2",
+        help="training seeds (default 0,1,2; 0 with :quick)",
+    )
+    parser.add_argument(
+        "--out",
+        default="runs/studies",
+        metavar="DIR",
+        help="where NAME.{json,md,png} and the runs go (default runs/studies)",
+    )
+    return parser  # fmt: skip
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` -> [0, 1, 2]; anything else is a one-line ConfigError."""
     try:
-        for a in argv:
-            key, _, value = a.partition("=")
-            if key == "--study":
-                spec = value
-            elif key == "--seeds":
-                seeds = [int(s) for s in value.split(",") if s.strip()]
-            elif key == "--out":
-                out = Path(value)
-            elif key.startswith("--config."):
-                overrides[key[len("--config.") :]] = value
-            else:
-                raise ConfigError(f"unexpected argument {a!r}; usage: python -m "
-                                  f"experiments.study --study=NAME[:quick] [--seeds=0,1] "
-                                  f"[--out=DIR] [--config.a.b=V ...]")  # fmt: skip
-        if not spec:
-            raise ConfigError("missing --study=NAME[:quick]")
-        name, _, arg = spec.partition(":")
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds={text!r}: expected comma-separated integers") from None
+    if not seeds or min(seeds) < 0:
+        raise ConfigError(f"--seeds={text!r}: expected comma-separated integers >= 0")
+    return seeds
+
+
+def main(argv: list[str] | None = None) -> int:
+    from experiments.cli import run_command
+
+    def body(args, overrides) -> int:
+        name, _, arg = args.study.partition(":")
+        load_study(name)
         if arg not in ("", "quick"):
             raise ConfigError(f"unknown study argument {arg!r}; known: quick")
         quick = arg == "quick"
-        seeds = seeds if seeds is not None else ([0] if quick else [0, 1, 2])
+        seeds = parse_seeds(args.seeds) if args.seeds else ([0] if quick else [0, 1, 2])
+        out = Path(args.out)
         result = run_study(name, quick, seeds, out, overrides)
-    except (ConfigError, DataError, UnknownNameError, TrainingError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    table = markdown(result)
-    (out / f"{name}.md").write_text(table + "\n")
-    (plot_curves if result.get("kind") == "variants" else plot)(result, out / f"{name}.png")
-    print(table)
-    print(f"wrote {out}/{name}.{{json,md,png}}")
-    return 0
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+        table = markdown(result)
+        (out / f"{name}.md").write_text(table + "\n")
+        (plot_curves if result.get("kind") == "variants" else plot)(result, out / f"{name}.png")
+        print(table)
+        print(f"wrote {out}/{name}.{{json,md,png}}")
+        return 0
+
+    return run_command(build_parser(), argv, body)
 
 
 if __name__ == "__main__":

@@ -28,13 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from csum.data.errors import DataError
-from csum.registry import UnknownNameError
-from csum.train import TrainingError
+from experiments.cli import run_command
 from experiments.config_loader import ConfigError, known_configs
 from experiments.configs.common import BACKBONE_NAMES
 from experiments.run import import_plugins
-from experiments.study import mean_std, run_config
+from experiments.study import check_jobs, mean_std, parse_seeds, run_config
 
 REGIMES = ("csum", "supervised")
 PAPER = {  # CSUM paper Table 1, F1 % on real features: {backbone: {regime: (TVSum, SumMe)}}
@@ -44,11 +42,6 @@ PAPER = {  # CSUM paper Table 1, F1 % on real features: {backbone: {regime: (TVS
     "msva": {"csum": (63.9, 58.2), "supervised": (62.8, 54.4)},
 }
 """The transformer is not in the paper's Table 1 (UMT appears in its Table 2 only)."""
-
-USAGE = ("usage: python -m experiments.table1 [--dataset=tvsum|summe] [--synthetic] "
-         "[--family=category|stock] "
-         "[--quick] [--seeds=0,1,2] [--backbones=a,b] [--regimes=csum,supervised] "
-         "[--out=DIR] [--import=MODULE] [--config.a.b=V ...]")  # fmt: skip
 
 
 def config_spec(dataset: str, backbone: str, regime: str, synthetic: bool, quick: bool,
@@ -70,7 +63,7 @@ def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: lis
     """Trains every (backbone, regime, seed) and aggregates mean and std over seeds."""
 
     known = set(known_configs())
-    runs = []
+    jobs, keys = [], []
     for backbone in backbones:
         for regime in regimes:
             spec = config_spec(dataset, backbone, regime, synthetic, quick, family)
@@ -82,12 +75,19 @@ def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: lis
                 extra = {"backbone.name": backbone, **extra}
             for seed in seeds:
                 workdir = out / stem_name(dataset, family) / name / f"seed_{seed}"
-                result = run_config(spec, seed, workdir, extra)
-                result.pop("curve")
-                runs.append({"backbone": backbone, "regime": regime, "seed": seed, **result})
-                print(f"table1 {dataset}: {backbone} {regime} seed {seed}: F1 "
-                      f"{100 * result['f1']:.1f} tau {result['kendall_tau']:.3f}",
-                      flush=True)  # fmt: skip
+                jobs.append((spec, seed, workdir, extra))
+                keys.append((backbone, regime, seed))
+    check_jobs(jobs)
+    runs = []
+    for (backbone, regime, seed), job in zip(keys, jobs, strict=True):
+        result = run_config(*job)
+        result.pop("curve")
+        runs.append({"backbone": backbone, "regime": regime, "seed": seed, **result})
+        print(
+            f"table1 {dataset}: {backbone} {regime} seed {seed}: F1 "
+            f"{100 * result['f1']:.1f} tau {result['kendall_tau']:.3f}",
+            flush=True,
+        )
     summary = []
     for backbone in backbones:
         for regime in regimes:
@@ -153,62 +153,83 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def build_parser():
+    from experiments.cli import make_parser
+
+    parser = make_parser("python -m experiments.table1", __doc__, "backbones", "configs")
+    parser.add_argument("--dataset", default="tvsum", choices=("tvsum", "summe"))
+    parser.add_argument(
+        "--synthetic", action="store_true", help="the built-in synthetic data (category family)"
+    )
+    parser.add_argument(
+        "--family",
+        default="category",
+        choices=("category", "stock"),
+        help="synthetic family (stock implies --synthetic)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 fold, 2 epochs, small videos (override with --config.*)",
+    )
+    parser.add_argument(
+        "--seeds",
+        default=None,
+        metavar="0,1,2",
+        help="training seeds (default 0,1,2; 0 with --quick)",
+    )
+    parser.add_argument(
+        "--backbones",
+        default=",".join(BACKBONE_NAMES),
+        metavar="A,B",
+        help="backbones, registered ones included (default: all built-in)",
+    )
+    parser.add_argument("--regimes", default=",".join(REGIMES), metavar="csum,supervised")
+    parser.add_argument(
+        "--out",
+        default="runs",
+        metavar="DIR",
+        help="where table1_DATASET[_stock].{json,md} and the runs go",
+    )
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first (it may register backbones)",
+    )
+    return parser  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    dataset, synthetic, quick, seeds, family = "tvsum", False, False, None, "category"
-    backbones, regimes = list(BACKBONE_NAMES), list(REGIMES)
-    out, overrides, imports = Path("runs"), {}, []
-    try:
-        for a in argv:
-            key, _, value = a.partition("=")
-            if key == "--dataset":
-                dataset = value
-            elif key == "--synthetic":
-                synthetic = True
-            elif key == "--family":
-                family, synthetic = value, True
-            elif key == "--quick":
-                quick = True
-            elif key == "--seeds":
-                seeds = [int(s) for s in value.split(",") if s.strip()]
-            elif key == "--backbones":
-                backbones = [b for b in value.split(",") if b]
-            elif key == "--regimes":
-                regimes = [r for r in value.split(",") if r]
-            elif key == "--out":
-                out = Path(value)
-            elif key == "--import":
-                imports.append(value)
-            elif key.startswith("--config."):
-                overrides[key[len("--config.") :]] = value
-            else:
-                raise ConfigError(f"unexpected argument {a!r}; {USAGE}")
-        if family not in ("category", "stock"):
-            raise ConfigError(f"unknown --family {family!r}; known: category, stock")
-        if dataset not in ("tvsum", "summe"):
-            raise ConfigError(f"unknown --dataset {dataset!r}; known: tvsum, summe")
+    def body(args, overrides) -> int:
+        regimes = [r for r in args.regimes.split(",") if r]
         bad = sorted(set(regimes) - set(REGIMES))
-        if bad:
-            raise ConfigError(f"unknown --regimes {bad}; known: {', '.join(REGIMES)}")
-        import_plugins(imports)
+        if bad or not regimes:
+            raise ConfigError(f"--regimes={args.regimes!r}: expected names from "
+                              f"{', '.join(REGIMES)}")  # fmt: skip
+        import_plugins(args.imports)
         import backbones as registry
 
-        for b in backbones:
+        names = [b for b in args.backbones.split(",") if b]
+        for b in names:
             registry.BACKBONES.get(b)  # unknown names fail here, before any training
-        seeds = seeds if seeds is not None else ([0] if quick else [0, 1, 2])
-        result = run_table(dataset, backbones, regimes, seeds, synthetic, quick, out, overrides,
-                           family)  # fmt: skip
-    except (ConfigError, DataError, UnknownNameError, TrainingError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / stem_name(dataset, family)
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    table = markdown(result)
-    stem.with_suffix(".md").write_text(table + "\n")
-    print(table)
-    print(f"wrote {stem}.{{json,md}}")
-    return 0
+        synthetic = args.synthetic or args.family == "stock"
+        seeds = parse_seeds(args.seeds) if args.seeds else ([0] if args.quick else [0, 1, 2])
+        out = Path(args.out)
+        result = run_table(args.dataset, names, regimes, seeds, synthetic, args.quick, out,
+                           overrides, args.family)  # fmt: skip
+        out.mkdir(parents=True, exist_ok=True)
+        stem = out / stem_name(args.dataset, args.family)
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+        table = markdown(result)
+        stem.with_suffix(".md").write_text(table + "\n")
+        print(table)
+        print(f"wrote {stem}.{{json,md}}")
+        return 0
+
+    return run_command(build_parser(), argv, body)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -30,3 +31,18 @@ def small_h5(synthetic_dir) -> Path:
 @pytest.fixture(scope="session")
 def small_videos(small_h5):
     return load_eccv16(small_h5, FEATURE_KEYS)
+
+
+@pytest.fixture(scope="session")
+def check_human_row():
+    """Checks the SumMe human row that ``csum.baselines`` prints against the literature
+    (F1 54.0 with max over users, Otani et al. 2019), not against an earlier output."""
+
+    def check(text: str) -> None:
+        row = re.search(r"\| standard \(F1 max\) \| human \(leave one out\) \| "
+                        r"([-\d.]+) \| ([-\d.]+) \| ([-\d.]+) \|", text)  # fmt: skip
+        assert row, text
+        f1, tau, rho = (float(v) for v in row.groups())
+        assert abs(f1 - 54.0) <= 0.5 and -1 <= tau <= 1 and -1 <= rho <= 1
+
+    return check

@@ -160,11 +160,12 @@ def test_real_tvsum_loader_attaches_raw_scores(tmp_path):
         np.testing.assert_array_equal(v.user_scores, a.user_scores)
 
 
-def test_cli_builds_all_of_summe_and_baselines_read_it(tmp_path, capsys):
+def test_cli_builds_all_of_summe_and_baselines_read_it(tmp_path, capsys, check_human_row):
     feats = _npy_dir(tmp_path / "f", read_summe())
     out = tmp_path / "eccv16_dataset_summe_google_pool5.h5"
     assert build.main(["--dataset", "summe", "--features", str(feats), "--out", str(out)]) == 0
     assert len(load_eccv16(out)) == 25
     assert baselines.main(["--dataset", "summe", "--h5", str(out), "--seeds", "1"]) == 0
     text = capsys.readouterr().out
-    assert f"KTS shots of {out}" in text and "| 54.3 | 0.212 | 0.212 |" in text
+    assert f"KTS shots of {out}" in text
+    check_human_row(text)

@@ -70,7 +70,7 @@ def test_missing_eccv16_file(tmp_path, capsys):
         (["--config=tvsum_msva:fast"], "unknown config argument"),
         (["--config=tvsum_msva", "--config.train.epoch=3"], "unknown config field 'train.epoch'"),
         (["--config=tvsum_msva", "--config.train.epochs=abc"], "--config.train.epochs"),
-        ([], "missing --config"),
+        ([], "the following arguments are required: --config"),
     ],
 )
 def test_config_errors_are_one_line(argv, pattern, capsys):
@@ -80,19 +80,20 @@ def test_config_errors_are_one_line(argv, pattern, capsys):
 
 def test_unknown_backbone_is_one_line(tmp_path, synthetic_dir, capsys):
     assert main(_args(tmp_path, synthetic_dir, "tvsum_msva", "--config.backbone.name=lstm")) == 2
-    assert "unknown backbone 'lstm'; known: dpplstm, msva, transformer, vasnet, vslstm" in (
-        _error_line(capsys)
+    assert (
+        "--config.backbone.name='lstm': expected one of dpplstm, msva, transformer, vasnet, vslstm"
+        in (_error_line(capsys))
     )
 
 
 @pytest.mark.parametrize(
     "extra,pattern",
     [
-        (["--config.train.regime=self"], "unknown train.regime 'self'; known: csum, supervised"),
+        (["--config.train.regime=self"], "--config.train.regime='self': expected one of csum, supervised"),
         (["--config.train.regime=supervised", "--config.loss.dpp_weight=1.0"],
          "needs a backbone with DPP diversity features (dpplstm), not 'msva'"),
         (["--import=no_such_module_xyz"], "--import=no_such_module_xyz: ModuleNotFoundError"),
-        (["--config.loss.negatives=some"], "unknown loss.negatives 'some'; known: batch, all"),
+        (["--config.loss.negatives=some"], "--config.loss.negatives='some': expected one of batch, all"),
     ],
 )  # fmt: skip
 def test_regime_and_import_errors_are_one_line(tmp_path, synthetic_dir, extra, pattern, capsys):
@@ -117,9 +118,9 @@ def test_supervised_regime_without_gtscore_is_one_line(tmp_path, small_videos, c
 
 
 def test_plugin_backbone_from_readme(tmp_path, synthetic_dir, monkeypatch, capsys):
-    """The README's plugin example, verbatim, in a module outside the package, trained by
+    """The plugin example of docs/usage.md, verbatim, in a module outside the package, trained by
     name with an existing config."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "usage.md").read_text()
     block = re.search(r"<!-- plugin-example.*?```python\n(.*?)```", readme, re.S).group(1)
     (tmp_path / "my_backbones.py").write_text(block)
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -25,11 +25,13 @@ def test_quick_table_writes_json_and_markdown_and_resumes(tmp_path, synthetic_di
 
 def test_table1_errors_are_one_line(tmp_path, capsys):
     for argv, pattern in [
-        (["--dataset=youtube"], "unknown --dataset 'youtube'"),
-        (["--regimes=csum,semi"], "unknown --regimes ['semi']"),
+        (["--dataset=youtube"], "argument --dataset: invalid choice: 'youtube'"),
+        (["--regimes=csum,semi"], "--regimes='csum,semi': expected names from csum, supervised"),
         (["--backbones=msva,lstm"], "unknown backbone 'lstm'"),
-        (["--epochs=3"], "unexpected argument '--epochs=3'"),
+        (["--epochs=3"], "unrecognized argument '--epochs=3'"),
+        (["--seeds=0,x"], "--seeds='0,x': expected comma-separated integers"),
     ]:
         assert main([*argv, f"--out={tmp_path}"]) == 2
         err = capsys.readouterr().err.strip()
-        assert err.startswith("error: ") and pattern in err and "\n" not in err
+        assert err.startswith("error: ") and pattern in err and "\n" not in err, err
+    assert not list(tmp_path.iterdir())  # nothing written

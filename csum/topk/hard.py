@@ -7,6 +7,9 @@ import jax.numpy as jnp
 
 from csum.topk.contract import OPERATORS, PAD_SCORE, TopK, temporal_order, vmap_leading
 
+GRADIENTS = ("straight_through", "none")
+"""``gradient`` of ``hard``: the straight-through estimator, or none."""
+
 
 @OPERATORS.register("hard")
 @vmap_leading
@@ -26,10 +29,8 @@ def hard(x, scores, mask, k: int, gradient: str = "straight_through", budget=Non
     Returns:
         ``TopK`` with [k, D], [k], [k] in temporal order.
     """
-    if gradient not in ("straight_through", "none"):
-        raise ValueError(
-            f"hard top-k gradient must be 'straight_through' or 'none', not {gradient!r}"
-        )
+    if gradient not in GRADIENTS:
+        raise ValueError(f"hard top-k gradient must be one of {GRADIENTS}, not {gradient!r}")
     T = scores.shape[0]
     s = jnp.where(mask, scores, PAD_SCORE)
     if k > T:

@@ -19,6 +19,10 @@ DEFAULT_EPSILON = 2.0 / DEFAULT_ALPHA
 so 0.1 matches the slope of successive halving's pairwise weights at the default alpha."""
 
 
+SOLVERS = ("newton", "sinkhorn")
+"""Solvers of the Sinkhorn fixed point (``sinkhorn_membership``)."""
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
 def sinkhorn_membership(scores, mask, k, epsilon: float, iterations: int, solver: str):
     """[T] soft membership a_i in [0, 1], sum a = min(k, n valid); masked clips 0.
@@ -47,7 +51,7 @@ def sinkhorn_membership(scores, mask, k, epsilon: float, iterations: int, solver
     elif solver == "sinkhorn":
         lam = _sinkhorn_iterations(s, mask, n, kf, epsilon, iterations)
     else:
-        raise ValueError(f"sinkhorn solver must be 'newton' or 'sinkhorn', not {solver!r}")
+        raise ValueError(f"sinkhorn solver must be one of {SOLVERS}, not {solver!r}")
     a = jax.nn.sigmoid((lam + 2.0 * s - 1.0) / epsilon)
     # k >= n: every valid clip is selected (the rest anchor has no mass).
     return jnp.where(mask, jnp.where(kf >= n, 1.0, a), 0.0)

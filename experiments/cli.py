@@ -1,0 +1,188 @@
+"""The one argument library of every command: argparse, plus ``--config.a.b=V`` overrides.
+
+Every entry point (``experiments.run``, ``experiments.table1``, ``experiments.study``, the
+benchmarks, the ``csum`` console script) builds its parser with ``make_parser`` so that
+``--help`` prints the command's options and the names it accepts, and runs its body through
+``guarded`` so that a bad name or value is one ``error:`` line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from collections.abc import Callable
+
+from experiments.config_loader import CONFIG_DIR, ConfigError, known_configs
+
+CATALOG = ("configs", "backbones", "operators", "studies", "protocols")
+"""Sections that ``catalog`` can list."""
+
+
+def config_descriptions() -> dict[str, str]:
+    """``{config name: first line of its module docstring}``."""
+    out = {}
+    for name in known_configs():
+        doc = ast.get_docstring(ast.parse((CONFIG_DIR / f"{name}.py").read_text())) or ""
+        out[name] = " ".join(doc.split("\n\n")[0].split())
+    return out
+
+
+def catalog(*sections: str) -> str:
+    """The accepted names, one section per line group, for a ``--help`` epilog."""
+    lines = []
+    for section in sections:
+        if section == "configs":
+            from experiments.configs.common import ARGS
+
+            lines.append(f"configs (--config=NAME[:ARG,...], ARG from {', '.join(ARGS)}):")
+            lines += [f"  {n:<32} {d}" for n, d in config_descriptions().items()]
+        elif section == "backbones":
+            import backbones
+
+            lines.append("backbones (--config.backbone.name): "
+                         + ", ".join(backbones.BACKBONES.names()))  # fmt: skip
+        elif section == "operators":
+            from csum import topk
+
+            lines.append("top-k operators (--config.topk.name): "
+                         + ", ".join(topk.OPERATORS.names()))  # fmt: skip
+        elif section == "studies":
+            from experiments.study import known_studies
+
+            lines.append("studies (--study=NAME[:quick]): " + ", ".join(known_studies()))
+        elif section == "protocols":
+            from csum.evaluation import VARIANTS
+
+            lines.append("evaluation protocols (--config.eval.protocol): standard, or "
+                         "+-joined variants: " + ", ".join(VARIANTS))  # fmt: skip
+        else:
+            raise ValueError(f"unknown catalog section {section!r}; known: {CATALOG}")
+    return "\n".join(lines)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (``error: ...; see --help``, exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message}; see {self.prog} --help\n")
+
+
+def make_parser(prog: str, doc: str, *sections: str,
+                overrides: bool = True) -> argparse.ArgumentParser:  # fmt: skip
+    """A parser whose help is the module docstring, then the accepted names.
+
+    Args:
+        prog: the command (``python -m experiments.run``).
+        doc: the module docstring (its text is the help's description).
+        sections: ``CATALOG`` sections to list after the options.
+        overrides: whether the command takes ``--config.a.b=V`` overrides.
+    """
+    epilog = catalog(*sections) if sections else None
+    if overrides:
+        note = ("--config.a.b=V overrides any config field (typed by its default; a "
+                "misspelled field is an error listing the known ones).")  # fmt: skip
+        epilog = f"{note}\n\n{epilog}" if epilog else note
+    return Parser(
+        prog=prog,
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=epilog,
+    )
+
+
+def split_overrides(parser: argparse.ArgumentParser,
+                    argv: list[str]) -> tuple[argparse.Namespace, dict[str, str]]:  # fmt: skip
+    """Parses ``argv``; ``--config.a.b=V`` (or ``--config.a.b V``) become overrides.
+
+    Anything else that the parser does not know is a usage error.
+
+    Raises:
+        SystemExit: 0 after ``--help``, 2 after a usage error (one line on stderr).
+    """
+    args, rest = parser.parse_known_args(argv)
+    overrides, items = {}, iter(rest)
+    for item in items:
+        if not item.startswith("--config."):
+            parser.error(f"unrecognized argument {item!r}")
+        key, eq, value = item[len("--config.") :].partition("=")
+        if not eq:
+            value = next(items, None)
+            if value is None:
+                parser.error(f"--config.{key} needs a value")
+        overrides[key] = value
+    return args, overrides
+
+
+def run_command(parser: argparse.ArgumentParser, argv: list[str] | None,
+                body: Callable[[argparse.Namespace, dict[str, str]], int]) -> int:  # fmt: skip
+    """Parses ``argv`` (default ``sys.argv[1:]``) and runs ``body(args, overrides)``.
+
+    Returns the exit code instead of exiting, so that tests can call a command's ``main``:
+    0 after ``--help``, 2 after a usage error or a known user error (``guarded``).
+    """
+    try:
+        args, overrides = split_overrides(parser, sys.argv[1:] if argv is None else argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return guarded(lambda: body(args, overrides))
+
+
+def guarded(body: Callable[[], int]) -> int:
+    """Runs ``body``; a known user error is one ``error:`` line on stderr and exit code 2."""
+    from csum.data.errors import DataError
+    from csum.registry import UnknownNameError
+    from csum.train import TrainingError
+
+    try:
+        return body()
+    except (ConfigError, DataError, UnknownNameError, TrainingError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: rerun the same command to resume from the last epoch", file=sys.stderr)
+        return 130
+
+
+COMMANDS = {
+    "run": ("experiments.run", "train and evaluate a config over its folds"),
+    "table1": ("experiments.table1", "every backbone, by CSUM and by its own supervision"),
+    "study": ("experiments.study", "an ablation study over folds and seeds"),
+}
+"""``csum`` subcommands: ``{name: (module with main(argv), one line)}``; ``csum bench
+NAME`` runs ``benchmarks.NAME``."""
+
+
+def console(argv: list[str] | None = None) -> int:
+    """The ``csum`` console script: ``csum COMMAND [options]`` (``csum --help`` lists them)."""
+    import importlib
+    import pkgutil
+
+    argv = sys.argv[1:] if argv is None else argv
+    import benchmarks
+
+    benches = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
+                     if m.name != "trained")  # fmt: skip
+    if not argv or argv[0] in ("-h", "--help"):
+        lines = ["usage: csum COMMAND [options]   (csum COMMAND --help for its options)", "",
+                 "commands:"]  # fmt: skip
+        lines += [f"  {name:<8} {doc}" for name, (_, doc) in COMMANDS.items()]
+        lines.append(f"  bench    a benchmark: {', '.join(benches)}")
+        print("\n".join(lines))
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "bench":
+        if not rest or rest[0] not in benches:
+            print(f"error: csum bench NAME, NAME one of {', '.join(benches)}", file=sys.stderr)
+            return 2
+        module, rest = f"benchmarks.{rest[0]}", rest[1:]
+    elif command in COMMANDS:
+        module = COMMANDS[command][0]
+    else:
+        known = ", ".join([*COMMANDS, "bench"])
+        print(f"error: unknown command {command!r}; known: {known}", file=sys.stderr)
+        return 2
+    main = importlib.import_module(module).main
+    sys.argv = [f"csum {command}", *rest]  # the benchmarks parse sys.argv themselves
+    code = main(rest) if command in COMMANDS else main()
+    return int(code or 0)

@@ -1,0 +1,260 @@
+"""The front door: --help of every command, whole-config validation, named checkpoints."""
+
+import importlib
+import pkgutil
+
+import ml_collections
+import numpy as np
+import pytest
+
+import benchmarks
+from experiments.cli import console
+from experiments.config_loader import ConfigError, apply_overrides, known_configs, load_config
+from experiments.validate import RULES, leaves, validate
+
+ENTRY_POINTS = ["experiments.run", "experiments.table1", "experiments.study"]
+BENCHMARKS = sorted(
+    m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name != "trained"
+)
+
+
+@pytest.mark.parametrize("module", ENTRY_POINTS)
+def test_help_lists_options_and_names(module, capsys):
+    assert importlib.import_module(module).main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--config.a.b=V" in out and "options:" in out
+    assert "tvsum_msva " in out and "Unsupervised CSUM with the msva backbone on TVSum." in out
+    if module != "experiments.study":
+        assert "msva, transformer, vasnet, vslstm" in out
+    else:
+        assert "learning, topk_operators, window_size" in out
+
+
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_benchmark_help_exits_zero(name, monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", [name, "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        importlib.import_module(f"benchmarks.{name}").main()
+    assert exit_.value.code == 0
+    assert f"python -m benchmarks.{name}" in capsys.readouterr().out
+
+
+def test_console_script_dispatches_and_lists(capsys):
+    assert console(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(c in out for c in ("run", "table1", "study", "bench")) and "budget_cost" in out
+    assert console(["train"]) == 2
+    assert "unknown command 'train'" in capsys.readouterr().err
+    assert console(["run", "--config=tvsum_msva", "--config.topk.ratio=0"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --config.topk.ratio=0.0: expected a number in (0, 1)"
+    )
+
+
+@pytest.mark.parametrize("name", known_configs())
+def test_every_config_leaf_has_a_rule_and_passes(name):
+    for arg in ("", ":synthetic", ":stock,quick"):
+        config = load_config(name + arg)
+        validate(config)
+        keys = set(leaves(config)) - {"backbone.kwargs"}
+        assert keys <= set(RULES), keys - set(RULES)
+
+
+def _set(config, key, bad):
+    """Applies a bad value the way a user would: through --config.KEY=VALUE."""
+    if isinstance(bad, dict):  # a mapping field: an unknown sub-key
+        ((sub, value),) = bad.items()
+        apply_overrides(config, {f"{key}.{sub}": str(value)})
+    else:
+        apply_overrides(config, {key: str(bad) if not isinstance(bad, str) else bad})
+
+
+@pytest.mark.parametrize("key", sorted(k for k, r in RULES.items() if r.bad is not None))
+@pytest.mark.parametrize("name", ["tvsum_msva", "summe_dpplstm_supervised"])
+def test_bad_value_of_every_key_is_one_config_error(name, key):
+    config = load_config(f"{name}:synthetic")
+    with pytest.raises(ConfigError) as err:
+        _set(config, key, RULES[key].bad)
+        validate(config)
+    message = str(err.value)
+    assert "\n" not in message and key.split(".")[-1] in message
+
+
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("topk.sinkhorn.solver=lbfgs", "expected one of newton, sinkhorn"),
+        ("topk.perturbed.samples=1", "expected an integer >= 2"),
+        ("train.epochs=0", "expected an integer >= 1"),
+        ("topk.ratio=1.5", "expected a number in (0, 1)"),
+        ("eval.f1_mode=bogus", "expected one of avg, max"),
+        ("eval.protocol=f1_avg+nope", "expected standard or +-joined names of"),
+        ("projector.sources=(0,5)", "< len(data.feature_keys)"),
+        ("backbone.kwargs.hiden=3", "backbone 'msva' takes hidden, head, aperture"),
+        ("compute_dtype=float64", "expected one of float32, bfloat16"),
+    ],
+)
+def test_bad_values_fail_before_any_work(tmp_path, override, expected, capsys):
+    from experiments.run import main
+
+    workdir = tmp_path / "run"
+    argv = ["--config=tvsum_msva:synthetic,quick", f"--config.workdir={workdir}",
+            f"--config.data.synthetic_dir={tmp_path / 'data'}", f"--config.{override}"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and expected in err, err
+    assert not workdir.exists() and not (tmp_path / "data").exists()  # nothing read or written
+
+
+@pytest.mark.parametrize(
+    "argv,expected",
+    [
+        (["--study=nope"], "unknown study 'nope'; known: learning, topk_operators, window_size"),
+        (["--study=window_size:fast"], "unknown study argument 'fast'"),
+        (["--study=window_size", "--seeds=a"], "--seeds='a': expected comma-separated integers"),
+        (["--study=window_size", "--config.topk.ratio=2"], "--config.topk.ratio=2.0"),
+    ],
+)
+def test_study_errors_before_any_run(tmp_path, argv, expected, capsys):
+    from experiments.study import main
+
+    assert main([*argv, f"--out={tmp_path}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and expected in err, err
+    assert not list(tmp_path.iterdir())
+
+
+def test_table1_validates_every_config_first(tmp_path, capsys):
+    from experiments.table1 import main
+
+    # The transformer's supervised config is the last one; a DPP weight is only valid for
+    # dppLSTM, so the table must refuse before the first backbone trains.
+    argv = ["--synthetic", "--quick", f"--out={tmp_path}", "--config.loss.dpp_weight=1.0",
+            "--regimes=supervised"]  # fmt: skip
+    assert main(argv) == 2
+    assert "needs a backbone with DPP diversity features" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+# --- checkpoints by name ----------------------------------------------------------------
+
+
+def _model(seed=0):
+    from csum.model import build_summarizer
+    from csum.train import make_optimizer_for
+
+    config = load_config("tvsum_vslstm:synthetic,quick")
+    apply_overrides(config, {"data.feature_keys": "('features',)"})
+    model = build_summarizer(config, (16,), seed=seed)
+    return config, model, make_optimizer_for(config, model)
+
+
+def _params(model):
+    import jax
+    from flax import nnx
+
+    return [np.asarray(x) for x in jax.tree.leaves(nnx.state(model, nnx.Param).to_pure_dict())]
+
+
+def test_checkpoint_is_a_named_mapping_and_round_trips(tmp_path):
+    from csum.checkpoint import Checkpointer
+
+    _, model, opt = _model(seed=0)
+    ckpt = Checkpointer(tmp_path / "ckpt")
+    ckpt.save(3, model, opt)
+    ckpt.wait()
+    stored = ckpt.read()
+    assert set(stored) == {"params", "opt"}
+    assert set(stored["params"]) == {"backbone", "projector"}
+    kernel = stored["params"]["projector"]["kernel"]
+    assert kernel.shape == (10, 16, 256)  # window x features x hidden, by name
+    _, other, other_opt = _model(seed=1)
+    assert not all(
+        np.array_equal(a, b) for a, b in zip(_params(model), _params(other), strict=True)
+    )
+    assert ckpt.restore(other, other_opt) == 3
+    assert all(np.array_equal(a, b) for a, b in zip(_params(model), _params(other), strict=True))
+    ckpt.close()
+
+
+def test_old_flat_checkpoint_is_converted(tmp_path):
+    import jax
+    import orbax.checkpoint as ocp
+
+    from csum.checkpoint import Checkpointer, CheckpointError, _pure
+
+    _, model, opt = _model(seed=0)
+    leaves = [np.asarray(x) for x in jax.tree.leaves(_pure(model, opt))]
+    manager = ocp.CheckpointManager((tmp_path / "old").absolute())
+    manager.save(2, args=ocp.args.StandardSave({"leaves": leaves}))  # the format-1 layout
+    manager.wait_until_finished()
+    manager.close()
+    ckpt = Checkpointer(tmp_path / "old")
+    assert ckpt.layout(2) == 1
+    with pytest.raises(CheckpointError, match="old flat checkpoint"):
+        ckpt.read()
+    _, other, other_opt = _model(seed=1)
+    assert ckpt.restore(other, other_opt) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(_params(model), _params(other), strict=True))
+    ckpt.close()
+
+
+def test_checkpoint_of_another_model_is_one_line(tmp_path):
+    from csum.checkpoint import Checkpointer, CheckpointError
+    from csum.model import build_summarizer
+    from csum.train import make_optimizer_for
+
+    config, model, opt = _model()
+    ckpt = Checkpointer(tmp_path / "ckpt")
+    ckpt.save(1, model, opt)
+    ckpt.wait()
+    wider = build_summarizer(config, (32,), seed=0)
+    with pytest.raises(
+        CheckpointError,
+        match=r"params/backbone/.*/kernel has shape \(16, 1024\), the model \(32, 1024\)",
+    ):
+        ckpt.restore(wider, make_optimizer_for(config, wider))
+    ckpt.close()
+
+
+def test_load_rebuilds_a_trained_model_from_its_workdir(tmp_path, synthetic_dir):
+    import csum
+    from csum.checkpoint import Checkpointer, CheckpointError
+    from csum.experiment import load_dataset, run_experiment
+    from csum.model import build_summarizer
+    from csum.train import make_optimizer_for
+
+    config = load_config("tvsum_vasnet:synthetic,quick")
+    apply_overrides(config, {"workdir": str(tmp_path / "run"), "train.progress": "false",
+                             "data.synthetic_dir": str(synthetic_dir), "train.epochs": "1"})  # fmt: skip
+    run_experiment(config)
+    loaded = csum.load(tmp_path / "run")
+    # The trainer's own way back to the fold-0 model: its config, its data, its optimizer.
+    dims = next(iter(load_dataset(config).values())).dims
+    fresh = build_summarizer(config, dims, seed=config.seed)
+    trained = build_summarizer(config, dims, seed=config.seed)
+    Checkpointer(tmp_path / "run" / "fold_0" / "checkpoints").restore(
+        trained, make_optimizer_for(config, trained)
+    )
+    pairs = list(zip(_params(loaded), _params(trained), strict=True))
+    assert all(np.array_equal(a, b) for a, b in pairs)
+    assert not all(
+        np.array_equal(a, b) for a, b in zip(_params(fresh), _params(trained), strict=True)
+    )
+    with pytest.raises(CheckpointError, match="no config.json"):
+        csum.load(tmp_path)
+    with pytest.raises(CheckpointError, match="fold 3 has no checkpoint"):
+        csum.load(tmp_path / "run", fold=3)
+
+
+def test_validate_rejects_a_field_without_rule():
+    config = load_config("tvsum_msva")
+    with config.unlocked():
+        config.train.new_knob = 3
+    with pytest.raises(ConfigError, match="'train.new_knob' has no validation rule"):
+        validate(config)
+
+
+def test_leaves_walks_nested_configs():
+    config = ml_collections.ConfigDict({"a": {"b": 1, "c": {"d": 2}}, "e": 3})
+    assert leaves(config) == {"a.b": 1, "a.c.d": 2, "e": 3}
