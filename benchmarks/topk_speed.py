@@ -9,6 +9,10 @@ no gradient reaches them) and to the scores and the features. Compilation is tim
 the steady figure is the best of ``--reps`` runs (median alongside). Memory is XLA's own
 account of the compiled program (arguments + outputs + temporaries).
 
+With PyTorch installed (``pip install ".[torch]"``), successive halving written the direct
+way in PyTorch (features moved every round, as the public implementation does) is timed in
+the same run at B = 1 (grad to the scores); without it the column says "not measured".
+
 The floor is one read of the features at the machine's measured read bandwidth (a jitted
 sum over 1 GiB). The scaling exponent is the slope of log time against log T over
 T >= 1024. Writes ``topk_speed.md`` and ``topk_speed.json``; rows of operators not named in
@@ -19,6 +23,7 @@ re-measured without rerunning the others.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -27,12 +32,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from csum import topk
+from csum.topk.halving import DEFAULT_ALPHA
 from experiments.cli import make_parser
 
 OPERATORS = ("successive_halving", "sinkhorn", "perturbed")
 LENGTHS = (128, 1024, 8192, 65536, 100000)
-PYTORCH = {1024: 0.0115, 8192: 0.132, 65536: 1.56}
-"""The public PyTorch successive halving on this 2-core machine, batch 1, fwd+bwd (issue 4)."""
 
 MEMORY_CAP = 14 * 2**30
 """Skip a configuration whose compiled program would need more than this."""
@@ -78,6 +82,50 @@ def measure(name: str, B: int, T: int, D: int, wrt: tuple[int, ...], reps: int) 
     return {**row, "best_s": min(times), "median_s": float(np.median(times))}
 
 
+def torch_halving_seconds(T: int, D: int, reps: int) -> float | None:
+    """fwd+bwd (to the scores) of successive halving written the direct way in PyTorch,
+    batch 1, the peer measured in the same run; None when PyTorch is not installed
+    (``pip install ".[torch]"``).
+
+    The direct form is how the public implementation works: every round sorts the
+    surviving items, pairs the i-th best with the i-th worst and moves their *features*
+    through the pairwise softmax (O(T D) memory traffic per round), where ours moves only
+    scores and combines the features once.
+    """
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(T)
+    k = max(1, T // 8)
+    depth = max(0, math.ceil(math.log2(T / k)))
+    m = k * 2**depth
+    x = torch.randn(T, D)
+    s0 = torch.rand(T, requires_grad=True)
+    probe = torch.randn(k, D)
+
+    def step() -> None:
+        s = torch.cat([s0, torch.full((m - T,), -1e4)])
+        f = torch.cat([x, torch.zeros(m - T, D)])
+        for _ in range(depth):
+            order = torch.argsort(s, descending=True)
+            s, f = s[order], f[order]
+            half = s.shape[0] // 2
+            pair_s = torch.stack([s[:half], s[half:].flip(0)])
+            w = torch.softmax(DEFAULT_ALPHA * pair_s, dim=0)
+            s = (w * pair_s).sum(0)
+            f = w[0, :, None] * f[:half] + w[1, :, None] * f[half:].flip(0)
+        (f * probe).sum().backward()
+
+    step()
+    times = []
+    for _ in range(reps):
+        tic = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - tic)
+    return min(times)
+
+
 def exponent(rows: list[dict]) -> float | None:
     pts = [(r["T"], r["best_s"]) for r in rows if r["T"] >= 1024 and r["best_s"]]
     if len(pts) < 2:
@@ -108,6 +156,8 @@ def main() -> None:
             for T in [int(t) for t in args.lengths.split(",")]:
                 for wrt in ((1,), (0, 1)):
                     r = measure(name, B, T, args.dim, wrt, args.reps)
+                    if name == "successive_halving" and B == 1 and wrt == (1,):
+                        r["torch_s"] = torch_halving_seconds(T, args.dim, args.reps)
                     r["floor_s"] = B * T * args.dim * 4 / bandwidth
                     rows.append(r)
                     t = f"{r['best_s'] * 1e3:9.1f} ms" if r["best_s"] else "  skipped"
@@ -121,18 +171,18 @@ def main() -> None:
         f"D = {args.dim}, k = T/8, float32; best of {args.reps} (median).",
         "",
         "| operator | B | T | grad to | fwd+bwd ms (median) | floor ms | x floor | compile s "
-        "| memory MiB | PyTorch SH ms |",
+        "| memory MiB | PyTorch SH ms (direct form, B = 1, grad to scores) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        torch = PYTORCH.get(r["T"]) if r["B"] == 1 else None
+        torch = r.get("torch_s")
         ms = (f"{r['best_s'] * 1e3:.1f} ({r['median_s'] * 1e3:.1f})" if r["best_s"]
               else f"skipped (> {MEMORY_CAP / 2**30:.0f} GiB)")  # fmt: skip
         ratio = f"{r['best_s'] / r['floor_s']:.1f}" if r["best_s"] else "-"
         lines.append(f"| {r['operator']} | {r['B']} | {r['T']} | {r['grad']} | {ms} "
                      f"| {r['floor_s'] * 1e3:.2f} | {ratio} | {r['compile_s']:.1f} "
                      f"| {r['memory_bytes'] / 2**20:.0f} "
-                     f"| {torch * 1e3 if torch else '-'} |")  # fmt: skip
+                     f"| {f'{torch * 1e3:.1f}' if torch else 'not measured'} |")  # fmt: skip
     lines += ["", "Scaling exponent (slope of log time on log T, T >= 1024):", "",
               "| operator | B | grad to | exponent |", "|---|---|---|---|"]  # fmt: skip
     for name in sorted({r["operator"] for r in rows}, key=lambda n: order.get(n, len(order))):

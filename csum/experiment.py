@@ -19,7 +19,7 @@ from csum.data.annotations import attach_tvsum_scores
 from csum.data.batching import default_buckets
 from csum.data.eccv16 import load_eccv16
 from csum.data.errors import DataError
-from csum.data.splits import default_split_file, load_splits
+from csum.data.splits import default_split_file, load_splits, make_splits
 from csum.data.synthetic import FEATURE_KEYS, ensure_synthetic
 from csum.data.video import Video, cast_features
 from csum.evaluation import evaluate_video, mean_metrics, parse_protocol
@@ -33,6 +33,11 @@ METRICS = ("f1", "kendall_tau", "spearman_rho")
 def dataset_path(config) -> Path:
     """The eccv16 file of the configured dataset (generated first if synthetic)."""
     data = config.data
+    if data.file:
+        path = Path(data.file).expanduser()
+        if not path.is_file():
+            raise DataError(path, "eccv16 file not found (--config.data.file)")
+        return path
     if data.synthetic:
         overrides = {"family": data.synthetic_family, **dict(data.synthetic_overrides)}
         return ensure_synthetic(data.synthetic_dir, data.dataset, data.synthetic_seed, **overrides)
@@ -47,6 +52,13 @@ def dataset_path(config) -> Path:
     return path
 
 
+def resolve_f1_mode(videos) -> str:
+    """``eval.f1_mode=auto``: the mean over users when every video has per-user frame
+    scores (TVSum-like annotators, whose summaries all come from the same scores), else the
+    best user (SumMe-like: users selected their summaries freely)."""
+    return "avg" if all(v.user_scores is not None for v in videos) else "max"
+
+
 def load_dataset(config) -> dict[str, Video]:
     """Loads and validates the configured dataset."""
     keys = tuple(config.data.feature_keys)
@@ -58,7 +70,7 @@ def load_dataset(config) -> dict[str, Video]:
             raise DataError(dataset_path(config), what, key="data.feature_keys")
     path = dataset_path(config)
     videos = load_eccv16(path, keys, min_steps=config.data.min_steps)
-    if config.data.dataset == "tvsum" and not config.data.synthetic:
+    if config.data.dataset == "tvsum" and not config.data.synthetic and not config.data.file:
         # The eccv16 TVSum file has no raw annotator scores; Otani's correlation needs them.
         videos = attach_tvsum_scores(videos, path)
     return videos
@@ -169,12 +181,21 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
                             key="gtscore")  # fmt: skip
     stored = cast_features(list(dataset.values()), jnp.dtype(config.compute_dtype))
     dataset = {v.key: v for v in stored}
-    split_file = config.data.splits or default_split_file(config.data.dataset)
-    folds = load_splits(split_file, set(dataset))
+    if config.eval.f1_mode == "auto":  # what the file holds decides (resolved in config.json)
+        config.eval.f1_mode = resolve_f1_mode(dataset.values())
+    generated = bool(config.data.file) and not config.data.splits
+    if generated:  # a user's file: MSVA's protocol (5 random non-overlapping folds), seed 0
+        split_file = workdir / "splits.json"
+        folds = make_splits(dataset, n_folds=min(5, len(dataset)))
+    else:
+        split_file = config.data.splits or default_split_file(config.data.dataset)
+        folds = load_splits(split_file, set(dataset))
     chosen = list(config.data.folds) if config.data.folds else list(range(len(folds)))
     if any(not 0 <= f < len(folds) for f in chosen):
         raise DataError(split_file, f"data.folds {chosen} out of range (file has {len(folds)})")
     check_workdir(config, workdir)
+    if generated:
+        split_file.write_text(json.dumps(folds, indent=1) + "\n")
     in_dims = next(iter(dataset.values())).dims
     # What csum.load needs beside config.json to rebuild the model without the data.
     (workdir / "model.json").write_text(json.dumps({"in_dims": list(in_dims)}) + "\n")

@@ -1,6 +1,7 @@
 """The front door: --help of every command, whole-config validation, named checkpoints."""
 
 import importlib
+import json
 import pkgutil
 
 import ml_collections
@@ -258,3 +259,57 @@ def test_validate_rejects_a_field_without_rule():
 def test_leaves_walks_nested_configs():
     config = ml_collections.ConfigDict({"a": {"b": 1, "c": {"d": 2}}, "e": 3})
     assert leaves(config) == {"a.b": 1, "a.c.d": 2, "e": 3}
+
+
+# --- any eccv16 file by path ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("scores", [True, False], ids=["tvsum_like", "summe_like"])
+def test_any_eccv16_file_by_path(tmp_path, small_videos, scores, capsys):
+    import dataclasses
+
+    from csum.data.eccv16 import write_eccv16
+    from experiments.run import main
+
+    # A user's own file: other video names, 12 videos, with or without per-user scores.
+    videos = [dataclasses.replace(v, key=f"clip_{i:02d}", features=v.features[:1],
+                                  user_scores=v.user_scores if scores else None)
+              for i, v in enumerate(small_videos.values())]  # fmt: skip
+    path = tmp_path / "my_videos.h5"
+    write_eccv16(path, videos)
+    workdir = tmp_path / "run"
+    argv = ["--config=tvsum_vasnet:quick", f"--config.data.file={path}", "--config.eval.f1_mode=auto",
+            f"--config.workdir={workdir}", "--config.train.progress=false", "--config.data.folds=(0,1,2,3,4)",
+            "--config.train.epochs=1"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    folds = json.loads((workdir / "splits.json").read_text())
+    tests = [k for f in folds for k in f["test_keys"]]
+    assert len(folds) == 5 and sorted(tests) == sorted(v.key for v in videos)  # each once
+    assert all(set(f["train_keys"]) == {v.key for v in videos} - set(f["test_keys"]) for f in folds)
+    config = json.loads((workdir / "config.json").read_text())
+    assert config["eval"]["f1_mode"] == ("avg" if scores else "max")
+    results = json.loads((workdir / "results.json").read_text())
+    assert len(results["folds"]) == 5 and results["f1_mode"] == config["eval"]["f1_mode"]
+
+
+def test_missing_file_by_path_is_one_line(tmp_path, capsys):
+    from experiments.run import main
+
+    argv = ["--config=tvsum_vasnet", f"--config.data.file={tmp_path / 'nope.h5'}",
+            f"--config.workdir={tmp_path / 'run'}"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {tmp_path / 'nope.h5'}: eccv16 file not found (--config.data.file)", err
+
+
+def test_make_splits_is_reproducible_and_partitions():
+    from csum.data.splits import make_splits
+
+    keys = [f"v{i}" for i in range(23)]
+    a, b = make_splits(keys, 5, seed=0), make_splits(list(reversed(keys)), 5, seed=0)
+    assert a == b and a != make_splits(keys, 5, seed=1)
+    sizes = sorted(len(f["test_keys"]) for f in a)
+    assert sizes == [4, 4, 5, 5, 5]
+    assert sorted(k for f in a for k in f["test_keys"]) == sorted(keys)
+    with pytest.raises(ValueError, match="n_folds"):
+        make_splits(keys[:3], 5)

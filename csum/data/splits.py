@@ -15,6 +15,31 @@ def default_split_file(dataset: str) -> Path:
     return SPLITS_DIR / f"{dataset}_random_non_overlap_splits.json"
 
 
+def make_splits(keys, n_folds: int = 5, seed: int = 0) -> list[dict[str, list[str]]]:
+    """Random non-overlapping folds (MSVA's protocol) over any set of video keys.
+
+    The keys are shuffled by ``seed`` and dealt round-robin into ``n_folds`` test sets, so
+    every video is tested exactly once and the test sets differ in size by at most one;
+    each fold trains on all the other videos. Same keys and seed, same folds.
+
+    Args:
+        keys: video keys.
+        n_folds: number of folds (at most the number of videos).
+        seed: shuffling seed.
+
+    Returns:
+        Folds as ``load_splits`` returns them.
+    """
+    import numpy as np
+
+    keys = sorted(keys)
+    if not 1 < n_folds <= len(keys):
+        raise ValueError(f"make_splits needs 2 <= n_folds <= {len(keys)} videos, got {n_folds}")
+    order = [keys[i] for i in np.random.default_rng(seed).permutation(len(keys))]
+    tests = [sorted(order[f::n_folds]) for f in range(n_folds)]
+    return [{"train_keys": sorted(set(keys) - set(t)), "test_keys": t} for t in tests]
+
+
 def load_splits(path, available: set[str] | None = None) -> list[dict[str, list[str]]]:
     """Reads a split file and checks it against the videos that were loaded.
 

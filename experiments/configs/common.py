@@ -78,6 +78,9 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.data = ml_collections.ConfigDict()
     c.data.dataset = dataset
     c.data.dir = "data"
+    # Any eccv16-layout file by path (e.g. OVP, YouTube, your own), instead of data.dir's
+    # {dataset} file; without data.splits, 5 random folds are made (workdir/splits.json).
+    c.data.file = ""
     c.data.synthetic = synthetic
     c.data.synthetic_dir = "~/.cache/csum"
     c.data.synthetic_seed = 0
@@ -138,6 +141,8 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.train.val_every = 1
 
     c.eval = ml_collections.ConfigDict()
+    # "avg" over users (TVSum), "max" (best user, SumMe), or "auto": avg when every video
+    # has per-user scores, else max (for data.file).
     c.eval.f1_mode = "max" if dataset == "summe" else "avg"
     c.eval.batch_size = 8
     c.eval.random_seeds = 10
