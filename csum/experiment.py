@@ -52,6 +52,59 @@ def dataset_path(config) -> Path:
     return path
 
 
+SETTINGS = ("canonical", "augmented", "transfer")
+"""``data.setting``, the field's three protocols (Zhang et al. 2016; Zhou et al. 2018): train
+on the data set's training folds (canonical), on those plus every video of the other data
+sets (augmented), or on the other data sets only (transfer). Test folds are always the
+data set's own."""
+
+OTHER_SETS = ("tvsum", "summe", "ovp", "youtube")
+"""The eccv16 data sets that augmented and transfer draw on (``data.others`` overrides)."""
+
+
+def other_paths(config) -> list[Path]:
+    """The eccv16 files of the other data sets (``data.others``, or the default ones).
+
+    Real data: ``eccv16_dataset_{name}_google_pool5.h5`` in ``data.dir`` for every other name
+    of ``OTHER_SETS``. Synthetic: the other synthetic preset (TVSum- or SumMe-like), same
+    family, seed and overrides; its scenes and projections are its own draw, so it is
+    another data set in the sense of the protocol, not more of the same.
+    """
+    data = config.data
+    if data.others:
+        return [Path(p).expanduser() for p in data.others]
+    if data.synthetic:
+        from csum.data.synthetic import PRESETS
+
+        overrides = {"family": data.synthetic_family, **dict(data.synthetic_overrides)}
+        return [ensure_synthetic(data.synthetic_dir, name, data.synthetic_seed, **overrides)
+                for name in PRESETS if name != data.dataset]  # fmt: skip
+    return [Path(data.dir).expanduser() / f"eccv16_dataset_{name}_google_pool5.h5"
+            for name in OTHER_SETS if name != data.dataset]  # fmt: skip
+
+
+def load_others(config) -> dict[str, Video]:
+    """Every video of the other data sets for ``data.setting`` augmented or transfer (none
+    for canonical), keyed ``{file stem}/{video key}`` so that names never collide."""
+    import dataclasses
+
+    if config.data.setting == "canonical":
+        return {}
+    out = {}
+    for path in other_paths(config):
+        if not path.is_file():
+            raise DataError(
+                path,
+                f"eccv16 file not found; data.setting={config.data.setting} trains on the "
+                "other data sets (set --config.data.others=(PATH,...))",
+            )
+        keys = tuple(config.data.feature_keys)
+        for v in load_eccv16(path, keys, min_steps=config.data.min_steps).values():
+            key = f"{path.stem}/{v.key}"
+            out[key] = dataclasses.replace(v, key=key)
+    return out
+
+
 def resolve_f1_mode(videos) -> str:
     """``eval.f1_mode=auto``: the mean over users when every video has per-user frame
     scores (TVSum-like annotators, whose summaries all come from the same scores), else the
@@ -173,14 +226,23 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     workdir = Path(config.workdir).expanduser()
     protocol = parse_protocol(config.eval.protocol)
     dataset = load_dataset(config)
+    others = load_others(config)
     if config.train.regime == "supervised":
-        unlabelled = [v.key for v in dataset.values() if v.gtscore is None]
+        unlabelled = [v.key for v in [*dataset.values(), *others.values()] if v.gtscore is None]
         if unlabelled:
             raise DataError(dataset_path(config), f"train.regime=supervised needs gtscore for "
                             f"every video; {len(unlabelled)} have none", video=unlabelled[0],
                             key="gtscore")  # fmt: skip
     stored = cast_features(list(dataset.values()), jnp.dtype(config.compute_dtype))
     dataset = {v.key: v for v in stored}
+    in_dims = next(iter(dataset.values())).dims
+    for v in others.values():
+        if v.dims != in_dims:
+            raise DataError(v.key.split("/")[0], f"feature sizes {v.dims}, but the data set's "
+                            f"are {in_dims}", video=v.key)  # fmt: skip
+    others = {
+        v.key: v for v in cast_features(list(others.values()), jnp.dtype(config.compute_dtype))
+    }
     if config.eval.f1_mode == "auto":  # what the file holds decides (resolved in config.json)
         config.eval.f1_mode = resolve_f1_mode(dataset.values())
     generated = bool(config.data.file) and not config.data.splits
@@ -196,10 +258,9 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     check_workdir(config, workdir)
     if generated:
         split_file.write_text(json.dumps(folds, indent=1) + "\n")
-    in_dims = next(iter(dataset.values())).dims
     # What csum.load needs beside config.json to rebuild the model without the data.
     (workdir / "model.json").write_text(json.dumps({"in_dims": list(in_dims)}) + "\n")
-    buckets = default_buckets(max(v.n_steps for v in dataset.values()),
+    buckets = default_buckets(max(v.n_steps for v in [*dataset.values(), *others.values()]),
                               config.train.bucket_quantum, config.train.bucket_growth)  # fmt: skip
     step_fn = make_train_step(config)
     fold_results = []
@@ -208,11 +269,13 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         if result_path.is_file():
             fold_results.append(json.loads(result_path.read_text()))
             continue
+        own = [] if config.data.setting == "transfer" else list(folds[f]["train_keys"])
         train_keys, val_keys = split_validation(
-            list(folds[f]["train_keys"]), config.train.val_fraction, config.seed, f
+            own + sorted(others), config.train.val_fraction, config.seed, f
         )
-        train = [dataset[k] for k in train_keys]
-        val = [dataset[k] for k in val_keys]
+        pool = {**dataset, **others}
+        train = [pool[k] for k in train_keys]
+        val = [pool[k] for k in val_keys]
         test = [dataset[k] for k in folds[f]["test_keys"]]
         model = build_summarizer(config, in_dims, seed=config.seed + f)
         validate = make_validator(config, val, buckets)

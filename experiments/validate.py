@@ -164,6 +164,10 @@ RULES: dict[str, Rule] = {
     "data.dataset": one_of(("tvsum", "summe")),
     "data.dir": any_text(),
     "data.file": any_text(),
+    "data.setting": one_of(_names("csum.experiment", "SETTINGS")),
+    "data.others": Rule(
+        lambda v, c: all(isinstance(p, str) and p for p in v), "a tuple of eccv16 file paths", ("",)
+    ),  # fmt: skip
     "data.synthetic": flag(),
     "data.synthetic_dir": text(),
     "data.synthetic_seed": number(0, integer=True, bad=-1),

@@ -3,6 +3,7 @@
 import importlib
 import json
 import pkgutil
+from pathlib import Path
 
 import ml_collections
 import numpy as np
@@ -313,3 +314,32 @@ def test_make_splits_is_reproducible_and_partitions():
     assert sorted(k for f in a for k in f["test_keys"]) == sorted(keys)
     with pytest.raises(ValueError, match="n_folds"):
         make_splits(keys[:3], 5)
+
+
+@pytest.mark.parametrize("setting", ["augmented", "transfer"])
+def test_augmented_and_transfer_settings(tmp_path, setting, capsys):
+    from experiments.run import main
+
+    workdir = tmp_path / "run"
+    argv = [f"--config=summe_vasnet:synthetic,quick,{setting}", f"--config.workdir={workdir}",
+            f"--config.data.synthetic_dir={tmp_path / 'data'}", "--config.train.progress=false",
+            "--config.train.epochs=1"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    fold = json.loads((workdir / "fold_0" / "result.json").read_text())
+    splits = json.loads((Path(__file__).resolve().parents[1] / "csum" / "data" / "splits" /
+                         "summe_random_non_overlap_splits.json").read_text())  # fmt: skip
+    own, other = len(splits[0]["train_keys"]), 50  # the TVSum-like preset's 50 videos
+    assert fold["n_train"] + fold["n_val"] == (other if setting == "transfer" else own + other)
+    assert fold["n_test"] == len(splits[0]["test_keys"])  # the data set's own test fold
+
+
+def test_missing_other_data_set_is_one_line(tmp_path, capsys):
+    from experiments.run import main
+
+    missing = tmp_path / "eccv16_dataset_ovp_google_pool5.h5"
+    argv = ["--config=summe_vasnet:synthetic,quick,augmented", f"--config.workdir={tmp_path / 'run'}",
+            f"--config.data.synthetic_dir={tmp_path / 'data'}", f"--config.data.others=('{missing}',)"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {missing}: eccv16 file not found; data.setting=augmented"), err
+    assert not (tmp_path / "run").exists()

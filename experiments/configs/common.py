@@ -6,7 +6,9 @@ that calls ``make``. The argument is a comma-separated list of:
 * ``synthetic``: use the built-in synthetic dataset of the same shape (no downloads);
 * ``stock``: the synthetic data's "stock" family (``csum.data.synthetic``: a shared pool of
   stock footage plus each video's own scenes; implies ``synthetic``);
-* ``quick``: a smoke run (1 fold, 2 epochs, and small synthetic videos).
+* ``quick``: a smoke run (1 fold, 2 epochs, and small synthetic videos);
+* ``augmented`` / ``transfer``: the field's other two settings (``data.setting``): train also
+  on, or only on, every video of the other data sets (``csum.experiment.SETTINGS``).
 
 Configs are locked: a misspelled ``--config.x.y=v`` override fails loudly.
 """
@@ -17,7 +19,7 @@ import ml_collections
 
 from csum import topk
 
-ARGS = ("synthetic", "stock", "quick")
+ARGS = ("synthetic", "stock", "quick", "augmented", "transfer")
 
 BACKBONE_KWARGS = {
     "vslstm": {"hidden": 256, "dropout": 0.5},
@@ -53,6 +55,8 @@ def parse_arg(arg: str | None) -> set[str]:
     unknown = sorted(words - set(ARGS))
     if unknown:
         raise ValueError(f"unknown config argument(s) {unknown}; known: {', '.join(ARGS)}")
+    if {"augmented", "transfer"} <= words:
+        raise ValueError("config arguments 'augmented' and 'transfer' exclude each other")
     return words
 
 
@@ -81,6 +85,12 @@ def make(dataset: str, backbone: str, arg: str | None,
     # Any eccv16-layout file by path (e.g. OVP, YouTube, your own), instead of data.dir's
     # {dataset} file; without data.splits, 5 random folds are made (workdir/splits.json).
     c.data.file = ""
+    # "canonical", "augmented" or "transfer" (csum.experiment.SETTINGS); data.others: the
+    # other data sets' eccv16 files (default: data.dir's tvsum/summe/ovp/youtube files, or
+    # the other synthetic preset).
+    c.data.setting = ("augmented" if "augmented" in words
+                      else "transfer" if "transfer" in words else "canonical")  # fmt: skip
+    c.data.others = ()
     c.data.synthetic = synthetic
     c.data.synthetic_dir = "~/.cache/csum"
     c.data.synthetic_seed = 0
