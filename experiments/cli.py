@@ -78,6 +78,8 @@ def make_parser(prog: str, doc: str, *sections: str,
         sections: ``CATALOG`` sections to list after the options.
         overrides: whether the command takes ``--config.a.b=V`` overrides.
     """
+    if sys.argv and sys.argv[0].startswith("csum "):  # run as a ``csum`` subcommand
+        prog = sys.argv[0]
     epilog = catalog(*sections) if sections else None
     if overrides:
         note = ("--config.a.b=V overrides any config field (typed by its default; a "
