@@ -93,6 +93,19 @@ def make_parser(prog: str, doc: str, *sections: str,
     )
 
 
+def add_import_option(parser: argparse.ArgumentParser) -> None:
+    """``--import=MODULE`` (repeatable, into ``args.imports``): user modules to import first,
+    so that the backbones they register can be named (see ``experiments.run.import_plugins``)."""
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first (it may register backbones); repeatable",
+    )
+
+
 def split_overrides(parser: argparse.ArgumentParser,
                     argv: list[str]) -> tuple[argparse.Namespace, dict[str, str]]:  # fmt: skip
     """Parses ``argv``; ``--config.a.b=V`` (or ``--config.a.b V``) become overrides.

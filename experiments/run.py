@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from experiments.cli import make_parser, run_command
+from experiments.cli import add_import_option, make_parser, run_command
 from experiments.config_loader import ConfigError, apply_overrides, load_config
 
 
@@ -31,15 +31,8 @@ def build_parser():
         metavar="NAME[:ARG,...]",
         help="a named config (listed below) or a path to a config .py file",
     )
-    parser.add_argument(
-        "--import",
-        dest="imports",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import MODULE first (it may register backbones); repeatable",
-    )
-    return parser  # fmt: skip
+    add_import_option(parser)
+    return parser
 
 
 def import_plugins(modules: list[str]) -> None:

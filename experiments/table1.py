@@ -154,7 +154,7 @@ def markdown(result: dict) -> str:
 
 
 def build_parser():
-    from experiments.cli import make_parser
+    from experiments.cli import add_import_option, make_parser
 
     parser = make_parser("python -m experiments.table1", __doc__, "backbones", "configs")
     parser.add_argument("--dataset", default="tvsum", choices=("tvsum", "summe"))
@@ -191,15 +191,8 @@ def build_parser():
         metavar="DIR",
         help="where table1_DATASET[_stock].{json,md} and the runs go",
     )
-    parser.add_argument(
-        "--import",
-        dest="imports",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import MODULE first (it may register backbones)",
-    )
-    return parser  # fmt: skip
+    add_import_option(parser)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
