@@ -36,6 +36,30 @@ from scipy import stats
 F1_MODES = ("avg", "max")
 """How F1 combines users: the mean over users (TVSum) or the best user (SumMe)."""
 
+SCORE_FORMS = ("raw", "rank")
+"""What the keyshot knapsack is given: a model's scores as they are, or each video's
+scores as quantiles (``as_quantiles``)."""
+
+
+def as_quantiles(step_scores) -> np.ndarray:
+    """Each score's quantile within its video, ``(rank - 1/2) / n`` (ties share a rank).
+
+    The knapsack of the F1 protocol sums shot means of the scores, so it is not invariant
+    to a monotone transform of them, while a model trained only to rank (the CSUM regime
+    with standardised scores: the top-k sees each video's scores up to shift and scale)
+    leaves their shape arbitrary; a sigmoid head that drifts to a wide logit range puts
+    most clips near 0 and a few near 1. Quantiles give such a ranking one fixed shape.
+    Rank correlations are unchanged.
+
+    Args:
+        step_scores: [n_steps] scores.
+
+    Returns:
+        [n_steps] float64 in (0, 1).
+    """
+    s = np.asarray(step_scores, np.float64)
+    return (stats.rankdata(s) - 0.5) / len(s)
+
 
 def knapsack(values, weights, capacity: int) -> list[int]:
     """Exact 0/1 knapsack by dynamic programming over integer capacities.

@@ -22,7 +22,7 @@ from csum.data.errors import DataError
 from csum.data.splits import default_split_file, load_splits, make_splits
 from csum.data.synthetic import FEATURE_KEYS, ensure_synthetic
 from csum.data.video import Video, cast_features
-from csum.evaluation import evaluate_video, mean_metrics, parse_protocol
+from csum.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
 from csum.model import build_summarizer
 from csum.predict import predict_scores
 from csum.train import make_train_step, train_fold
@@ -205,6 +205,25 @@ def split_validation(keys: list[str], fraction: float, seed: int, fold: int):
             [k for i, k in enumerate(keys) if i in held])  # fmt: skip
 
 
+def resolve_score_form(config) -> str:
+    """``eval.scores=auto``: quantiles (``csum.evaluation.as_quantiles``) when the model was
+    trained only to rank (the CSUM regime with ``topk.scores=standardized``), its raw
+    scores otherwise (the supervised regime regresses the ground truth's scale)."""
+    if config.eval.scores != "auto":
+        return config.eval.scores
+    ranks_only = config.train.regime == "csum" and config.topk.scores == "standardized"
+    return "rank" if ranks_only else "raw"
+
+
+def model_scores(config, model, videos: list[Video], buckets) -> dict[str, np.ndarray]:
+    """The trained model's step scores of ``videos`` in the form the evaluation uses
+    (``eval.scores``)."""
+    scores = predict_scores(model.backbone, videos, config.eval.batch_size, buckets)
+    if resolve_score_form(config) == "rank":
+        scores = {key: as_quantiles(s) for key, s in scores.items()}
+    return scores
+
+
 def make_validator(config, videos: list[Video], buckets) -> Callable | None:
     """``validate(model) -> {"val_f1", "val_kendall_tau", "val_spearman_rho"}`` on
     held-out training videos (never the test fold), or None without any."""
@@ -213,7 +232,7 @@ def make_validator(config, videos: list[Video], buckets) -> Callable | None:
     protocol = parse_protocol(config.eval.protocol)
 
     def validate(model) -> dict[str, float]:
-        scores = predict_scores(model.backbone, videos, config.eval.batch_size, buckets)
+        scores = model_scores(config, model, videos, buckets)
         rows = [evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio,
                                protocol) for v in videos]  # fmt: skip
         return {f"val_{k}": v for k, v in mean_metrics(rows).items()}
@@ -245,6 +264,7 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     }
     if config.eval.f1_mode == "auto":  # what the file holds decides (resolved in config.json)
         config.eval.f1_mode = resolve_f1_mode(dataset.values())
+    config.eval.scores = resolve_score_form(config)  # resolved in config.json
     generated = bool(config.data.file) and not config.data.splits
     if generated:  # a user's file: MSVA's protocol (5 random non-overlapping folds), seed 0
         split_file = workdir / "splits.json"
@@ -281,7 +301,7 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         validate = make_validator(config, val, buckets)
         records = train_fold(config, model, train, f, workdir, step_fn, buckets, on_epoch_end,
                              validate=validate)  # fmt: skip
-        scores = predict_scores(model.backbone, test, config.eval.batch_size, buckets)
+        scores = model_scores(config, model, test, buckets)
         rows = [evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio,
                                protocol) for v in test]  # fmt: skip
         result = {"fold": f, "n_train": len(train), "n_val": len(val), "n_test": len(test),

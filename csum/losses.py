@@ -48,3 +48,37 @@ def ntxent(videos: jax.Array, summaries: jax.Array, valid: jax.Array, tau: float
         logits = jnp.concatenate([logits, jnp.where(bank_valid[None, :], extra, _NEG)], axis=1)
     per_anchor = jax.nn.logsumexp(logits, axis=1) - pos_logit
     return jnp.sum(jnp.where(ok, per_anchor, 0)) / jnp.maximum(jnp.sum(ok), 1)
+
+
+def window_nce(windows: jax.Array, index: jax.Array, bank: jax.Array, bank_owner: jax.Array,
+               tau: float) -> jax.Array:  # fmt: skip
+    """Multi-positive InfoNCE of each window of a video against every video's windows.
+
+    Eq. 1 contrasts whole summaries with the few other videos of a batch. Here a window
+    ``z`` of video b is the anchor; the windows of its own video are its positives and
+    the windows of every other video of the collection (a bank) its negatives::
+
+        loss(z) = -log( sum_{w in b} exp(<z, w>/tau) / sum_{w in bank} exp(<z, w>/tau) )
+
+    At a small tau the two sums are kernel densities of the window within its video and
+    within the whole collection, and the loss is minus the log of their ratio: a window
+    whose content recurs in other videos (stock footage, a backdrop that five of fifty
+    videos share) is expensive, one that only its own video has is cheap.
+
+    Args:
+        windows: [B, W, E] unit-norm window embeddings of B videos.
+        index: [B] int, each video's number in ``bank_owner``.
+        bank: [M, E] unit-norm window embeddings of every video of the collection, these
+            B included; no gradient flows into them.
+        bank_owner: [M] int, the video of each bank row, -1 for padding rows.
+        tau: temperature.
+
+    Returns:
+        [B, W] loss of every window (>= 0; padded windows give finite garbage, mask them).
+    """
+    z = windows.astype(jnp.float32)
+    logits = jnp.einsum("bwe,me->bwm", z, jax.lax.stop_gradient(bank).astype(jnp.float32)) / tau
+    present = bank_owner >= 0
+    own = present[None, :] & (bank_owner[None, :] == index[:, None])  # [B, M]
+    everyone = jax.nn.logsumexp(jnp.where(present[None, None, :], logits, _NEG), axis=-1)
+    return everyone - jax.nn.logsumexp(jnp.where(own[:, None, :], logits, _NEG), axis=-1)

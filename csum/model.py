@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -129,28 +131,42 @@ def standardize_scores(scores: jax.Array, mask: jax.Array, eps: float = 1e-6) ->
 
 
 def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, operator: str,
-              operator_kwargs: dict, bank=None, scores: str = "raw") -> jax.Array:  # fmt: skip
+              operator_kwargs: dict, bank=None, scores: str = "raw",
+              negatives: str = "batch") -> jax.Array:  # fmt: skip
     """The unsupervised CSUM objective on one padded batch (SPEC sections 1-4).
 
     scores = g(features); S = soft top-k of X by scores, each video with its own budget
     ``k_b = ceil(ratio * T_b)`` (exact integers, ``csum.topk.summary_budget``) inside the
     bucket's static ``k = ceil(ratio * T)`` outputs, so every video's summary and gradient
-    are those it would get alone, whatever bucket it is padded to; then NT-Xent between
-    the mean window embeddings of each video and of its summary.
+    are those it would get alone, whatever bucket it is padded to. Then, by ``negatives``:
+
+    * ``"batch"`` (the paper) or ``"all"``: NT-Xent (Eq. 1, ``ntxent``) between the mean
+      window embeddings of each video and of its summary, against the other videos and
+      summaries of the batch (``"all"``: and every training video's embedding);
+    * ``"windows"``: the mean over the summary's clips of each clip's window InfoNCE
+      against every training video's windows (``csum.losses.window_nce``, precomputed per
+      clip by ``csum.train.window_bank``). The top-k then selects the per-clip losses
+      themselves (a 1-wide feature), so the loss is linear in the soft selection: it is
+      the loss of the *real* clips the summary holds, weighted by how much it holds them,
+      and a blur of many clips (which resembles no real window and has a small loss of
+      its own) cannot lower it (``docs/learning.md``).
 
     Args:
         model: the Summarizer.
         batch: a padded ``Batch``.
         ratio: summary length ratio.
-        tau: NT-Xent temperature.
+        tau: NT-Xent temperature (``"windows"``: unused here, baked into the bank).
         operator: top-k operator name (``csum.topk`` registry).
         operator_kwargs: its hyperparameters (e.g. alpha); a stochastic operator also gets
             a fresh key from the model's ``topk`` stream.
-        bank: optional ``(embeddings [N, E], present [N] bool)`` of every training video
-            (``csum.train.video_bank``), more negatives for every anchor; rows of the
-            batch's own videos (``batch.index``) are left out.
+        bank: with ``negatives="all"``, ``(embeddings [N, E], present [N] bool)`` of
+            every training video (``csum.train.video_bank``), more negatives for every
+            anchor, the rows of the batch's own videos (``batch.index``) left out; with
+            ``negatives="windows"``, [N, T_max] float32, every training video's per-clip
+            window InfoNCE (``csum.train.window_bank``), row ``batch.index``.
         scores: ``"raw"`` or ``"standardized"`` (``standardize_scores``): what the top-k
             ranks.
+        negatives: ``"batch"``, ``"all"`` or ``"windows"`` (above).
 
     Returns:
         Scalar loss.
@@ -160,14 +176,22 @@ def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, oper
     ranked = model.backbone(batch.features, batch.mask)
     if scores == "standardized":
         ranked = standardize_scores(ranked, batch.mask)
-    x = model.contrast_features(batch.features)
-    k = topk.summary_budget(ratio, x.shape[1])
+    T = batch.mask.shape[1]
+    k = topk.summary_budget(ratio, T)
     budget = topk.summary_budget(ratio, batch.length)
     if operator in topk.STOCHASTIC:
         operator_kwargs = {**operator_kwargs, "key": model.topk_rngs.topk()}
     if operator == "successive_halving":  # every budget here needs at most this many rounds
         operator_kwargs = {**operator_kwargs, "max_depth": topk.depth_bound(ratio)}
-    selected = topk.get(operator)(x, ranked, k, mask=batch.mask, budget=budget, **operator_kwargs)
+    select = functools.partial(topk.get(operator), scores=ranked, k=k, mask=batch.mask,
+                               budget=budget, **operator_kwargs)  # fmt: skip
+    if negatives == "windows":
+        clip_loss = jnp.take(bank, jnp.maximum(batch.index, 0), axis=0)[:, :T]
+        held = select(jnp.where(batch.mask, clip_loss, 0.0)[..., None]).features[..., 0]
+        per_video = jnp.sum(held, axis=-1) / jnp.maximum(budget, 1)  # padding outputs are 0
+        return jnp.sum(jnp.where(batch.valid, per_video, 0)) / jnp.maximum(jnp.sum(batch.valid), 1)
+    x = model.contrast_features(batch.features)
+    selected = select(x)
     videos = model.projector(x, batch.mask)
     # Outputs beyond a budget are padding and come last: the summary mask is a prefix.
     summaries = model.projector(selected.features, topk.valid_outputs(selected))

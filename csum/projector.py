@@ -53,8 +53,19 @@ class WindowProjector(nnx.Module):
         )
         return y + self.bias
 
+    def embed_windows(self, x: jax.Array, mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Every window's embedding, unnormalised.
+
+        Args:
+            x: [B, T, D] features.
+            mask: [B, T] bool (valid first).
+
+        Returns:
+            z [B, W, embed] with W = max(T, n) - n + 1, and its window mask [B, W] bool.
+        """
+        x, mask = windows.pad_to_window(x, mask, self.window)
+        return self.out(jax.nn.relu(self.conv(x))), windows.window_mask(mask, self.window)
+
     def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
         """Args: x [B, T, D], mask [B, T] bool (valid first). Returns: [B, embed] mean."""
-        x, mask = windows.pad_to_window(x, mask, self.window)
-        z = self.out(jax.nn.relu(self.conv(x)))
-        return windows.mean_embedding(z, windows.window_mask(mask, self.window))
+        return windows.mean_embedding(*self.embed_windows(x, mask))

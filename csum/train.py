@@ -19,8 +19,10 @@ from csum import topk
 from csum.checkpoint import Checkpointer
 from csum.data.batching import eval_batches, train_batches
 from csum.data.video import Video
+from csum.losses import window_nce
 from csum.model import Summarizer, csum_loss, set_contrast_stats
 from csum.supervised import supervised_loss
+from csum.windows import clip_mean, safe_normalize
 
 
 class TrainingError(RuntimeError):
@@ -54,9 +56,10 @@ def operator_kwargs(config) -> dict:
     return dict(config.topk[name]) if name in config.topk else {}
 
 
-NEGATIVES = ("batch", "all")
-"""``loss.negatives``: the other videos and summaries of the batch (the paper), or also
-every training video's embedding (``video_bank``)."""
+NEGATIVES = ("batch", "all", "windows")
+"""``loss.negatives``: the other videos and summaries of the batch (the paper, Eq. 1), also
+every training video's embedding (``video_bank``), or every window of every other training
+video against each summary window (``window_bank``, ``csum.losses.window_nce``)."""
 
 REGIMES = ("csum", "supervised")
 """Training regimes (``train.regime``): CSUM's contrastive loss, or the backbone's own
@@ -93,7 +96,7 @@ def regime_loss(config) -> Callable:
         return functools.partial(
             csum_loss, ratio=config.topk.ratio, tau=config.loss.tau,
             operator=config.topk.name, operator_kwargs=operator_kwargs(config),
-            scores=config.topk.scores,
+            scores=config.topk.scores, negatives=config.loss.negatives,
         )  # fmt: skip
     supervised = functools.partial(supervised_loss, dpp_weight=config.loss.dpp_weight)
     return lambda model, batch, bank=None: supervised(model, batch)
@@ -162,6 +165,71 @@ def video_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
             out[position[id(v)]] = u[b]
             present[position[id(v)]] = True
     return jax.numpy.asarray(out), jax.numpy.asarray(present)
+
+
+@nnx.jit
+def _embed_windows(model: Summarizer, features, mask):
+    z, valid = model.projector.embed_windows(model.contrast_features(features), mask)
+    return safe_normalize(z.astype(jax.numpy.float32)), valid
+
+
+@functools.partial(jax.jit, static_argnames=("n", "T"))
+def _clip_nce(windows, valid, index, bank, owner, tau, n: int, T: int):
+    # One video at a time: the logits of a batch, [B, W, M], would not fit for long videos.
+    def one(args):
+        z, v, i = args
+        return clip_mean(window_nce(z[None], i[None], bank, owner, tau)[0], v, n, T)
+
+    return jax.lax.map(one, (windows, valid, index))
+
+
+def window_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
+                buckets: Sequence[int], tau: float, quantum: int = 4096):  # fmt: skip
+    """Every training clip's window InfoNCE against every training video's windows.
+
+    What ``loss.negatives="windows"`` trains on (``csum.model.csum_loss``): each window of
+    each training video is embedded by the projector, and its loss
+    ``csum.losses.window_nce`` against the bank of all those windows (its own video's
+    positive, every other video's negative) is spread to the clips it covers
+    (``csum.windows.clip_mean``). With the projector frozen (the default) these are
+    constants, computed once per fold; with a trained projector they are recomputed every
+    epoch (no gradient reaches it through them).
+
+    Args:
+        model: the Summarizer (its projector and contrast features are used).
+        videos: the fold's training videos; row i of the result is ``videos[i]``.
+        batch_size: videos per embedding batch.
+        buckets: padded lengths.
+        tau: temperature.
+        quantum: the bank's rows are padded to a multiple of this (one compile per fold
+            size class).
+
+    Returns:
+        [N, T_max] float32 per-clip loss (0 past each video's end), T_max the bucket of
+        the longest video.
+    """
+    position = {id(v): i for i, v in enumerate(videos)}
+    embedded = [(group, batch, *jax.device_get(_embed_windows(model, batch.features, batch.mask)))
+                for group, batch in eval_batches(videos, batch_size, buckets)]  # fmt: skip
+    parts, owners = [], []
+    for group, _, z, valid in embedded:
+        for b, v in enumerate(group):
+            parts.append(z[b][valid[b]])
+            owners.append(np.full(int(valid[b].sum()), position[id(v)], np.int32))
+    bank, owner = np.concatenate(parts), np.concatenate(owners)
+    rows = -(-len(bank) // quantum) * quantum
+    bank = jax.numpy.asarray(np.pad(bank, ((0, rows - len(bank)), (0, 0))))
+    owner = jax.numpy.asarray(np.pad(owner, (0, rows - len(owner)), constant_values=-1))
+    width = max(batch.mask.shape[1] for _, batch, _, _ in embedded)
+    out = np.zeros((len(videos), width), np.float32)
+    n = model.projector.window
+    for group, batch, z, valid in embedded:
+        index = np.array([position[id(v)] for v in group] + [-1] * (len(z) - len(group)))
+        T = batch.mask.shape[1]
+        losses = np.asarray(_clip_nce(z, valid, index, bank, owner, tau, n, T))
+        for b, v in enumerate(group):
+            out[position[id(v)], : v.n_steps] = losses[b, : v.n_steps]
+    return jax.numpy.asarray(out)
 
 
 def step_key(seed: int, fold: int, step: int) -> jax.Array:
@@ -233,7 +301,7 @@ def train_fold(
     drop_stale_records(metrics_path, fold, start)
     steps_per_epoch = math.ceil(len(videos) / config.train.batch_size)
     stochastic = config.topk.name in topk.STOCHASTIC
-    records = []
+    records, bank = [], None
     bar = tqdm(range(start, config.train.epochs), desc=f"fold {fold}", unit="epoch",
                initial=start, total=config.train.epochs, leave=False,
                disable=not config.train.progress)  # fmt: skip
@@ -241,10 +309,17 @@ def train_fold(
         for epoch in bar:
             tic = time.perf_counter()
             rng = np.random.default_rng([config.seed, fold, epoch])
-            bank = None
-            if config.train.regime == "csum" and config.loss.negatives == "all":
+            if (
+                config.train.regime == "csum"
+                and config.loss.negatives != "batch"
+                and (bank is None or config.projector.trainable)
+            ):
                 model.eval()  # the projector has no dropout; eval mode for any that would
-                bank = video_bank(model, videos, config.eval.batch_size, buckets)
+                if config.loss.negatives == "windows":
+                    bank = window_bank(model, videos, config.eval.batch_size, buckets,
+                                       config.loss.tau)  # fmt: skip
+                else:
+                    bank = video_bank(model, videos, config.eval.batch_size, buckets)
                 model.train()
             losses = []
             for i, batch in enumerate(train_batches(videos, config.train.batch_size, buckets, rng)):

@@ -78,3 +78,28 @@ def mean_embedding(z: jax.Array, wmask: jax.Array) -> jax.Array:
     z = safe_normalize(z.astype(jnp.float32)) * wmask[..., None]
     count = jnp.maximum(jnp.sum(wmask, axis=-1, keepdims=True), 1)
     return jnp.sum(z, axis=-2) / count
+
+
+def clip_mean(values: jax.Array, wmask: jax.Array, n: int, T: int) -> jax.Array:
+    """Each clip's mean of ``values`` over the valid windows that cover it.
+
+    Window w covers clips w .. w + n - 1. A clip that no valid window covers gets 0.
+
+    Args:
+        values: [..., W] one value per window.
+        wmask: [..., W] bool window validity.
+        n: window length.
+        T: number of clips (W = max(T, n) - n + 1).
+
+    Returns:
+        [..., T] float32.
+    """
+    v = jnp.where(wmask, values.astype(jnp.float32), 0.0)
+    c = wmask.astype(jnp.float32)
+    width = T + n - 1  # pad so that clip t sums windows t - n + 1 .. t
+    pad = [(0, 0)] * (v.ndim - 1) + [(n - 1, width - (n - 1) - v.shape[-1] + 1)]
+    cv = jnp.cumsum(jnp.pad(v, pad), -1)
+    cc = jnp.cumsum(jnp.pad(c, pad), -1)
+    total = cv[..., n - 1 : n - 1 + T] - jnp.pad(cv, [(0, 0)] * (v.ndim - 1) + [(1, 0)])[..., :T]
+    count = cc[..., n - 1 : n - 1 + T] - jnp.pad(cc, [(0, 0)] * (v.ndim - 1) + [(1, 0)])[..., :T]
+    return jnp.where(count > 0, total / jnp.maximum(count, 1), 0.0)

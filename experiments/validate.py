@@ -213,6 +213,7 @@ RULES: dict[str, Rule] = {
     "train.val_fraction": number(0, 1, high_open=True, bad=1.0),
     "train.val_every": COUNT,
     "eval.f1_mode": one_of(lambda: (*_names("csum.evaluation", "F1_MODES")(), "auto")),
+    "eval.scores": one_of(lambda: (*_names("csum.evaluation", "SCORE_FORMS")(), "auto")),
     "eval.batch_size": COUNT,
     "eval.random_seeds": COUNT,
     "eval.protocol": Rule(_protocol, _Lazy(_protocols), "bogus"),

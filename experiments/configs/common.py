@@ -154,6 +154,9 @@ def make(dataset: str, backbone: str, arg: str | None,
     # "avg" over users (TVSum), "max" (best user, SumMe), or "auto": avg when every video
     # has per-user scores, else max (for data.file).
     c.eval.f1_mode = "max" if dataset == "summe" else "avg"
+    # What the F1 knapsack sees: "raw" scores, each video's "rank" quantiles, or "auto":
+    # ranks when training only ranked (csum regime, topk.scores=standardized), else raw.
+    c.eval.scores = "auto"
     c.eval.batch_size = 8
     c.eval.random_seeds = 10
     # "standard" (SPEC section 6), or +-joined variants of csum.evaluation.VARIANTS.
