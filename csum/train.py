@@ -76,6 +76,10 @@ def check_regime(config) -> None:
     if config.loss.negatives not in NEGATIVES:
         raise ValueError(f"unknown loss.negatives {config.loss.negatives!r}; known: "
                          f"{', '.join(NEGATIVES)}")  # fmt: skip
+    if config.loss.negatives == "windows" and config.projector.trainable:
+        raise ValueError("loss.negatives=windows trains on per-clip losses that the frozen "
+                         "projector fixes (no gradient reaches it); set "
+                         "--config.projector.trainable=false or loss.negatives=batch")  # fmt: skip
     cls = backbones.BACKBONES.get(config.backbone.name)
     dpp = config.train.regime == "supervised" and config.loss.dpp_weight > 0
     if dpp and not hasattr(cls, "scores_and_diversity"):
@@ -183,6 +187,30 @@ def _clip_nce(windows, valid, index, bank, owner, tau, n: int, T: int):
     return jax.lax.map(one, (windows, valid, index))
 
 
+def similarity_spread(windows: np.ndarray, sample: int = 2048) -> float:
+    """Standard deviation of the cosine similarity between two different windows.
+
+    The window InfoNCE's temperature is ``loss.tau`` times this spread, so that its kernel
+    has the same resolution whatever the features: the similarities of one data set's
+    windows may span 0.2-0.9 and another's 0.95-0.99 (a bandwidth in units of the data's
+    scale, as the median heuristic sets a kernel density's). Estimated on at most
+    ``sample`` windows taken evenly from the bank (deterministic).
+
+    Args:
+        windows: [M, E] unit-norm window embeddings.
+        sample: how many windows to compare pairwise.
+
+    Returns:
+        The spread (> 0; 1 when there are fewer than two windows or all are equal).
+    """
+    pick = windows[
+        np.unique(np.linspace(0, len(windows) - 1, min(sample, len(windows))).astype(int))
+    ]
+    sims = (pick.astype(np.float64) @ pick.T.astype(np.float64))[~np.eye(len(pick), dtype=bool)]
+    spread = float(sims.std()) if sims.size else 0.0
+    return spread if spread > 1e-6 else 1.0
+
+
 def window_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
                 buckets: Sequence[int], tau: float, quantum: int = 4096):  # fmt: skip
     """Every training clip's window InfoNCE against every training video's windows.
@@ -200,7 +228,8 @@ def window_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
         videos: the fold's training videos; row i of the result is ``videos[i]``.
         batch_size: videos per embedding batch.
         buckets: padded lengths.
-        tau: temperature.
+        tau: temperature in units of the spread of window similarities
+            (``similarity_spread``).
         quantum: the bank's rows are padded to a multiple of this (one compile per fold
             size class).
 
@@ -217,6 +246,7 @@ def window_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
             parts.append(z[b][valid[b]])
             owners.append(np.full(int(valid[b].sum()), position[id(v)], np.int32))
     bank, owner = np.concatenate(parts), np.concatenate(owners)
+    tau = tau * similarity_spread(bank)
     rows = -(-len(bank) // quantum) * quantum
     bank = jax.numpy.asarray(np.pad(bank, ((0, rows - len(bank)), (0, 0))))
     owner = jax.numpy.asarray(np.pad(owner, (0, rows - len(owner)), constant_values=-1))

@@ -68,8 +68,11 @@ def test_window_bank_matches_a_direct_computation(small_videos, window):
         embedded.append(z / np.linalg.norm(z, axis=-1, keepdims=True))
     every = np.concatenate(embedded)
     owner = np.concatenate([np.full(len(z), i) for i, z in enumerate(embedded)])
+    assert len(every) <= 2048  # the spread is then taken over every pair of windows
+    sims = every @ every.T
+    tau = 0.1 * sims[~np.eye(len(every), dtype=bool)].std()  # loss.tau is relative
     for i, v in enumerate(videos):
-        logits = embedded[i] @ every.T / 0.1
+        logits = embedded[i] @ every.T / tau
         top = logits.max(axis=1, keepdims=True)
         mass = np.exp(logits - top)
         per_window = -np.log(mass[:, owner == i].sum(1) / mass.sum(1))
