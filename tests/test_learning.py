@@ -49,10 +49,10 @@ def _train(tmp_path, videos, spec, **overrides):
 
 
 def test_csum_learns_without_labels(tmp_path, stock_videos):
-    # CSUM-MSVA with the default recipe (h frozen): 0.04 -> 0.375 on this set; the
-    # paper's recipe (h trained) reaches 0.21.
+    # CSUM-MSVA with the default recipe (window InfoNCE): 0.04 -> 0.55 on this set; the
+    # paper's recipe (config word "paper") reaches 0.21, and fails this test.
     before, after = _train(tmp_path, stock_videos, "tvsum_msva:stock", **{"train.epochs": "15"})
-    assert after > before + 0.2 and after > 0.25, (before, after)
+    assert after > before + 0.3 and after > 0.4, (before, after)
 
 
 def test_supervised_regime_learns(tmp_path, stock_videos):
