@@ -39,7 +39,7 @@ def test_variants_study_writes_curves_and_oracle_rows(tmp_path, synthetic_dir, m
     base config, learning curves from metrics.jsonl, random and oracle rows."""
     fake = types.SimpleNamespace(
         BASES=("tvsum_msva:stock",), OVERRIDES={"train.epochs": "2"},
-        VARIANTS={"frozen": {}, "trained h": {"projector.trainable": "true"}},
+        VARIANTS={"frozen": {}, "trained h": {"projector.trainable": "true", "loss.negatives": "batch"}},
     )  # fmt: skip
     monkeypatch.setattr(study_module, "load_study", lambda name: fake)
     argv = ["--study=learning:quick", f"--out={tmp_path}",
