@@ -129,3 +129,30 @@ def test_bad_submissions_are_one_line_errors(tmp_path, capsys):
     assert main([f"--submission={bad}", f"--gt={bad}"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_tvsum_clip_scores_average_each_clips_frames():
+    from csum.data.annotations import Annotation
+    from csum.highlights.tvsum import clip_scores, human_top5_ap
+
+    # 2.5 fps: 5 frames per 2-second clip; 12 frames = clips of 5, 5 and 2 frames.
+    frames = np.array([[1, 1, 1, 1, 1, 2, 2, 2, 2, 4, 5, 5]] * 2, np.float64)
+    frames[1] *= 2
+    got = clip_scores(Annotation("v", "VT", frames, fps=2.5))
+    np.testing.assert_allclose(got, [[1, 2], [12 / 5, 24 / 5], [5, 10]])
+    # Two annotators who agree on the order: each ranks the other's highlights first.
+    scores = np.array([[1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6]], np.float64)
+    np.testing.assert_allclose(human_top5_ap(scores), [1.0, 1.0])
+
+
+def test_highlight_baselines_command(tmp_path, capsys):
+    from experiments.highlight_baselines import main as baselines_main
+
+    assert baselines_main(["--draws=2", f"--out={tmp_path}"]) == 0
+    result = json.loads((tmp_path / "highlights_tvsum_baselines.json").read_text())
+    assert set(result["per_category"]) == {"VT", "VU", "GA", "MS", "PK", "PR", "FM", "BK",
+                                           "BT", "DS"}  # fmt: skip
+    mean = result["mean"]
+    assert mean["human_all"] > mean["random_all"] + 0.2  # people agree; chance does not
+    assert "| mean |" in capsys.readouterr().out
+    assert baselines_main(["--draws=0", f"--out={tmp_path}"]) == 2
