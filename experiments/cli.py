@@ -146,12 +146,13 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None,
 def guarded(body: Callable[[], int]) -> int:
     """Runs ``body``; a known user error is one ``error:`` line on stderr and exit code 2."""
     from csum.data.errors import DataError
+    from csum.highlights.qvhighlights import SubmissionError
     from csum.registry import UnknownNameError
     from csum.train import TrainingError
 
     try:
         return body()
-    except (ConfigError, DataError, UnknownNameError, TrainingError) as err:
+    except (ConfigError, DataError, SubmissionError, UnknownNameError, TrainingError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -163,6 +164,7 @@ COMMANDS = {
     "run": ("experiments.run", "train and evaluate a config over its folds"),
     "table1": ("experiments.table1", "every backbone, by CSUM and by its own supervision"),
     "study": ("experiments.study", "an ablation study over folds and seeds"),
+    "evaluate": ("experiments.evaluate", "score a prediction file with a benchmark's protocol"),
 }
 """``csum`` subcommands: ``{name: (module with main(argv), one line)}``; ``csum bench
 NAME`` runs ``benchmarks.NAME``."""

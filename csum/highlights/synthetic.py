@@ -1,0 +1,141 @@
+"""Synthetic highlight data in YouTube Highlights' layout, with known highlights.
+
+Six domains (dog, gymnastics, parkour, skating, skiing, surfing). Each video is cut into
+segments of 2-6 clips (2-second clips); a segment shows one latent scene:
+
+* a *highlight*: one of its domain's characteristic events (a trick, a jump, a wave
+  ridden);
+* the domain's *ordinary* footage (the slope, the park, the waiting);
+* *generic* footage shared by every domain (titles, talking, crowds).
+
+Every occurrence of a scene is its own variation of it: a highlight by ``variation`` (no
+two tricks are alike), ordinary and generic footage by half as much (the slope looks
+the same from run to run).
+
+Highlights are labelled ``match = 1``, the rest 0. Visual features (``dim``) are a random
+projection of the scene latent plus an AR(1) drift and noise, rectified. The audio stream
+(``audio_dim``) is informative but not sufficient: a highlight segment has the "cheer"
+sound with probability ``audio_hit``, any other segment with ``audio_false``, and the
+sound says nothing about which event it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from csum.highlights.data import HighlightVideo, write_umt
+
+DOMAINS = ("dog", "gymnastics", "parkour", "skating", "skiing", "surfing")
+LATENT = 64
+GENERATOR_VERSION = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class HighlightSpec:
+    """Shape of a synthetic highlight data set.
+
+    Attributes:
+        videos_per_domain: videos of each domain.
+        val_fraction: share of each domain's videos in its ``val`` split.
+        min_clips, max_clips: video length range in 2-second clips.
+        dim: visual feature size.
+        audio_dim: audio feature size.
+        p_highlight: probability that a segment is a highlight.
+        variation: std of each highlight occurrence around its event's latent (other
+            scenes: half).
+        audio_hit: P(cheer sound | highlight segment).
+        audio_false: P(cheer sound | other segment).
+    """
+
+    videos_per_domain: int = 24
+    val_fraction: float = 0.35
+    min_clips: int = 40
+    max_clips: int = 120
+    dim: int = 128
+    audio_dim: int = 32
+    p_highlight: float = 0.2
+    variation: float = 0.6
+    audio_hit: float = 0.7
+    audio_false: float = 0.15
+
+
+def _features(rng, latents, projection, drift=0.2, noise=0.5):
+    ar = np.zeros_like(latents)
+    for t in range(len(latents)):  # AR(1) drift: each video's own style
+        ar[t] = (0.8 * ar[t - 1] if t else 0) + drift * rng.normal(size=latents.shape[1])
+    x = (latents + ar) @ projection + noise * rng.normal(size=(len(latents), projection.shape[1]))
+    return np.maximum(x, 0).astype(np.float32)
+
+
+def generate(spec: HighlightSpec, seed: int = 0):
+    """Generates the videos and the per-domain splits, deterministically for a seed.
+
+    Returns:
+        (videos [HighlightVideo], splits ``{domain: {"train": [ids], "val": [ids]}}``).
+    """
+    rng = np.random.default_rng(seed)
+    generic = rng.normal(size=(5, LATENT))
+    events = {d: rng.normal(size=(3, LATENT)) for d in DOMAINS}
+    ordinary = {d: rng.normal(size=(4, LATENT)) for d in DOMAINS}
+    sounds = rng.normal(size=(2, LATENT))  # ambient, cheer
+    projection = rng.normal(size=(LATENT, spec.dim)) / math.sqrt(LATENT)
+    audio_projection = rng.normal(size=(LATENT, spec.audio_dim)) / math.sqrt(LATENT)
+    p_other = (1 - spec.p_highlight) * np.array([0.6, 0.4])
+    videos, splits = [], {}
+    for d in DOMAINS:
+        ids = []
+        for i in range(spec.videos_per_domain):
+            n = int(rng.integers(spec.min_clips, spec.max_clips + 1))
+            latents, sound, match = [], [], []
+            while len(latents) < n:
+                length = int(rng.integers(2, 7))
+                kind = rng.choice(3, p=[spec.p_highlight, *p_other])
+                pool = (events[d], ordinary[d], generic)[kind]
+                spread = spec.variation if kind == 0 else spec.variation / 2
+                scene = pool[rng.integers(len(pool))] + spread * rng.normal(size=LATENT)
+                cheer = rng.random() < (spec.audio_hit if kind == 0 else spec.audio_false)
+                latents += [scene] * length
+                sound += [sounds[int(cheer)]] * length
+                match += [int(kind == 0)] * length
+            latents, sound = np.stack(latents[:n]), np.stack(sound[:n])
+            key = f"{d}_{i:03d}"
+            videos.append(HighlightVideo(
+                key=key, domain=d, visual=_features(rng, latents, projection),
+                audio=_features(rng, sound, audio_projection, drift=0.05, noise=0.5),
+                labels=np.asarray(match[:n], np.float64)))  # fmt: skip
+            ids.append(key)
+        n_val = max(1, round(spec.val_fraction * len(ids)))
+        splits[d] = {"train": ids[n_val:], "val": ids[:n_val]}
+    return videos, splits
+
+
+def ensure_highlights(directory, seed: int = 0, **overrides) -> dict[str, Path]:
+    """The paths of a synthetic highlight data set in UMT's layout, generated on first use.
+
+    Args:
+        directory: cache folder.
+        seed: generator seed.
+        **overrides: ``HighlightSpec`` fields.
+
+    Returns:
+        ``{"labels", "video_dir", "audio_dir", "splits"}`` under a folder named by a
+        digest of the resolved spec, seed and generator version.
+    """
+    spec = dataclasses.replace(HighlightSpec(), **overrides)
+    resolved = json.dumps([GENERATOR_VERSION, seed, dataclasses.asdict(spec)], sort_keys=True)
+    root = Path(directory).expanduser() / (
+        f"synthetic_highlights_seed{seed}_{hashlib.sha256(resolved.encode()).hexdigest()[:10]}"
+    )
+    paths = {"labels": root / "labels.json", "video_dir": root / "video",
+             "audio_dir": root / "audio", "splits": root / "splits.json"}  # fmt: skip
+    if not paths["splits"].is_file():
+        videos, splits = generate(spec, seed)
+        write_umt(videos, paths["labels"], paths["video_dir"], paths["audio_dir"])
+        paths["splits"].write_text(json.dumps(splits, indent=1))  # last: marks completion
+    return paths

@@ -1,0 +1,100 @@
+"""Evaluate a prediction file against ground truth with a benchmark's standard protocol.
+
+    python -m experiments.evaluate --format=qvhighlights --submission=S.jsonl --gt=GT.jsonl
+        [--out=M.json]
+    python -m experiments.evaluate --format=youtube --submission=S.jsonl --gt=labels.json
+
+``qvhighlights``: moment retrieval (mAP over tIoU 0.5:0.05:0.95, mAP@0.5/0.75, R1@0.5/0.7,
+by moment length) and highlight detection (HL-mAP and HL-Hit@1 at minimum saliency
+Fair/Good/VeryGood) of a submission jsonl (``qid``, ``pred_relevant_windows``,
+``pred_saliency_scores``) against QVHighlights-format ground truth
+(``csum.highlights.qvhighlights``). Files may be gzipped (``.gz``). Prints the ``brief``
+metrics and writes every metric, in the nested layout of the published metrics files, to
+``--out`` (default: next to the submission, ``*_metrics.json``).
+
+``youtube``: UMT's YouTube Highlights clip AP of each video's ``pred_saliency_scores``
+(rows keyed by ``vid``, or ``qid``) against the ``match`` labels of a UMT label JSON
+(``--gt``), mean per domain (the labels' ``domain``) and over domains.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from experiments.cli import make_parser, run_command
+
+FORMATS = ("qvhighlights", "youtube")
+
+
+def youtube_clip_ap(submission: list[dict], labels: dict) -> dict:
+    """UMT's YouTube Highlights protocol: clip AP of each video's ``pred_saliency_scores``
+    against ``match > 0`` (``csum.highlights.metrics.trapezoid_ap``), mean per domain and
+    over domains (percent, two decimals)."""
+    import numpy as np
+
+    from csum.highlights.metrics import trapezoid_ap
+    from csum.highlights.qvhighlights import SubmissionError
+
+    per_domain: dict[str, list[float]] = {}
+    for row in submission:
+        vid = row.get("vid", row.get("qid"))
+        if vid not in labels:
+            raise SubmissionError(f"submission: video {vid!r} is not in the label file")
+        if "pred_saliency_scores" not in row:
+            raise SubmissionError(f"submission: video {vid!r} has no key 'pred_saliency_scores'")
+        match = np.asarray(labels[vid]["match"], np.float64)
+        scores = np.asarray(row["pred_saliency_scores"], np.float64)
+        n = min(len(match), len(scores))
+        domain = labels[vid].get("domain", "")
+        per_domain.setdefault(domain, []).append(trapezoid_ap(match[:n] > 0, scores[:n]))
+    means = {d: float(np.mean(v)) for d, v in per_domain.items()}
+    out = {d: float(f"{100 * v:.2f}") for d, v in means.items()}
+    out["Avg"] = float(f"{100 * np.mean(list(means.values())):.2f}")
+    return {"brief": out}
+
+
+def build_parser():
+    parser = make_parser("python -m experiments.evaluate", __doc__, overrides=False)
+    parser.add_argument("--format", choices=FORMATS, default="qvhighlights",
+                        help="the benchmark protocol")  # fmt: skip
+    parser.add_argument("--submission", required=True, metavar="S.jsonl",
+                        help="predictions (jsonl, optionally .gz)")  # fmt: skip
+    parser.add_argument("--gt", required=True, metavar="GT.jsonl",
+                        help="ground truth (jsonl, optionally .gz)")  # fmt: skip
+    parser.add_argument("--out", default="", metavar="M.json", help="where to write the metrics")
+    return parser
+
+
+def default_out(submission: Path) -> Path:
+    name = submission.name.removesuffix(".gz").removesuffix(".jsonl")
+    return submission.with_name(f"{name}_metrics.json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    def body(args, overrides) -> int:
+        from csum.highlights import qvhighlights
+
+        submission = qvhighlights.read_jsonl(args.submission)
+        if args.format == "youtube":
+            gt = Path(args.gt)
+            if not gt.is_file():
+                raise qvhighlights.SubmissionError(f"{gt}: no such file")
+            metrics = youtube_clip_ap(submission, json.loads(gt.read_text()))
+        else:
+            metrics = qvhighlights.evaluate(submission, qvhighlights.read_jsonl(args.gt))
+        out = Path(args.out) if args.out else default_out(Path(args.submission))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(metrics, indent=4) + "\n")
+        width = max(len(k) for k in metrics["brief"])
+        for key, value in metrics["brief"].items():
+            print(f"{key:<{width}}  {value:6.2f}")
+        print(f"metrics: {out}")
+        return 0
+
+    return run_command(build_parser(), argv, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

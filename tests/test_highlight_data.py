@@ -1,0 +1,81 @@
+"""Highlight data in UMT's layout, the synthetic generator, and the highlight command."""
+
+import json
+
+import numpy as np
+import pytest
+
+from csum.data.errors import DataError
+from csum.highlights.data import read_umt, write_umt
+from csum.highlights.synthetic import DOMAINS, HighlightSpec, ensure_highlights, generate
+
+TINY = {"videos_per_domain": 3, "min_clips": 20, "max_clips": 40}
+
+
+def test_generator_is_deterministic_and_round_trips(tmp_path):
+    spec = HighlightSpec(**TINY)
+    a, splits = generate(spec, seed=3)
+    b, _ = generate(spec, seed=3)
+    assert [v.key for v in a] == [v.key for v in b]
+    assert all(np.array_equal(x.visual, y.visual) for x, y in zip(a, b, strict=True))
+    assert set(splits) == set(DOMAINS) and all(len(s["val"]) == 1 for s in splits.values())
+    share = np.mean(np.concatenate([v.labels for v in a]))
+    assert 0.05 < share < 0.5  # highlights are a minority of the clips
+    write_umt(a, tmp_path / "l.json", tmp_path / "v", tmp_path / "a")
+    back = read_umt(tmp_path / "l.json", tmp_path / "v", tmp_path / "a")
+    v = back[a[0].key]
+    np.testing.assert_array_equal(v.visual, a[0].visual)
+    np.testing.assert_array_equal(v.labels, a[0].labels)
+    assert v.domain == a[0].domain and v.audio.shape[0] == v.n_clips
+    video = v.as_video(audio=True)
+    assert video.n_steps == v.n_clips and len(video.features) == 2
+
+
+def test_reader_concatenates_flow_cuts_to_the_shortest_stream_and_reads_tvsum(tmp_path):
+    labels = {"a": {"anno": np.arange(20 * 6).reshape(6, 20).tolist(), "domain": "VT"}}
+    (tmp_path / "l.json").write_text(json.dumps(labels))
+    np.save(tmp_path / "a_rgb.npy", np.ones((6, 4), np.float32))
+    np.save(tmp_path / "a_opt.npy", np.zeros((5, 2), np.float32))
+    v = read_umt(tmp_path / "l.json", tmp_path, kind="tvsum")["a"]
+    assert v.visual.shape == (5, 6) and v.anno.shape == (5, 20) and v.audio is None
+    np.testing.assert_allclose(v.labels, v.anno.mean(1))
+    assert v.highlights.sum() == 2  # above the median of 5 increasing means
+
+
+@pytest.mark.parametrize("break_it, match", [
+    (lambda d: (d / "a_rgb.npy").unlink(), "a_rgb.npy: video 'a': key 'rgb': feature file not found"),
+    (lambda d: np.save(d / "a_rgb.npy", np.full((4, 2), np.nan)), "NaN or inf"),
+    (lambda d: (d / "l.json").write_text('{"a": {"anno": []}}'), "key 'match': expected youtube labels"),
+    (lambda d: (d / "l.json").write_text("{"), "not JSON"),
+])  # fmt: skip
+def test_bad_highlight_files_are_one_line_errors(tmp_path, break_it, match):
+    (tmp_path / "l.json").write_text(json.dumps({"a": {"match": [0, 1, 1, 0]}}))
+    np.save(tmp_path / "a_rgb.npy", np.ones((4, 2), np.float32))
+    break_it(tmp_path)
+    with pytest.raises(DataError, match=match) as err:
+        read_umt(tmp_path / "l.json", tmp_path)
+    assert "\n" not in str(err.value)
+
+
+def test_highlight_command_writes_predictions_that_evaluate_to_its_numbers(tmp_path, capsys):
+    from experiments.evaluate import main as evaluate_main
+    from experiments.highlights import main
+
+    paths = ensure_highlights(tmp_path / "cache", seed=0, **TINY)
+    out = tmp_path / "out"
+    argv = [f"--labels={paths['labels']}", f"--video-dir={paths['video_dir']}",
+            f"--audio-dir={paths['audio_dir']}", f"--splits={paths['splits']}",
+            "--regimes=csum", "--epochs=2", f"--out={out}",
+            "--config.train.progress=false"]  # fmt: skip
+    assert main(argv) == 0
+    result = json.loads((out / "highlights.json").read_text())
+    ap = result["regimes"]["csum"]["ap"]
+    assert set(ap) == set(DOMAINS) and all(0 <= x <= 1 for x in ap.values())
+    assert evaluate_main(["--format=youtube", f"--submission={out / 'predictions_csum.jsonl'}",
+                          f"--gt={paths['labels']}", f"--out={tmp_path / 'm.json'}"]) == 0  # fmt: skip
+    metrics = json.loads((tmp_path / "m.json").read_text())["brief"]
+    for domain, value in ap.items():
+        assert metrics[domain] == pytest.approx(100 * value, abs=0.006)
+    rows = [json.loads(line) for line in (out / "predictions_csum.jsonl").read_text().splitlines()]
+    assert all(len(r["pred_saliency_scores"]) > 0 for r in rows)
+    assert main(argv[:4] + ["--regimes=nope", f"--out={out}"]) == 2
