@@ -29,7 +29,15 @@ def test_help_lists_options_and_names(module, capsys):
     if module != "experiments.study":
         assert "msva, transformer, vasnet, vslstm" in out
     else:
-        assert "learning, topk_operators, window_size" in out
+        assert "learning, objective, topk_operators, window_size" in out
+
+
+@pytest.mark.parametrize("module", ["experiments.evaluate", "experiments.highlights",
+                                    "experiments.highlight_baselines"])  # fmt: skip
+def test_highlight_commands_have_help(module, capsys):
+    assert importlib.import_module(module).main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "options:" in out and "--out" in out
 
 
 @pytest.mark.parametrize("name", BENCHMARKS)
@@ -111,7 +119,10 @@ def test_bad_values_fail_before_any_work(tmp_path, override, expected, capsys):
 @pytest.mark.parametrize(
     "argv,expected",
     [
-        (["--study=nope"], "unknown study 'nope'; known: learning, objective, topk_operators, window_size"),
+        (
+            ["--study=nope"],
+            "unknown study 'nope'; known: learning, objective, topk_operators, window_size",
+        ),
         (["--study=window_size:fast"], "unknown study argument 'fast'"),
         (["--study=window_size", "--seeds=a"], "--seeds='a': expected comma-separated integers"),
         (["--study=window_size", "--config.topk.ratio=2"], "--config.topk.ratio=2.0"),
