@@ -246,10 +246,11 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     protocol = parse_protocol(config.eval.protocol)
     dataset = load_dataset(config)
     others = load_others(config)
-    if config.train.regime == "supervised":
+    if config.train.regime != "csum":
         unlabelled = [v.key for v in [*dataset.values(), *others.values()] if v.gtscore is None]
         if unlabelled:
-            raise DataError(dataset_path(config), f"train.regime=supervised needs gtscore for "
+            regime = config.train.regime
+            raise DataError(dataset_path(config), f"train.regime={regime} needs gtscore for "
                             f"every video; {len(unlabelled)} have none", video=unlabelled[0],
                             key="gtscore")  # fmt: skip
     stored = cast_features(list(dataset.values()), jnp.dtype(config.compute_dtype))

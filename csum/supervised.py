@@ -161,3 +161,30 @@ def supervised_loss(model, batch, *, dpp_weight: float) -> jax.Array:
             jnp.sum(batch.valid), 1
         )
     return loss
+
+
+def saliency_bce(scores: jax.Array, target: jax.Array, mask: jax.Array,
+                 eps: float = 1e-6) -> jax.Array:  # fmt: skip
+    """UMT's saliency loss: binary cross-entropy of per-clip highlight labels, masked.
+
+    The backbones output probabilities (a sigmoid head), so this is the cross-entropy on
+    them, clipped to [eps, 1 - eps]; inside the clip it equals binary cross-entropy with
+    logits on the head's logit.
+
+    Args:
+        scores: [B, T] probabilities.
+        target: [B, T] labels in [0, 1].
+        mask: [B, T] bool (False at padding and in empty slots).
+
+    Returns:
+        Scalar mean over the real clips.
+    """
+    p = jnp.clip(scores.astype(jnp.float32), eps, 1 - eps)
+    ce = -(target * jnp.log(p) + (1 - target) * jnp.log1p(-p))
+    return jnp.sum(jnp.where(mask, ce, 0.0)) / jnp.maximum(jnp.sum(mask), 1)
+
+
+def saliency_loss(model, batch) -> jax.Array:
+    """``saliency_bce`` of the backbone's scores against the batch's labels (``target``)."""
+    mask = batch.mask & batch.valid[:, None]
+    return saliency_bce(model.backbone(batch.features, batch.mask), batch.target, mask)

@@ -21,7 +21,7 @@ from csum.data.batching import eval_batches, train_batches
 from csum.data.video import Video
 from csum.losses import window_nce
 from csum.model import Summarizer, csum_loss, set_contrast_stats
-from csum.supervised import supervised_loss
+from csum.supervised import saliency_loss, supervised_loss
 from csum.windows import clip_mean, safe_normalize
 
 
@@ -61,9 +61,11 @@ NEGATIVES = ("batch", "all", "windows")
 every training video's embedding (``video_bank``), or every window of every other training
 video against each summary window (``window_bank``, ``csum.losses.window_nce``)."""
 
-REGIMES = ("csum", "supervised")
+REGIMES = ("csum", "supervised", "saliency")
 """Training regimes (``train.regime``): CSUM's contrastive loss, or the backbone's own
-supervised loss (``csum.supervised``). Both share this trainer, data and evaluation."""
+supervised loss (``csum.supervised``), or UMT's saliency loss on per-clip highlight labels
+(``saliency``: binary cross-entropy, for highlight detection). All share this trainer,
+data and evaluation."""
 
 
 def check_regime(config) -> None:
@@ -102,6 +104,8 @@ def regime_loss(config) -> Callable:
             operator=config.topk.name, operator_kwargs=operator_kwargs(config),
             scores=config.topk.scores, negatives=config.loss.negatives,
         )  # fmt: skip
+    if regime == "saliency":
+        return lambda model, batch, bank=None: saliency_loss(model, batch)
     supervised = functools.partial(supervised_loss, dpp_weight=config.loss.dpp_weight)
     return lambda model, batch, bank=None: supervised(model, batch)
 

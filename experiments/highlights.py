@@ -1,13 +1,17 @@
 """Highlight detection on YouTube-Highlights-layout data: unsupervised CSUM against labels.
 
     python -m experiments.highlights [--labels=L.json --video-dir=V [--audio-dir=A]
-        --splits=S.json] [--backbone=msva] [--regimes=csum,supervised] [--epochs=20]
-        [--sigma=1] [--out=DIR] [--quick] [--config.a.b=V ...]
+        --splits=S.json] [--backbone=msva] [--regimes=csum,finetuned,scratch,supervised]
+        [--epochs=20] [--finetune-epochs=50] [--sigma=1] [--out=DIR] [--quick]
+        [--config.a.b=V ...]
 
 Without ``--labels`` the built-in synthetic data set is used (``csum.highlights.synthetic``,
-six domains). One model per regime is trained on the training videos of every domain:
-``csum`` without labels (the summarization objective; highlight labels are never read),
-``supervised`` with the backbone's own loss on the highlight labels (a reference row).
+six domains). One model per regime is trained on the training videos of every domain (CSUM section
+4.3): ``csum`` without labels (the summarization objective; highlight labels are never
+read), ``finetuned``: that model then trained with UMT's saliency loss (binary
+cross-entropy on the clip labels; Adam, lr 1e-3, weight decay 1e-4, batch 4,
+``--finetune-epochs``), ``scratch``: the same loss from a fresh model, and ``supervised``:
+the backbone's own summarization loss on the labels.
 Each domain's validation videos are then scored: clip AP with UMT's protocol
 (``csum.highlights.metrics.trapezoid_ap``), mean over the domain's videos, beside random
 scores (20 draws a video). Highlight segments (``csum.highlights.extract``: Gaussian
@@ -28,7 +32,12 @@ import numpy as np
 
 from experiments.cli import make_parser, run_command
 
-REGIMES = ("csum", "supervised")
+REGIMES = ("csum", "finetuned", "scratch", "supervised")
+"""Rows: ``csum`` (no labels), ``finetuned`` (``csum``'s model, then UMT's saliency loss),
+``scratch`` (the saliency loss from a fresh model), ``supervised`` (the backbone's own
+loss on the highlight labels)."""
+FINETUNE = {"train.lr": "0.001", "train.weight_decay": "0.0001", "train.batch_size": "4"}
+"""UMT's fine-tuning optimiser: Adam, lr 1e-3, weight decay 1e-4, batch 4."""
 CLIP_SECONDS = 2.0
 
 
@@ -39,8 +48,11 @@ def build_parser():
     parser.add_argument("--audio-dir", default="", help="folder of {vid}.npy audio features")
     parser.add_argument("--splits", default="", help="{domain: {train: [...], val: [...]}} JSON")
     parser.add_argument("--backbone", default="msva", help="a registered backbone")
-    parser.add_argument("--regimes", default="csum,supervised", help="csum, supervised")
-    parser.add_argument("--epochs", type=int, default=20, help="training epochs")
+    parser.add_argument("--regimes", default="csum,finetuned,scratch",
+                        help="csum, finetuned, scratch, supervised")  # fmt: skip
+    parser.add_argument("--epochs", type=int, default=20, help="contrastive (or supervised) epochs")
+    parser.add_argument("--finetune-epochs", type=int, default=50,
+                        help="epochs of the saliency loss (finetuned, scratch)")  # fmt: skip
     parser.add_argument("--sigma", type=float, default=1.0, help="Gaussian width in clips")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--quick", action="store_true", help="small synthetic data, 6 epochs")
@@ -71,20 +83,28 @@ def load_data(args):
     return videos, splits
 
 
-def train_regime(regime: str, args, overrides, train, workdir: Path):
-    """A model trained by ``regime`` on ``train`` (summarization Videos)."""
+def train_regime(regime: str, args, overrides, train, workdir: Path, model=None):
+    """A model trained by ``regime`` on ``train`` (summarization Videos).
+
+    ``csum`` and ``supervised`` train for ``--epochs``; ``saliency`` for
+    ``--finetune-epochs`` with UMT's optimiser (``FINETUNE``), from ``model`` when given
+    (fine-tuning) or from a fresh one (from scratch).
+    """
     from csum.data.batching import default_buckets
     from csum.model import build_summarizer
     from csum.train import make_train_step, train_fold
     from experiments.config_loader import apply_overrides
     from experiments.configs.common import make
 
+    saliency = regime == "saliency"
     config = make("tvsum", args.backbone, None, regime=regime)
-    apply_overrides(config, {"train.epochs": str(args.epochs), "seed": str(args.seed),
-                             "data.feature_keys": "('features',)",
-                             "workdir": str(workdir), **overrides})  # fmt: skip
+    epochs = args.finetune_epochs if saliency else args.epochs
+    apply_overrides(config, {"train.epochs": str(epochs), "seed": str(args.seed),
+                             "data.feature_keys": "('features',)", "workdir": str(workdir),
+                             **(FINETUNE if saliency else {}), **overrides})  # fmt: skip
     buckets = default_buckets(max(v.n_steps for v in train))
-    model = build_summarizer(config, train[0].dims, seed=config.seed)
+    if model is None:
+        model = build_summarizer(config, train[0].dims, seed=config.seed)
     train_fold(config, model, train, 0, workdir, make_train_step(config), buckets)
     return model, buckets
 
@@ -148,13 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         if not regimes or set(regimes) - set(REGIMES):
             raise ConfigError(f"--regimes={args.regimes!r}: expected names from "
                               f"{', '.join(REGIMES)}")  # fmt: skip
-        if args.epochs < 1 or args.sigma < 0:
-            raise ConfigError("--epochs must be >= 1 and --sigma >= 0")
+        if args.epochs < 1 or args.finetune_epochs < 1 or args.sigma < 0:
+            raise ConfigError("--epochs and --finetune-epochs must be >= 1, --sigma >= 0")
         import backbones
 
         backbones.BACKBONES.get(args.backbone)
-        if args.quick and args.epochs == 20:
-            args.epochs = 6
+        if args.quick:
+            args.epochs, args.finetune_epochs = min(args.epochs, 6), min(args.finetune_epochs, 10)
         videos, splits = load_data(args)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -166,8 +186,19 @@ def main(argv: list[str] | None = None) -> int:
         train = [videos[train_keys[i]].as_video() for i in order[n_hold:]]
         result = {"data": "user files" if args.labels else "synthetic", "backbone": args.backbone,
                   "epochs": args.epochs, "regimes": {}}  # fmt: skip
-        for regime in regimes:
-            model, buckets = train_regime(regime, args, overrides, train, out / regime)
+        pretrained = None
+        for regime in sorted(regimes, key=REGIMES.index):  # csum before finetuned
+            if regime == "finetuned":
+                if pretrained is None:
+                    pretrained, _ = train_regime("csum", args, overrides, train, out / "csum")
+                model, buckets = train_regime("saliency", args, overrides, train,
+                                              out / regime, model=pretrained)  # fmt: skip
+            elif regime == "scratch":
+                model, buckets = train_regime("saliency", args, overrides, train, out / regime)
+            else:
+                model, buckets = train_regime(regime, args, overrides, train, out / regime)
+                if regime == "csum":
+                    pretrained = model
             ap, random_ap, theta = evaluate_regime(model, buckets, videos, splits, holdout,
                                                    args.sigma, np.random.default_rng(1), out,
                                                    regime)  # fmt: skip

@@ -65,7 +65,7 @@ def test_highlight_command_writes_predictions_that_evaluate_to_its_numbers(tmp_p
     out = tmp_path / "out"
     argv = [f"--labels={paths['labels']}", f"--video-dir={paths['video_dir']}",
             f"--audio-dir={paths['audio_dir']}", f"--splits={paths['splits']}",
-            "--regimes=csum", "--epochs=2", f"--out={out}",
+            "--regimes=csum,finetuned", "--epochs=2", "--finetune-epochs=2", f"--out={out}",
             "--config.train.progress=false"]  # fmt: skip
     assert main(argv) == 0
     result = json.loads((out / "highlights.json").read_text())
@@ -78,4 +78,18 @@ def test_highlight_command_writes_predictions_that_evaluate_to_its_numbers(tmp_p
         assert metrics[domain] == pytest.approx(100 * value, abs=0.006)
     rows = [json.loads(line) for line in (out / "predictions_csum.jsonl").read_text().splitlines()]
     assert all(len(r["pred_saliency_scores"]) > 0 for r in rows)
+    tuned = result["regimes"]["finetuned"]["ap"]
+    assert set(tuned) == set(DOMAINS) and (out / "predictions_finetuned.jsonl").is_file()
     assert main(argv[:4] + ["--regimes=nope", f"--out={out}"]) == 2
+
+
+def test_saliency_bce_by_hand_and_masked():
+    import jax.numpy as jnp
+
+    from csum.supervised import saliency_bce
+
+    scores = jnp.array([[0.8, 0.3, 0.5]])
+    target = jnp.array([[1.0, 0.0, 1.0]])
+    mask = jnp.array([[True, True, False]])  # the third clip is padding
+    want = -(np.log(0.8) + np.log(0.7)) / 2
+    assert float(saliency_bce(scores, target, mask)) == pytest.approx(want, rel=1e-5)
