@@ -77,7 +77,9 @@ def test_window_bank_matches_a_direct_computation(small_videos, window):
         mass = np.exp(logits - top)
         per_window = -np.log(mass[:, owner == i].sum(1) / mass.sum(1))
         per_clip = [per_window[max(0, t - window + 1) : t + 1].mean() for t in range(v.n_steps)]
-        np.testing.assert_allclose(table[i, : v.n_steps], per_clip, rtol=2e-4, atol=2e-5)
+        # float32 inner products of unit vectors in E = 128 dims err by up to E * eps =
+        # 7.6e-6; over tau (>= 0.01 here) that is 7.6e-4 per logit, twice for the ratio.
+        np.testing.assert_allclose(table[i, : v.n_steps], per_clip, rtol=1e-4, atol=2e-3)
         assert not table[i, v.n_steps :].any()
 
 
