@@ -27,7 +27,7 @@ def ntxent(videos: jax.Array, summaries: jax.Array, valid: jax.Array, tau: float
             they are neither anchors nor negatives.
         tau: temperature.
         bank: optional [N, E] more negatives for every anchor (the mean window embeddings
-            of other videos, e.g. every training video: ``csum.train.video_bank``); no
+            of other videos, e.g. every training video: ``csum.banks.video_bank``); no
             gradient flows into them.
         bank_valid: [N] bool, False for bank rows that must not count (padding, and the
             batch's own videos, which are already anchors).

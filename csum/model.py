@@ -145,7 +145,7 @@ def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, oper
       summaries of the batch (``"all"``: and every training video's embedding);
     * ``"windows"``: the mean over the summary's clips of each clip's window InfoNCE
       against every training video's windows (``csum.losses.window_nce``, precomputed per
-      clip by ``csum.train.window_bank``). The top-k then selects the per-clip losses
+      clip by ``csum.banks.window_bank``). The top-k then selects the per-clip losses
       themselves (a 1-wide feature), so the loss is linear in the soft selection: it is
       the loss of the *real* clips the summary holds, weighted by how much it holds them,
       and a blur of many clips (which resembles no real window and has a small loss of
@@ -160,10 +160,10 @@ def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, oper
         operator_kwargs: its hyperparameters (e.g. alpha); a stochastic operator also gets
             a fresh key from the model's ``topk`` stream.
         bank: with ``negatives="all"``, ``(embeddings [N, E], present [N] bool)`` of
-            every training video (``csum.train.video_bank``), more negatives for every
+            every training video (``csum.banks.video_bank``), more negatives for every
             anchor, the rows of the batch's own videos (``batch.index``) left out; with
             ``negatives="windows"``, [N, T_max] float32, every training video's per-clip
-            window InfoNCE (``csum.train.window_bank``), row ``batch.index``.
+            window InfoNCE (``csum.banks.window_bank``), row ``batch.index``.
         scores: ``"raw"`` or ``"standardized"`` (``standardize_scores``): what the top-k
             ranks.
         negatives: ``"batch"``, ``"all"`` or ``"windows"`` (above).

@@ -155,8 +155,8 @@ def test_csum_loss_and_gradients_do_not_depend_on_the_bucket(small_videos, name)
 def test_bank_of_every_training_video_leaves_out_the_batch_and_is_padding_free(small_videos):
     """loss.negatives="all": each step also contrasts against every training video's
     embedding, minus the batch's own; the bank's padding rows change nothing."""
+    from csum.banks import video_bank
     from csum.data.batching import default_buckets
-    from csum.train import video_bank
 
     config = make("tvsum", "msva", "synthetic,quick")
     config.unlock()

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from csum.banks import window_bank
 from csum.data.batching import collate, default_buckets
 from csum.losses import window_nce
 from csum.model import build_summarizer, csum_loss
-from csum.train import window_bank
 from csum.windows import clip_mean
 from experiments.configs.common import make
 

@@ -145,9 +145,9 @@ def make(dataset: str, backbone: str, arg: str | None,
     # "windows": each summary clip's window InfoNCE against every training video's windows
     # (csum.losses.window_nce; docs/learning.md); "batch": the other videos and summaries
     # of the batch are the negatives (the paper, Eq. 1); "all": also every training
-    # video's embedding (csum.train.video_bank).
+    # video's embedding (csum.banks.video_bank).
     c.loss.negatives = "windows"
-    # windows: in units of the spread of window similarities (csum.train.similarity_spread),
+    # windows: in units of the spread of window similarities (csum.banks.similarity_spread),
     # chosen on the validation draw (docs/studies/objective.md); batch/all: absolute.
     c.loss.tau = 0.25
     # Supervised regime only: weight of dppLSTM's DPP term (csum.supervised.supervised_loss).

@@ -1,0 +1,146 @@
+"""Banks of extra negatives built from every training video (``loss.negatives``).
+
+``video_bank``: each video's mean window embedding (``negatives="all"``); ``window_bank``:
+every clip's window InfoNCE against every training video's windows
+(``negatives="windows"``, ``csum.losses.window_nce``). Both are computed on the host from
+the model's projector between training steps, never inside one.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import jax
+import numpy as np
+from flax import nnx
+
+from csum.data.batching import eval_batches
+from csum.data.video import Video
+from csum.losses import window_nce
+from csum.model import Summarizer
+from csum.windows import clip_mean, safe_normalize
+
+
+@nnx.jit
+def _embed(model: Summarizer, features, mask) -> jax.Array:
+    return model.projector(model.contrast_features(features), mask)
+
+
+def video_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
+               buckets: Sequence[int], quantum: int = 64):  # fmt: skip
+    """Every video's mean window embedding u (Eq. 4) under the current projector.
+
+    With ``loss.negatives="all"`` these are the extra negatives of every step: each
+    summary is contrasted with every training video, not only the 7 others of its batch,
+    so content that the video shares with any other video (stock footage, a category's
+    backdrop) is what the summary learns to leave out. With the projector frozen (the
+    default) they are exact constants; with a trained projector they are refreshed every
+    epoch (a memory bank, up to one epoch stale).
+
+    Returns:
+        (embeddings [N', E] float32, present [N'] bool), N' = N rounded up to ``quantum``
+        so that the train step compiles once for any fold size; row i is ``videos[i]``.
+    """
+    position = {id(v): i for i, v in enumerate(videos)}
+    rows = -(-len(videos) // quantum) * quantum
+    out, present = None, np.zeros((rows,), bool)
+    for group, batch in eval_batches(videos, batch_size, buckets):
+        u = np.asarray(_embed(model, batch.features, batch.mask))
+        if out is None:
+            out = np.zeros((rows, u.shape[-1]), np.float32)
+        for b, v in enumerate(group):
+            out[position[id(v)]] = u[b]
+            present[position[id(v)]] = True
+    return jax.numpy.asarray(out), jax.numpy.asarray(present)
+
+
+@nnx.jit
+def _embed_windows(model: Summarizer, features, mask):
+    z, valid = model.projector.embed_windows(model.contrast_features(features), mask)
+    return safe_normalize(z.astype(jax.numpy.float32)), valid
+
+
+@functools.partial(jax.jit, static_argnames=("n", "T"))
+def _clip_nce(windows, valid, index, bank, owner, tau, n: int, T: int):
+    # One video at a time: the logits of a batch, [B, W, M], would not fit for long videos.
+    def one(args):
+        z, v, i = args
+        return clip_mean(window_nce(z[None], i[None], bank, owner, tau)[0], v, n, T)
+
+    return jax.lax.map(one, (windows, valid, index))
+
+
+def similarity_spread(windows: np.ndarray, sample: int = 2048) -> float:
+    """Standard deviation of the cosine similarity between two different windows.
+
+    The window InfoNCE's temperature is ``loss.tau`` times this spread, so that its kernel
+    has the same resolution whatever the features: the similarities of one data set's
+    windows may span 0.2-0.9 and another's 0.95-0.99 (a bandwidth in units of the data's
+    scale, as the median heuristic sets a kernel density's). Estimated on at most
+    ``sample`` windows taken evenly from the bank (deterministic).
+
+    Args:
+        windows: [M, E] unit-norm window embeddings.
+        sample: how many windows to compare pairwise.
+
+    Returns:
+        The spread (> 0; 1 when there are fewer than two windows or all are equal).
+    """
+    pick = windows[
+        np.unique(np.linspace(0, len(windows) - 1, min(sample, len(windows))).astype(int))
+    ]
+    sims = (pick.astype(np.float64) @ pick.T.astype(np.float64))[~np.eye(len(pick), dtype=bool)]
+    spread = float(sims.std()) if sims.size else 0.0
+    return spread if spread > 1e-6 else 1.0
+
+
+def window_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
+                buckets: Sequence[int], tau: float, quantum: int = 4096):  # fmt: skip
+    """Every training clip's window InfoNCE against every training video's windows.
+
+    What ``loss.negatives="windows"`` trains on (``csum.model.csum_loss``): each window of
+    each training video is embedded by the projector, and its loss
+    ``csum.losses.window_nce`` against the bank of all those windows (its own video's
+    positive, every other video's negative) is spread to the clips it covers
+    (``csum.windows.clip_mean``). With the projector frozen (the default) these are
+    constants, computed once per fold; with a trained projector they are recomputed every
+    epoch (no gradient reaches it through them).
+
+    Args:
+        model: the Summarizer (its projector and contrast features are used).
+        videos: the fold's training videos; row i of the result is ``videos[i]``.
+        batch_size: videos per embedding batch.
+        buckets: padded lengths.
+        tau: temperature in units of the spread of window similarities
+            (``similarity_spread``).
+        quantum: the bank's rows are padded to a multiple of this (one compile per fold
+            size class).
+
+    Returns:
+        [N, T_max] float32 per-clip loss (0 past each video's end), T_max the bucket of
+        the longest video.
+    """
+    position = {id(v): i for i, v in enumerate(videos)}
+    embedded = [(group, batch, *jax.device_get(_embed_windows(model, batch.features, batch.mask)))
+                for group, batch in eval_batches(videos, batch_size, buckets)]  # fmt: skip
+    parts, owners = [], []
+    for group, _, z, valid in embedded:
+        for b, v in enumerate(group):
+            parts.append(z[b][valid[b]])
+            owners.append(np.full(int(valid[b].sum()), position[id(v)], np.int32))
+    bank, owner = np.concatenate(parts), np.concatenate(owners)
+    tau = tau * similarity_spread(bank)
+    rows = -(-len(bank) // quantum) * quantum
+    bank = jax.numpy.asarray(np.pad(bank, ((0, rows - len(bank)), (0, 0))))
+    owner = jax.numpy.asarray(np.pad(owner, (0, rows - len(owner)), constant_values=-1))
+    width = max(batch.mask.shape[1] for _, batch, _, _ in embedded)
+    out = np.zeros((len(videos), width), np.float32)
+    n = model.projector.window
+    for group, batch, z, valid in embedded:
+        index = np.array([position[id(v)] for v in group] + [-1] * (len(z) - len(group)))
+        T = batch.mask.shape[1]
+        losses = np.asarray(_clip_nce(z, valid, index, bank, owner, tau, n, T))
+        for b, v in enumerate(group):
+            out[position[id(v)], : v.n_steps] = losses[b, : v.n_steps]
+    return jax.numpy.asarray(out)
