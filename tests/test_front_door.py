@@ -63,9 +63,12 @@ def test_console_script_dispatches_and_lists(capsys):
 
 @pytest.mark.parametrize("name", known_configs())
 def test_every_config_leaf_has_a_rule_and_passes(name):
-    for arg in ("", ":synthetic", ":stock,quick"):
+    for arg in ("", ":synthetic", ":stock,quick", ":small"):
         config = load_config(name + arg)
         validate(config)
+        if arg == ":small":  # small synthetic videos, every fold and the full epochs
+            assert config.data.synthetic and config.data.synthetic_overrides.dim == 128
+            assert config.data.folds == () and config.train.epochs == 20
         keys = set(leaves(config)) - {"backbone.kwargs"}
         assert keys <= set(RULES), keys - set(RULES)
 

@@ -2,6 +2,7 @@
 
 python -m experiments.run --config=tvsum_msva            # eccv16 file in data/
 python -m experiments.run --config=tvsum_msva:synthetic  # synthetic TVSum-like data
+python -m experiments.run --config=tvsum_msva:stock,small    # the README main job
 python -m experiments.run --config=tvsum_msva:synthetic,quick  # smoke run
 """
 
