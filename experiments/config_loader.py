@@ -11,6 +11,10 @@ import ml_collections
 CONFIG_DIR = Path(__file__).parent / "configs"
 
 
+OPEN_NODES = ("kwargs", "synthetic_overrides")
+"""Config nodes that take fields their defaults do not have."""
+
+
 class ConfigError(ValueError):
     """A config name, argument or override that cannot be applied (one-line message)."""
 
@@ -58,8 +62,9 @@ def _parse(value: str, current):
 def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, str]) -> None:
     """Sets ``a.b = value`` for each override; unknown fields list the known ones.
 
-    Fields are typed by their defaults. New fields may be added only under a ``kwargs``
-    node (hyperparameters of a backbone or top-k operator). Overriding ``backbone.name``
+    Fields are typed by their defaults. New fields may be added only under an
+    ``OPEN_NODES`` node (hyperparameters of a backbone or top-k operator, fields of a
+    synthetic generator's spec; ``experiments.validate`` checks them). Overriding ``backbone.name``
     first resets ``backbone.kwargs`` to the new backbone's defaults (none for a backbone
     that a user registered), since one backbone's keyword arguments rarely fit another.
     """
@@ -74,7 +79,7 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, str]
         try:
             if leaf in node:
                 node[leaf] = _parse(value, node[leaf])
-            elif parents and parents[-1] == "kwargs":
+            elif parents and parents[-1] in OPEN_NODES:
                 with node.unlocked():
                     node[leaf] = _literal(value)
             else:

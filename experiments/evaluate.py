@@ -3,6 +3,7 @@
     python -m experiments.evaluate --format=qvhighlights --submission=S.jsonl --gt=GT.jsonl
         [--out=M.json]
     python -m experiments.evaluate --format=youtube --submission=S.jsonl --gt=labels.json
+    python -m experiments.evaluate --format=tvsum --submission=S.jsonl --gt=labels.json
 
 ``qvhighlights``: moment retrieval (mAP over tIoU 0.5:0.05:0.95, mAP@0.5/0.75, R1@0.5/0.7,
 by moment length) and highlight detection (HL-mAP and HL-Hit@1 at minimum saliency
@@ -14,7 +15,10 @@ metrics and writes every metric, in the nested layout of the published metrics f
 
 ``youtube``: UMT's YouTube Highlights clip AP of each video's ``pred_saliency_scores``
 (rows keyed by ``vid``, or ``qid``) against the ``match`` labels of a UMT label JSON
-(``--gt``), mean per domain (the labels' ``domain``) and over domains.
+(``--gt``), mean per domain (the labels' ``domain``) and over domains. ``tvsum``: the
+same with TVSum's top-5 mAP over the label JSON's ``anno`` annotator scores. A highlight
+run (``experiments.run --config=youtube_*`` or ``tvsum_highlights_*``) writes such a
+submission, ``predictions_{regime}.jsonl``, in its work directory.
 """
 
 from __future__ import annotations
@@ -25,17 +29,20 @@ from pathlib import Path
 
 from experiments.cli import make_parser, run_command
 
-FORMATS = ("qvhighlights", "youtube")
+FORMATS = ("qvhighlights", "youtube", "tvsum")
 
 
-def youtube_clip_ap(submission: list[dict], labels: dict) -> dict:
-    """UMT's YouTube Highlights protocol: clip AP of each video's ``pred_saliency_scores``
-    against ``match > 0`` (``csum.highlights.metrics.trapezoid_ap``), mean per domain and
-    over domains (percent, two decimals)."""
+def umt_clip_ap(submission: list[dict], labels: dict, kind: str = "youtube") -> dict:
+    """UMT's clip protocols on a label JSON in UMT's layout, mean per domain and over
+    domains (percent, two decimals): YouTube Highlights, clip AP of each video's
+    ``pred_saliency_scores`` against ``match > 0`` (``csum.highlights.metrics.trapezoid_ap``);
+    TVSum, top-5 mAP over the ``anno`` annotators (``tvsum_top5_ap``)."""
     import numpy as np
 
-    from csum.highlights.metrics import trapezoid_ap
+    from csum.highlights.metrics import trapezoid_ap, tvsum_top5_ap
     from csum.highlights.qvhighlights import SubmissionError
+
+    field = "match" if kind == "youtube" else "anno"
 
     per_domain: dict[str, list[float]] = {}
     for row in submission:
@@ -44,11 +51,14 @@ def youtube_clip_ap(submission: list[dict], labels: dict) -> dict:
             raise SubmissionError(f"submission: video {vid!r} is not in the label file")
         if "pred_saliency_scores" not in row:
             raise SubmissionError(f"submission: video {vid!r} has no key 'pred_saliency_scores'")
-        match = np.asarray(labels[vid]["match"], np.float64)
+        if field not in labels[vid]:
+            raise SubmissionError(f"labels: video {vid!r} has no key {field!r} ({kind} labels)")
+        truth = np.asarray(labels[vid][field], np.float64)
         scores = np.asarray(row["pred_saliency_scores"], np.float64)
-        n = min(len(match), len(scores))
-        domain = labels[vid].get("domain", "")
-        per_domain.setdefault(domain, []).append(trapezoid_ap(match[:n] > 0, scores[:n]))
+        n = min(len(truth), len(scores))
+        ap = (trapezoid_ap(truth[:n] > 0, scores[:n]) if kind == "youtube"
+              else float(tvsum_top5_ap(truth[:n], scores[:n]).mean()))  # fmt: skip
+        per_domain.setdefault(labels[vid].get("domain", ""), []).append(ap)
     means = {d: float(np.mean(v)) for d, v in per_domain.items()}
     out = {d: float(f"{100 * v:.2f}") for d, v in means.items()}
     out["Avg"] = float(f"{100 * np.mean(list(means.values())):.2f}")
@@ -77,11 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         from csum.highlights import qvhighlights
 
         submission = qvhighlights.read_jsonl(args.submission)
-        if args.format == "youtube":
+        if args.format in ("youtube", "tvsum"):
             gt = Path(args.gt)
             if not gt.is_file():
                 raise qvhighlights.SubmissionError(f"{gt}: no such file")
-            metrics = youtube_clip_ap(submission, json.loads(gt.read_text()))
+            metrics = umt_clip_ap(submission, json.loads(gt.read_text()), args.format)
         else:
             metrics = qvhighlights.evaluate(submission, qvhighlights.read_jsonl(args.gt))
         out = Path(args.out) if args.out else default_out(Path(args.submission))

@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     def body(args, overrides) -> int:
         import_plugins(args.imports)
         config = prepare(args.config, overrides)
+        if config.task == "highlights":
+            from csum.highlights.experiment import format_result, run_highlights
+
+            print(format_result(run_highlights(config)))
+            print(f"results: {config.workdir}/results_{config.highlights.regime}.json")
+            return 0
         from csum.experiment import format_table, run_experiment  # heavy imports after checks
 
         results = run_experiment(config)

@@ -217,8 +217,45 @@ RULES: dict[str, Rule] = {
     "eval.batch_size": COUNT,
     "eval.random_seeds": COUNT,
     "eval.protocol": Rule(_protocol, _Lazy(_protocols), "bogus"),
+    "task": one_of(("summarize", "highlights")),
+    "highlights.source": one_of(_names("csum.highlights.experiment", "SOURCES")),
+    "highlights.domain": text(),
+    "highlights.regime": one_of(_names("csum.highlights.experiment", "REGIMES")),
+    "highlights.audio": Rule(
+        lambda v, c: isinstance(v, bool) and (not v or c.backbone.kwargs.get("audio", False)),
+        "true only with a backbone that has an audio stream (backbone.kwargs.audio=true)",
+        "maybe",
+    ),  # fmt: skip
+    "highlights.labels": any_text(),
+    "highlights.video_dir": any_text(),
+    "highlights.audio_dir": any_text(),
+    "highlights.splits": any_text(),
+    "highlights.synthetic_overrides": Rule(
+        lambda v, c: set(v) <= _highlight_spec_fields(c.highlights.source),
+        "fields of HighlightSpec (youtube) or SyntheticSpec (tvsum)",
+        {"bogus": 1},
+    ),  # fmt: skip
+    "highlights.holdout": number(0, 1, low_open=True, high_open=True, bad=1.0),
+    "highlights.sigma": number(0, bad=-1.0),
+    "highlights.random_draws": COUNT,
+    "highlights.finetune.epochs": COUNT,
+    "highlights.finetune.lr": POSITIVE,
+    "highlights.finetune.weight_decay": number(0),
+    "highlights.finetune.batch_size": COUNT,
 }
 """Every config leaf's rule, by dotted key (``backbone.kwargs`` is checked apart)."""
+
+
+def _highlight_spec_fields(source: str) -> set[str]:
+    from csum.data.synthetic import SyntheticSpec
+    from csum.highlights.synthetic import HighlightSpec
+
+    return {f.name for f in dataclasses.fields(HighlightSpec if source == "youtube"
+                                               else SyntheticSpec)}  # fmt: skip
+
+
+MAPPINGS = ("backbone.kwargs", "data.synthetic_overrides", "highlights.synthetic_overrides")
+"""Config nodes checked as a whole, not leaf by leaf."""
 
 
 def leaves(config, prefix: str = "") -> dict[str, Any]:
@@ -227,8 +264,7 @@ def leaves(config, prefix: str = "") -> dict[str, Any]:
     out = {}
     for key, value in config.items():
         dotted = prefix + key
-        if hasattr(value, "items") and dotted not in ("backbone.kwargs",
-                                                       "data.synthetic_overrides"):  # fmt: skip
+        if hasattr(value, "items") and dotted not in MAPPINGS:
             out.update(leaves(value, dotted + "."))
         else:
             out[dotted] = value

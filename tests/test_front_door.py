@@ -61,16 +61,45 @@ def test_console_script_dispatches_and_lists(capsys):
     )
 
 
+HIGHLIGHT_ARGS = {"youtube": ("", ":synthetic", ":quick,audio,finetuned", ":msva,supervised"),
+                  "tvsum": ("", ":synthetic", ":quick,scratch", ":vslstm")}  # fmt: skip
+SUMMARY_ARGS = ("", ":synthetic", ":stock,quick", ":small")
+
+
+def config_args(name: str) -> tuple[str, ...]:
+    if name.startswith("youtube_"):
+        return HIGHLIGHT_ARGS["youtube"]
+    return HIGHLIGHT_ARGS["tvsum"] if name.startswith("tvsum_highlights_") else SUMMARY_ARGS
+
+
 @pytest.mark.parametrize("name", known_configs())
 def test_every_config_leaf_has_a_rule_and_passes(name):
-    for arg in ("", ":synthetic", ":stock,quick", ":small"):
+    for arg in config_args(name):
         config = load_config(name + arg)
         validate(config)
+        keys = set(leaves(config)) - {"backbone.kwargs"}
+        assert keys <= set(RULES), keys - set(RULES)
         if arg == ":small":  # small synthetic videos, every fold and the full epochs
             assert config.data.synthetic and config.data.synthetic_overrides.dim == 128
             assert config.data.folds == () and config.train.epochs == 20
-        keys = set(leaves(config)) - {"backbone.kwargs"}
-        assert keys <= set(RULES), keys - set(RULES)
+
+
+def test_highlight_config_words():
+    config = load_config("youtube_skiing:synthetic,audio,finetuned")
+    assert (config.task, config.highlights.regime, config.highlights.audio) == (
+        "highlights", "finetuned", True)  # fmt: skip
+    assert config.backbone.name == "transformer" and config.backbone.kwargs.audio
+    assert config.train.epochs == 20 and config.highlights.finetune.epochs == 50
+    assert load_config("tvsum_highlights_bk:msva").highlights.domain == "BK"
+    for spec, expected in [
+        ("youtube_dog:msva,audio", "'audio' needs a backbone with an audio stream"),
+        ("tvsum_highlights_bk:audio", "TVSum highlights have no audio stream"),
+        ("youtube_dog:finetuned,scratch", "one backbone and one regime"),
+        ("youtube_dog:stock", "unknown config argument(s) ['stock']"),
+    ]:
+        with pytest.raises(ConfigError) as err:
+            load_config(spec)
+        assert expected in str(err.value) and "\n" not in str(err.value)
 
 
 def _set(config, key, bad):
@@ -82,8 +111,16 @@ def _set(config, key, bad):
         apply_overrides(config, {key: str(bad) if not isinstance(bad, str) else bad})
 
 
-@pytest.mark.parametrize("key", sorted(k for k, r in RULES.items() if r.bad is not None))
-@pytest.mark.parametrize("name", ["tvsum_msva", "summe_dpplstm_supervised"])
+def _sweep() -> list[tuple[str, str]]:
+    """(config, key) pairs: every key with a bad value, on configs that have the key."""
+    summaries, highlights = ["tvsum_msva", "summe_dpplstm_supervised"], ["youtube_dog",
+                                                                         "tvsum_highlights_vt"]  # fmt: skip
+    return [(name, key) for key in sorted(k for k, r in RULES.items() if r.bad is not None)
+            for name in (highlights if key.startswith("highlights.") else
+                         summaries + highlights)]  # fmt: skip
+
+
+@pytest.mark.parametrize("name,key", _sweep())
 def test_bad_value_of_every_key_is_one_config_error(name, key):
     config = load_config(f"{name}:synthetic")
     with pytest.raises(ConfigError) as err:

@@ -139,3 +139,66 @@ def ensure_highlights(directory, seed: int = 0, **overrides) -> dict[str, Path]:
         write_umt(videos, paths["labels"], paths["video_dir"], paths["audio_dir"])
         paths["splits"].write_text(json.dumps(splits, indent=1))  # last: marks completion
     return paths
+
+
+def tvsum_highlight_videos(videos, fps: int, categories: int) -> list[HighlightVideo]:
+    """Synthetic TVSum-like videos (``csum.data.synthetic``, category family) as TVSum
+    highlight videos: 2-second clips (``csum.highlights.tvsum.clip_bounds``), a clip's
+    features the mean of its 2 fps steps' first source, its annotator scores the mean of
+    each annotator's frame scores over it (as for the real annotations), the domain the
+    video's category (named as TVSum's, in order)."""
+    from csum.highlights.tvsum import CATEGORIES, clip_bounds, clip_means
+
+    out = []
+    for i, v in enumerate(videos):
+        bounds = clip_bounds(v.n_frames, fps)
+        clip_of_step = np.searchsorted(bounds, v.picks, side="right") - 1
+        keep = np.bincount(clip_of_step, minlength=len(bounds) - 1) > 0
+        visual = np.stack([v.features[0][clip_of_step == c].mean(axis=0)
+                           for c in np.flatnonzero(keep)])  # fmt: skip
+        anno = clip_means(v.user_scores.T, bounds)[keep]
+        out.append(HighlightVideo(key=v.key, domain=CATEGORIES[i % categories],
+                                  visual=visual.astype(np.float32), audio=None,
+                                  labels=anno.mean(axis=1), anno=anno))  # fmt: skip
+    return out
+
+
+def ensure_tvsum_highlights(directory, seed: int = 0, **overrides) -> dict[str, Path]:
+    """Synthetic TVSum highlights in UMT's layout, generated on first use.
+
+    The TVSum preset of ``csum.data.synthetic`` (category family: 10 categories of 5
+    videos, 20 annotators' 1-5 scores) cut into 2-second clips
+    (``tvsum_highlight_videos``); per category the first 4 videos train and the 5th is
+    tested, as in TVSum's highlight splits.
+
+    Args:
+        directory: cache folder.
+        seed: generator seed.
+        **overrides: ``csum.data.synthetic.SyntheticSpec`` fields.
+
+    Returns:
+        ``{"labels", "video_dir", "audio_dir", "splits"}`` (``audio_dir`` None).
+    """
+    from csum.data import synthetic
+
+    spec = dataclasses.replace(synthetic.PRESETS["tvsum"], **overrides)
+    if spec.family != "category" or spec.user_kind != "scores":
+        raise ValueError("TVSum highlights need the category family with annotator scores")
+    resolved = json.dumps([GENERATOR_VERSION, synthetic.GENERATOR_VERSION, seed,
+                           dataclasses.asdict(spec)], sort_keys=True)  # fmt: skip
+    root = Path(directory).expanduser() / (
+        f"synthetic_tvsum_highlights_seed{seed}_"
+        f"{hashlib.sha256(resolved.encode()).hexdigest()[:10]}"
+    )
+    paths = {"labels": root / "labels.json", "video_dir": root / "video", "audio_dir": None,
+             "splits": root / "splits.json"}  # fmt: skip
+    if not paths["splits"].is_file():
+        videos = tvsum_highlight_videos(synthetic.generate(spec, seed), spec.fps,
+                                        spec.n_categories)  # fmt: skip
+        write_umt(videos, paths["labels"], paths["video_dir"])
+        splits = {}
+        for v in videos:
+            split = splits.setdefault(v.domain, {"train": [], "val": []})
+            (split["train"] if len(split["train"]) < 4 else split["val"]).append(v.key)
+        paths["splits"].write_text(json.dumps(splits, indent=1))  # last: marks completion
+    return paths

@@ -45,14 +45,23 @@ def clip_scores(annotation: Annotation, clip_seconds: float = 2.0) -> np.ndarray
     Returns:
         ``ceil(n_frames / frames_per_clip)`` rows.
     """
-    per_clip = annotation.fps * clip_seconds
-    n_clips = math.ceil(annotation.n_frames / per_clip)
-    bounds = np.minimum(np.round(np.arange(n_clips + 1) * per_clip).astype(int),
-                        annotation.n_frames)  # fmt: skip
-    bounds = np.unique(np.r_[bounds, annotation.n_frames])  # no empty clip at the end
-    scores = annotation.user_scores
-    return np.stack([scores[:, a:b].mean(axis=1) for a, b in zip(bounds[:-1], bounds[1:],
-                                                                 strict=True)])  # fmt: skip
+    bounds = clip_bounds(annotation.n_frames, annotation.fps, clip_seconds)
+    return clip_means(annotation.user_scores.T, bounds)
+
+
+def clip_bounds(n_frames: int, fps: float, clip_seconds: float = 2.0) -> np.ndarray:
+    """[n_clips + 1] frame bounds of consecutive ``clip_seconds`` clips (the last clip
+    keeps the remaining frames; none is empty)."""
+    per_clip = fps * clip_seconds
+    n_clips = math.ceil(n_frames / per_clip)
+    bounds = np.minimum(np.round(np.arange(n_clips + 1) * per_clip).astype(int), n_frames)
+    return np.unique(np.r_[bounds, n_frames])
+
+
+def clip_means(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """[n_clips, ...] mean of ``rows`` [n_frames, ...] over each clip ``bounds[i]:bounds[i+1]``."""
+    return np.stack([rows[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:],
+                                                            strict=True)])  # fmt: skip
 
 
 def human_top5_ap(scores: np.ndarray) -> np.ndarray:

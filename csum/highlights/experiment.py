@@ -1,0 +1,214 @@
+"""One highlight-detection run: a domain's model trained by a regime, scored on its videos.
+
+The YouTube Highlights protocol (Sun et al. 2014, as UMT runs it) trains and evaluates
+each domain on its own: a domain's ``train`` videos train one model, its ``val`` videos
+are scored. TVSum highlights do the same per category. A run here is one domain and one
+regime (``highlights.regime``):
+
+* ``csum``: CSUM's contrastive objective on the domain's training videos, without labels
+  (the paper, section 4.3: "the scores after 20 epochs of contrastive training");
+* ``finetuned``: that model, then UMT's saliency loss (binary cross-entropy with logits
+  on the clip labels; Adam, lr 1e-3, weight decay 1e-4, batch 4, 50 epochs);
+* ``scratch``: the saliency loss from a fresh model (the baseline rows);
+* ``supervised``: the backbone's own summarization loss on the labels.
+
+A fifth of the training videos (``highlights.holdout``, at least one) is held out: no
+regime trains on it, Theta (``csum.highlights.extract.choose_theta``) is chosen on it, and
+the test videos are never used for any choice. The run writes, under ``config.workdir``,
+the checkpoints of each phase, ``predictions_{regime}.jsonl`` (QVHighlights submission format:
+``qid`` = ``vid`` = the video id, ``pred_relevant_windows`` in seconds, the
+``pred_saliency_scores`` of every clip) and ``results_{regime}.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from csum.data.errors import DataError
+from csum.highlights.data import HighlightVideo, read_umt
+from csum.highlights.extract import choose_theta, segment_map, segments
+from csum.highlights.metrics import trapezoid_ap, tvsum_top5_ap
+
+REGIMES = ("csum", "finetuned", "scratch", "supervised")
+"""``highlights.regime``: see the module docstring."""
+SOURCES = ("youtube", "tvsum")
+"""``highlights.source``: YouTube Highlights (binary ``match`` labels, clip AP) or TVSum
+highlights (``anno`` scores, top-5 mAP)."""
+CLIP_SECONDS = 2.0
+
+
+def load_highlights(config) -> tuple[dict[str, HighlightVideo], dict]:
+    """The domain's videos and the split file's entry for it.
+
+    Synthetic data (``data.synthetic``) is generated on first use into
+    ``data.synthetic_dir``; otherwise ``highlights.labels``, ``video_dir``, ``splits`` and
+    (with ``highlights.audio``) ``audio_dir`` name the user's files.
+
+    Returns:
+        (``{vid: HighlightVideo}`` of the domain's train and val videos, ``{"train": [...],
+        "val": [...]}``).
+
+    Raises:
+        DataError: a missing file, domain or video (one line).
+    """
+    h = config.highlights
+    if config.data.synthetic:
+        from csum.highlights.synthetic import ensure_highlights, ensure_tvsum_highlights
+
+        make = ensure_highlights if h.source == "youtube" else ensure_tvsum_highlights
+        overrides = dict(h.synthetic_overrides)
+        paths = make(config.data.synthetic_dir, seed=config.data.synthetic_seed, **overrides)
+    else:
+        for key in ("labels", "video_dir", "splits") + (("audio_dir",) if h.audio else ()):
+            if not h[key]:
+                raise DataError(f"--config.highlights.{key}", "no path given (or use the "
+                                "config argument 'synthetic')")  # fmt: skip
+        paths = {k: Path(h[k]).expanduser() for k in ("labels", "video_dir", "splits")}
+        paths["audio_dir"] = Path(h.audio_dir).expanduser() if h.audio_dir else None
+    if not paths["splits"].is_file():
+        raise DataError(paths["splits"], "splits file not found")
+    try:
+        splits = json.loads(paths["splits"].read_text())
+    except json.JSONDecodeError as e:
+        raise DataError(paths["splits"], f"not JSON ({e.msg})") from None
+    if h.domain not in splits:
+        raise DataError(paths["splits"], f"no domain {h.domain!r}; known: "
+                        f"{', '.join(sorted(splits))}")  # fmt: skip
+    split = splits[h.domain]
+    for part in ("train", "val"):
+        if not split.get(part):
+            raise DataError(paths["splits"], f"domain {h.domain!r} has no {part!r} videos")
+    audio_dir = paths["audio_dir"] if h.audio else None
+    videos = read_umt(paths["labels"], paths["video_dir"], audio_dir, kind=h.source,
+                      videos=split["train"] + split["val"])  # fmt: skip
+    return videos, split
+
+
+def holdout_split(keys: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """(train, holdout) keys: a seeded ``fraction`` of ``keys`` (at least one) held out."""
+    order = np.random.default_rng(seed).permutation(len(keys))
+    n = max(1, round(fraction * len(keys)))
+    if n >= len(keys):
+        raise DataError("highlights", f"{len(keys)} training video(s): too few to hold out "
+                        f"{n} for Theta and train on the rest")  # fmt: skip
+    return [keys[i] for i in sorted(order[n:])], [keys[i] for i in sorted(order[:n])]
+
+
+def phase_config(config, regime: str, workdir: Path):
+    """The trainer config of one phase: ``csum``, ``supervised`` or ``saliency``
+    (fine-tuning and from scratch: UMT's optimiser, ``highlights.finetune``)."""
+    c = config.copy_and_resolve_references()
+    with c.unlocked():
+        c.train.regime = regime
+        c.workdir = str(workdir)
+        if regime == "saliency":
+            f = config.highlights.finetune
+            c.train.epochs, c.train.lr = f.epochs, f.lr
+            c.train.weight_decay, c.train.batch_size = f.weight_decay, f.batch_size
+    return c
+
+
+def train_phase(config, regime: str, videos, workdir: Path, model=None):
+    """Trains (or resumes) one phase on ``videos`` (summarization Videos); returns the model."""
+    from csum.data.batching import default_buckets
+    from csum.model import build_summarizer
+    from csum.train import make_train_step, train_fold
+
+    c = phase_config(config, regime, workdir)
+    buckets = default_buckets(max(v.n_steps for v in videos), c.train.bucket_quantum,
+                              c.train.bucket_growth)  # fmt: skip
+    if model is None:
+        model = build_summarizer(c, videos[0].dims, seed=c.seed)
+    train_fold(c, model, videos, 0, workdir, make_train_step(c), buckets)
+    return model
+
+
+def clip_ap(config, video: HighlightVideo, scores: np.ndarray) -> float:
+    """The source's clip metric: UMT's AP (YouTube) or top-5 mAP over annotators (TVSum)."""
+    if config.highlights.source == "tvsum":
+        return float(tvsum_top5_ap(video.anno, scores).mean())
+    return trapezoid_ap(video.highlights, scores)
+
+
+def windows_in_seconds(spans, values) -> list[list[float]]:
+    return [[float(a * CLIP_SECONDS), float(b * CLIP_SECONDS), round(float(v), 4)]
+            for (a, b), v in zip(spans, values, strict=True)]  # fmt: skip
+
+
+def run_highlights(config) -> dict:
+    """Trains ``config``'s regime on its domain and scores the domain's test videos.
+
+    Returns:
+        ``{"domain", "regime", "audio", "ap", "random_ap", "segment_map", "theta",
+        "per_video"}`` (also written to ``results_{regime}.json``); ``ap``: mean clip metric over
+        the test videos, ``random_ap``: the same for ``highlights.random_draws`` random
+        rankings a video, ``segment_map``: mAP over tIoU 0.5:0.05:0.95 of the segments
+        above Theta.
+    """
+    from csum.predict import predict_scores
+
+    h = config.highlights
+    workdir = Path(config.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.json").write_text(config.to_json(indent=2) + "\n")
+    videos, split = load_highlights(config)
+    train_keys, hold_keys = holdout_split(split["train"], h.holdout, config.seed)
+    train = [videos[k].as_video(audio=h.audio) for k in train_keys]
+    # Phase folders are named by what they train, so that regimes run in one work
+    # directory share the contrastive phase (``finetuned`` resumes ``csum``'s last epoch).
+    if h.regime == "scratch":
+        model = train_phase(config, "saliency", train, workdir / "scratch")
+    elif h.regime == "supervised":
+        model = train_phase(config, "supervised", train, workdir / "supervised")
+    else:
+        model = train_phase(config, "csum", train, workdir / "csum")
+        if h.regime == "finetuned":
+            model = train_phase(config, "saliency", train, workdir / "finetuned", model)
+
+    from csum.data.batching import default_buckets
+
+    def scores_of(keys):
+        vs = [videos[k].as_video(audio=h.audio) for k in keys]
+        buckets = default_buckets(max(v.n_steps for v in vs))
+        return predict_scores(model.backbone, vs, config.eval.batch_size, buckets)
+
+    held = scores_of(hold_keys)
+    theta = choose_theta([held[k] for k in hold_keys],
+                         [videos[k].highlights for k in hold_keys], h.sigma)  # fmt: skip
+    test = scores_of(split["val"])
+    rng = np.random.default_rng([config.seed, 1])
+    per_video, rows, predicted = {}, [], []
+    for k in split["val"]:
+        v, s = videos[k], test[k]
+        random_ap = np.mean([clip_ap(config, v, rng.random(v.n_clips))
+                             for _ in range(h.random_draws)])  # fmt: skip
+        per_video[k] = {"ap": clip_ap(config, v, s), "random_ap": float(random_ap)}
+        spans, values = segments(s, theta, h.sigma)
+        predicted.append((spans, values))
+        rows.append({"qid": k, "vid": k, "pred_relevant_windows": windows_in_seconds(spans, values),
+                     "pred_saliency_scores": [float(x) for x in s]})  # fmt: skip
+    with open(workdir / f"predictions_{h.regime}.jsonl", "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    result = {
+        "domain": h.domain, "source": h.source, "regime": h.regime, "audio": bool(h.audio),
+        "backbone": config.backbone.name,
+        "ap": float(np.mean([p["ap"] for p in per_video.values()])),
+        "random_ap": float(np.mean([p["random_ap"] for p in per_video.values()])),
+        "segment_map": segment_map(predicted, [videos[k].highlights for k in split["val"]]),
+        "theta": theta, "holdout": hold_keys, "per_video": per_video,
+    }  # fmt: skip
+    (workdir / f"results_{h.regime}.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def format_result(result: dict) -> str:
+    """Two lines: the run's clip metric and segment mAP beside random scores."""
+    metric = "top-5 mAP" if result["source"] == "tvsum" else "clip AP"
+    name = (f"{result['source']} {result['domain']}: {result['regime']} "
+            f"({result['backbone']}{', audio' if result['audio'] else ''})")  # fmt: skip
+    return (f"{name}\n  {metric} {100 * result['ap']:.1f} % (random {100 * result['random_ap']:.1f}"
+            f" %), segment mAP {100 * result['segment_map']:.1f} %, Theta "
+            f"{result['theta']:.3f}")  # fmt: skip

@@ -1,0 +1,13 @@
+"""Highlight detection on YouTube Highlights' skiing domain (UMT's transformer by default).
+
+python -m experiments.run --config=youtube_skiing:synthetic               # CSUM, no labels
+python -m experiments.run --config=youtube_skiing:synthetic,audio,finetuned
+python -m experiments.run --config=youtube_skiing --config.highlights.labels=L.json \\
+    --config.highlights.video_dir=V --config.highlights.splits=S.json
+"""
+
+from experiments.configs.common import make_highlights
+
+
+def get_config(arg=None):
+    return make_highlights("youtube", "skiing", arg)
