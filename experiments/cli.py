@@ -164,6 +164,8 @@ COMMANDS = {
     "run": ("experiments.run", "train and evaluate a config over its folds"),
     "table1": ("experiments.table1", "every backbone, by CSUM and by its own supervision"),
     "study": ("experiments.study", "an ablation study over folds and seeds"),
+    "table2": ("experiments.table2", "highlight detection per domain (the paper's Table 2)"),
+    "highlights": ("experiments.highlights", "highlights of your own features, without labels"),
     "evaluate": ("experiments.evaluate", "score a prediction file with a benchmark's protocol"),
 }
 """``csum`` subcommands: ``{name: (module with main(argv), one line)}``; ``csum bench

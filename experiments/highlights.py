@@ -1,25 +1,30 @@
-"""Highlight detection on YouTube-Highlights-layout data: unsupervised CSUM against labels.
+"""Highlights of your own videos' features, without labels: segments and clip scores.
 
-    python -m experiments.highlights [--labels=L.json --video-dir=V [--audio-dir=A]
-        --splits=S.json] [--backbone=msva] [--regimes=csum,finetuned,scratch,supervised]
-        [--epochs=20] [--finetune-epochs=50] [--sigma=1] [--out=DIR] [--quick]
-        [--config.a.b=V ...]
+    python -m experiments.highlights --features=DIR [--audio-dir=DIR] [--model=RUN]
+        [--backbone=transformer] [--epochs=20] [--ratio=0.15] [--theta=T] [--sigma=1]
+        [--out=DIR] [--config.a.b=V ...]
 
-Without ``--labels`` the built-in synthetic data set is used (``csum.highlights.synthetic``,
-six domains). One model per regime is trained on the training videos of every domain (CSUM section
-4.3): ``csum`` without labels (the summarization objective; highlight labels are never
-read), ``finetuned``: that model then trained with UMT's saliency loss (binary
-cross-entropy on the clip labels; Adam, lr 1e-3, weight decay 1e-4, batch 4,
-``--finetune-epochs``), ``scratch``: the same loss from a fresh model, and ``supervised``:
-the backbone's own summarization loss on the labels.
-Each domain's validation videos are then scored: clip AP with UMT's protocol
-(``csum.highlights.metrics.trapezoid_ap``), mean over the domain's videos, beside random
-scores (20 draws a video). Highlight segments (``csum.highlights.extract``: Gaussian
-smoothing with ``--sigma`` clips, threshold Theta) are written per video in the
-QVHighlights submission format (``predictions_{regime}.jsonl``: ``qid`` = ``vid`` = the
-video id, ``pred_relevant_windows`` in seconds of 2-second clips, ``pred_saliency_scores``);
-Theta is chosen on a held-out fifth of the training videos, never on the validation
-videos. Writes ``DIR/highlights.{json,md}``.
+``--features``: a folder of per-video clip features in UMT's layout (``{vid}_rgb.npy``
+[n_clips, D], optionally ``{vid}_opt.npy`` concatenated; ``--audio-dir``: ``{vid}.npy``
+audio features, used by the transformer's audio stream). Clips are 2 seconds.
+
+Without ``--model``, a model is first trained on the given videos themselves with CSUM's
+contrastive objective (no labels; at least two videos: each video's summary is contrasted
+with the others), in ``OUT/model``; rerunning resumes it. ``--model`` scores with a
+trained model instead: a highlight run's phase folder (``runs/youtube_dog_finetuned/
+finetuned``) or a summarization run (``runs/tvsum_msva_synthetic``), loaded with
+``csum.load``; its feature size must match.
+
+Highlights (``csum.highlights.extract``): clip scores smoothed by a Gaussian of ``--sigma``
+clips; the segments above Theta. Without labels there is no holdout to choose Theta on,
+so by default each video's Theta is the ``1 - ratio`` quantile of its smoothed scores
+(about ``--ratio`` of the video in highlights); ``--theta`` sets one absolute Theta (e.g.
+the one a labelled run chose, in its ``results_{regime}.json``).
+
+Writes ``OUT/highlights.jsonl`` (QVHighlights submission format: ``qid`` = ``vid``,
+``pred_relevant_windows`` [start s, end s, score], best first, and every clip's
+``pred_saliency_scores``; ``experiments.evaluate`` reads it) and ``OUT/highlights.md``
+(each video's top highlight: the top clip and its neighbours above Theta).
 """
 
 from __future__ import annotations
@@ -28,189 +33,125 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from experiments.cli import make_parser, run_command
 
-REGIMES = ("csum", "finetuned", "scratch", "supervised")
-"""Rows: ``csum`` (no labels), ``finetuned`` (``csum``'s model, then UMT's saliency loss),
-``scratch`` (the saliency loss from a fresh model), ``supervised`` (the backbone's own
-loss on the highlight labels)."""
-FINETUNE = {"train.lr": "0.001", "train.weight_decay": "0.0001", "train.batch_size": "4"}
-"""UMT's fine-tuning optimiser: Adam, lr 1e-3, weight decay 1e-4, batch 4."""
 CLIP_SECONDS = 2.0
 
 
 def build_parser():
-    parser = make_parser("python -m experiments.highlights", __doc__)
-    parser.add_argument("--labels", default="", help="UMT label JSON (default: synthetic data)")
-    parser.add_argument("--video-dir", default="", help="folder of {vid}_rgb.npy [+ _opt.npy]")
-    parser.add_argument("--audio-dir", default="", help="folder of {vid}.npy audio features")
-    parser.add_argument("--splits", default="", help="{domain: {train: [...], val: [...]}} JSON")
-    parser.add_argument("--backbone", default="msva", help="a registered backbone")
-    parser.add_argument("--regimes", default="csum,finetuned,scratch",
-                        help="csum, finetuned, scratch, supervised")  # fmt: skip
-    parser.add_argument("--epochs", type=int, default=20, help="contrastive (or supervised) epochs")
-    parser.add_argument("--finetune-epochs", type=int, default=50,
-                        help="epochs of the saliency loss (finetuned, scratch)")  # fmt: skip
+    parser = make_parser("python -m experiments.highlights", __doc__, "backbones")
+    parser.add_argument("--features", required=True, metavar="DIR",
+                        help="folder of {vid}_rgb.npy [+ {vid}_opt.npy] clip features")  # fmt: skip
+    parser.add_argument("--audio-dir", default="", metavar="DIR",
+                        help="folder of {vid}.npy audio features (the audio stream)")  # fmt: skip
+    parser.add_argument("--model", default="", metavar="RUN",
+                        help="a trained run's folder (default: train on these videos)")  # fmt: skip
+    parser.add_argument("--backbone", default="transformer", help="backbone to train")
+    parser.add_argument("--epochs", type=int, default=20, help="contrastive epochs")
+    parser.add_argument("--ratio", type=float, default=0.15,
+                        help="share of each video in highlights (label-free Theta)")  # fmt: skip
+    parser.add_argument("--theta", type=float, default=None, help="one absolute Theta")
     parser.add_argument("--sigma", type=float, default=1.0, help="Gaussian width in clips")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
-    parser.add_argument("--quick", action="store_true", help="small synthetic data, 6 epochs")
-    parser.add_argument("--out", default="runs/highlights", help="output directory")
+    parser.add_argument("--out", default="runs/highlights", metavar="DIR", help="output folder")
     return parser
 
 
-def load_data(args):
-    """(videos {vid: HighlightVideo}, splits) from the user's files or the synthetic set."""
-    from csum.data.errors import DataError
-    from csum.highlights.data import read_umt
-    from csum.highlights.synthetic import ensure_highlights
-
-    if args.labels:
-        if not (args.video_dir and args.splits):
-            raise DataError(args.labels, "--labels needs --video-dir and --splits")
-        paths = {"labels": Path(args.labels), "video_dir": Path(args.video_dir),
-                 "audio_dir": Path(args.audio_dir) if args.audio_dir else None,
-                 "splits": Path(args.splits)}  # fmt: skip
-    else:
-        small = {"videos_per_domain": 10, "max_clips": 80} if args.quick else {}
-        paths = ensure_highlights("~/.cache/csum", seed=0, **small)
-    if not paths["splits"].is_file():
-        raise DataError(paths["splits"], "splits file not found")
-    splits = json.loads(paths["splits"].read_text())
-    wanted = [k for s in splits.values() for part in ("train", "val") for k in s.get(part, [])]
-    videos = read_umt(paths["labels"], paths["video_dir"], paths["audio_dir"], videos=wanted)
-    return videos, splits
-
-
-def train_regime(regime: str, args, overrides, train, workdir: Path, model=None):
-    """A model trained by ``regime`` on ``train`` (summarization Videos).
-
-    ``csum`` and ``supervised`` train for ``--epochs``; ``saliency`` for
-    ``--finetune-epochs`` with UMT's optimiser (``FINETUNE``), from ``model`` when given
-    (fine-tuning) or from a fresh one (from scratch).
-    """
-    from csum.data.batching import default_buckets
-    from csum.model import build_summarizer
-    from csum.train import make_train_step, train_fold
+def training_config(args, overrides, workdir: Path):
+    """The unsupervised highlight config (``make_highlights``) for the user's videos."""
     from experiments.config_loader import apply_overrides
-    from experiments.configs.common import make
+    from experiments.configs.common import make_highlights
+    from experiments.validate import validate
 
-    saliency = regime == "saliency"
-    config = make("tvsum", args.backbone, None, regime=regime)
-    epochs = args.finetune_epochs if saliency else args.epochs
-    apply_overrides(config, {"train.epochs": str(epochs), "seed": str(args.seed),
-                             "data.feature_keys": "('features',)", "workdir": str(workdir),
-                             **(FINETUNE if saliency else {}), **overrides})  # fmt: skip
-    buckets = default_buckets(max(v.n_steps for v in train))
-    if model is None:
-        model = build_summarizer(config, train[0].dims, seed=config.seed)
-    train_fold(config, model, train, 0, workdir, make_train_step(config), buckets)
-    return model, buckets
-
-
-def windows_in_seconds(spans, values) -> list[list[float]]:
-    return [[float(a * CLIP_SECONDS), float(b * CLIP_SECONDS), round(float(v), 4)]
-            for (a, b), v in zip(spans, values, strict=True)]  # fmt: skip
-
-
-def evaluate_regime(model, buckets, videos, splits, holdout, sigma, rng, out: Path, regime):
-    from csum.highlights.extract import choose_theta, segments
-    from csum.highlights.metrics import trapezoid_ap
-    from csum.predict import predict_scores
-
-    def scores_of(vs):
-        return predict_scores(model.backbone, [v.as_video() for v in vs], 8, buckets)
-
-    held = scores_of(holdout)
-    theta = choose_theta([held[v.key] for v in holdout], [v.highlights for v in holdout], sigma)
-    per_domain, random_ap, rows = {}, {}, []
-    for domain, split in splits.items():
-        val = [videos[k] for k in split["val"]]
-        scores = scores_of(val)
-        per_domain[domain] = float(np.mean([trapezoid_ap(v.highlights, scores[v.key])
-                                            for v in val]))  # fmt: skip
-        random_ap[domain] = float(np.mean([
-            np.mean([trapezoid_ap(v.highlights, rng.random(v.n_clips)) for _ in range(20)])
-            for v in val]))  # fmt: skip
-        for v in val:
-            spans, values = segments(scores[v.key], theta, sigma)
-            saliency = [round(float(x), 5) for x in scores[v.key]]
-            rows.append({"qid": v.key, "vid": v.key, "domain": domain,
-                         "pred_relevant_windows": windows_in_seconds(spans, values),
-                         "pred_saliency_scores": saliency})  # fmt: skip
-    with open(out / f"predictions_{regime}.jsonl", "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in rows)
-    return per_domain, random_ap, theta
-
-
-def markdown(result: dict) -> str:
-    domains = list(result["random"])
-    head = "| row | " + " | ".join(domains) + " | Avg |"
-    lines = [f"Highlight detection, clip AP % (UMT's protocol), validation videos "
-             f"({result['data']}; backbone {result['backbone']}, {result['epochs']} epochs)", "",
-             head, "|" + "---|" * (len(domains) + 2)]  # fmt: skip
-    rows = {"random": result["random"]}
-    rows.update({f"{r} ({result['backbone']})": result["regimes"][r]["ap"]
-                 for r in result["regimes"]})  # fmt: skip
-    for name, ap in rows.items():
-        values = [100 * ap[d] for d in domains]
-        lines.append(f"| {name} | " + " | ".join(f"{v:.1f}" for v in values)
-                     + f" | {np.mean(values):.1f} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    words = [args.backbone] + (["audio"] if args.audio_dir else [])
+    config = make_highlights("youtube", "user", ",".join(words))
+    apply_overrides(config, {"train.epochs": str(args.epochs), "seed": str(args.seed),
+                             "workdir": str(workdir), **overrides})  # fmt: skip
+    validate(config)
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:
     def body(args, overrides) -> int:
         from experiments.config_loader import ConfigError
 
-        regimes = [r for r in args.regimes.split(",") if r]
-        if not regimes or set(regimes) - set(REGIMES):
-            raise ConfigError(f"--regimes={args.regimes!r}: expected names from "
-                              f"{', '.join(REGIMES)}")  # fmt: skip
-        if args.epochs < 1 or args.finetune_epochs < 1 or args.sigma < 0:
-            raise ConfigError("--epochs and --finetune-epochs must be >= 1, --sigma >= 0")
+        if args.epochs < 1 or args.sigma < 0 or not 0 < args.ratio < 1:
+            raise ConfigError(f"--epochs={args.epochs} must be >= 1, --sigma={args.sigma} >= 0 "
+                              f"and --ratio={args.ratio} in (0, 1)")  # fmt: skip
         import backbones
 
         backbones.BACKBONES.get(args.backbone)
-        if args.quick:
-            args.epochs, args.finetune_epochs = min(args.epochs, 6), min(args.finetune_epochs, 10)
-        videos, splits = load_data(args)
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        train_keys = [k for s in splits.values() for k in s["train"]]
-        rng = np.random.default_rng(args.seed)
-        order = rng.permutation(len(train_keys))
-        n_hold = max(1, len(train_keys) // 5)
-        holdout = [videos[train_keys[i]] for i in order[:n_hold]]
-        train = [videos[train_keys[i]].as_video() for i in order[n_hold:]]
-        result = {"data": "user files" if args.labels else "synthetic", "backbone": args.backbone,
-                  "epochs": args.epochs, "regimes": {}}  # fmt: skip
-        pretrained = None
-        for regime in sorted(regimes, key=REGIMES.index):  # csum before finetuned
-            if regime == "finetuned":
-                if pretrained is None:
-                    pretrained, _ = train_regime("csum", args, overrides, train, out / "csum")
-                model, buckets = train_regime("saliency", args, overrides, train,
-                                              out / regime, model=pretrained)  # fmt: skip
-            elif regime == "scratch":
-                model, buckets = train_regime("saliency", args, overrides, train, out / regime)
-            else:
-                model, buckets = train_regime(regime, args, overrides, train, out / regime)
-                if regime == "csum":
-                    pretrained = model
-            ap, random_ap, theta = evaluate_regime(model, buckets, videos, splits, holdout,
-                                                   args.sigma, np.random.default_rng(1), out,
-                                                   regime)  # fmt: skip
-            result["regimes"][regime] = {"ap": ap, "theta": theta}
-            result["random"] = random_ap
-        (out / "highlights.json").write_text(json.dumps(result, indent=2) + "\n")
-        text = markdown(result)
-        (out / "highlights.md").write_text(text)
-        print(text, end="")
+        config = None if args.model else training_config(args, overrides, out / "model")
+        from csum.highlights.data import read_features
+
+        videos = read_features(args.features, args.audio_dir or None)
+        audio = bool(args.audio_dir)
+        items = [v.as_video(audio=audio) for v in videos.values()]
+        model = load_model(args.model, items) if args.model else train(config, items)
+        write_highlights(model, videos, items, args, out)
         return 0
 
     return run_command(build_parser(), argv, body)
+
+
+def load_model(run: str, items):
+    """``csum.load(run)``, checked against the videos' feature sizes."""
+    import csum
+    from csum.checkpoint import CheckpointError
+    from csum.data.errors import DataError
+
+    try:
+        model = csum.load(run)
+    except CheckpointError as err:
+        raise DataError(run, str(err)) from None
+    want = tuple(int(d) for d in json.loads((Path(run) / "model.json").read_text())["in_dims"])
+    if tuple(items[0].dims) != want:
+        raise DataError(run, f"the model takes feature sizes {want}, the videos have "
+                        f"{tuple(items[0].dims)}")  # fmt: skip
+    return model
+
+
+def train(config, items):
+    from csum.data.errors import DataError
+    from csum.highlights.experiment import train_phase
+
+    if len(items) < 2:
+        raise DataError(config.workdir, "training without labels contrasts a video with the "
+                        "others: give at least 2 videos, or --model=RUN")  # fmt: skip
+    return train_phase(config, "csum", items, Path(config.workdir))
+
+
+def write_highlights(model, videos, items, args, out: Path) -> None:
+    import numpy as np
+
+    from csum.data.batching import default_buckets
+    from csum.highlights.experiment import windows_in_seconds
+    from csum.highlights.extract import budget_theta, segments, top_highlight
+    from csum.predict import predict_scores
+
+    scores = predict_scores(model.backbone, items, 8,
+                            default_buckets(max(v.n_steps for v in items)))  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    rows, lines = (
+        [],
+        ["| video | clips | top highlight (s) | score | Theta |", "|---|---|---|---|---|"],
+    )
+    for vid, v in videos.items():
+        s = scores[vid]
+        theta = args.theta if args.theta is not None else budget_theta(s, args.ratio, args.sigma)
+        spans, values = segments(s, theta, args.sigma)
+        rows.append({"qid": vid, "vid": vid,
+                     "pred_relevant_windows": windows_in_seconds(spans, values),
+                     "pred_saliency_scores": [float(x) for x in s]})  # fmt: skip
+        a, b = top_highlight(s, theta, args.sigma)
+        lines.append(f"| {vid} | {v.n_clips} | {a * CLIP_SECONDS:.0f}-{b * CLIP_SECONDS:.0f} | "
+                     f"{float(np.mean(s[a:b])):.3f} | {theta:.3f} |")  # fmt: skip
+    with open(out / "highlights.jsonl", "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    (out / "highlights.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"highlights: {out / 'highlights.jsonl'}")
 
 
 if __name__ == "__main__":

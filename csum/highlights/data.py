@@ -148,6 +148,47 @@ def read_umt(label_path, video_dir, audio_dir=None, kind: str = "youtube",
     return out
 
 
+def read_features(video_dir, audio_dir=None) -> dict[str, HighlightVideo]:
+    """Every video of a feature folder in UMT's layout, without labels (for scoring).
+
+    Args:
+        video_dir: folder of ``{vid}_rgb.npy`` (and optional ``{vid}_opt.npy``).
+        audio_dir: folder of ``{vid}.npy`` audio features, or None.
+
+    Returns:
+        ``{vid: HighlightVideo}`` sorted by id; ``labels`` are zeros (unknown).
+
+    Raises:
+        DataError: no feature file, or a missing or malformed one (one line).
+    """
+    video_dir = Path(video_dir)
+    if not video_dir.is_dir():
+        raise DataError(video_dir, "feature folder not found")
+    ids = sorted(p.name.removesuffix("_rgb.npy") for p in video_dir.glob("*_rgb.npy"))
+    if not ids:
+        raise DataError(video_dir, "no {vid}_rgb.npy feature files")
+    out = {}
+    for vid in ids:
+        streams = [_load_array(video_dir / f"{vid}_rgb.npy", "rgb", vid)]
+        flow = video_dir / f"{vid}_opt.npy"
+        if flow.is_file():
+            streams.append(_load_array(flow, "opt", vid))
+        audio = None
+        if audio_dir is not None:
+            audio = _load_array(Path(audio_dir) / f"{vid}.npy", "audio", vid)
+        n = min([len(s) for s in streams] + ([len(audio)] if audio is not None else []))
+        if n < 2:
+            raise DataError(video_dir / f"{vid}_rgb.npy", f"{n} clips; at least 2 are needed",
+                            video=vid)  # fmt: skip
+        visual = np.concatenate([s[:n] for s in streams], axis=1)
+        out[vid] = HighlightVideo(vid, "", visual, None if audio is None else audio[:n],
+                                  np.zeros(n))  # fmt: skip
+    dims = {v.visual.shape[1] for v in out.values()}
+    if len(dims) > 1:
+        raise DataError(video_dir, f"videos have different feature sizes {sorted(dims)}")
+    return out
+
+
 def write_umt(videos: list[HighlightVideo], label_path, video_dir, audio_dir=None) -> None:
     """Writes videos in UMT's layout (``match`` labels, or ``anno`` when present)."""
     label_path, video_dir = Path(label_path), Path(video_dir)

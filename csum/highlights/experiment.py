@@ -112,12 +112,19 @@ def phase_config(config, regime: str, workdir: Path):
 
 
 def train_phase(config, regime: str, videos, workdir: Path, model=None):
-    """Trains (or resumes) one phase on ``videos`` (summarization Videos); returns the model."""
+    """Trains (or resumes) one phase on ``videos`` (summarization Videos); returns the model.
+
+    The phase folder gets its resolved ``config.json`` and ``model.json``, so that
+    ``csum.load(folder)`` returns the trained model.
+    """
     from csum.data.batching import default_buckets
     from csum.model import build_summarizer
     from csum.train import make_train_step, train_fold
 
     c = phase_config(config, regime, workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.json").write_text(c.to_json_best_effort(indent=2) + "\n")
+    (workdir / "model.json").write_text(json.dumps({"in_dims": list(videos[0].dims)}) + "\n")
     buckets = default_buckets(max(v.n_steps for v in videos), c.train.bucket_quantum,
                               c.train.bucket_growth)  # fmt: skip
     if model is None:

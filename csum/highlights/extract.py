@@ -109,3 +109,12 @@ def choose_theta(scores: Sequence[np.ndarray], labels: Sequence[np.ndarray], sig
         if value > best_map + 1e-12:
             best, best_map = float(theta), value
     return best
+
+
+def budget_theta(scores, ratio: float, sigma: float = 0.0) -> float:
+    """A label-free Theta for one video: the ``1 - ratio`` quantile of its smoothed scores,
+    so that about ``ratio`` of its clips lie in highlight segments (CSUM's summary budget,
+    when no labelled holdout exists to choose Theta on)."""
+    if not 0.0 < ratio < 1.0:
+        raise ValueError(f"ratio must be in (0, 1), not {ratio}")
+    return float(np.quantile(smooth(scores, sigma), 1.0 - ratio))

@@ -10,9 +10,14 @@ segments of 2-6 clips (2-second clips); a segment shows one latent scene:
 
 Every occurrence of a scene is its own variation of it: a highlight by ``variation`` (no
 two tricks are alike), ordinary and generic footage by half as much (the slope looks
-the same from run to run).
+the same from run to run). A highlight happens *in* the domain's ordinary setting: each
+event's latent is one of the domain's ordinary scenes plus its own component, with
+correlation ``overlap`` (a trick is filmed on the same slope as the waiting), so that
+the visual stream alone separates highlights only partly.
 
-Highlights are labelled ``match = 1``, the rest 0. Visual features (``dim``) are a random
+Highlights are labelled ``match = 1``, the rest 0; each segment's label is flipped with
+probability ``label_noise`` (YouTube Highlights' labels come from what users kept in
+their edited videos, and they disagree). Visual features (``dim``) are a random
 projection of the scene latent plus an AR(1) drift and noise, rectified. The audio stream
 (``audio_dim``) is informative but not sufficient: a highlight segment has the "cheer"
 sound with probability ``audio_hit``, any other segment with ``audio_false``, and the
@@ -33,7 +38,7 @@ from csum.highlights.data import HighlightVideo, write_umt
 
 DOMAINS = ("dog", "gymnastics", "parkour", "skating", "skiing", "surfing")
 LATENT = 64
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +56,8 @@ class HighlightSpec:
             scenes: half).
         audio_hit: P(cheer sound | highlight segment).
         audio_false: P(cheer sound | other segment).
+        overlap: correlation of each event's latent with the ordinary scene it happens in.
+        label_noise: probability that a segment's label is flipped.
     """
 
     videos_per_domain: int = 24
@@ -63,6 +70,8 @@ class HighlightSpec:
     variation: float = 0.6
     audio_hit: float = 0.7
     audio_false: float = 0.15
+    overlap: float = 0.8
+    label_noise: float = 0.05
 
 
 def _features(rng, latents, projection, drift=0.2, noise=0.5):
@@ -81,8 +90,10 @@ def generate(spec: HighlightSpec, seed: int = 0):
     """
     rng = np.random.default_rng(seed)
     generic = rng.normal(size=(5, LATENT))
-    events = {d: rng.normal(size=(3, LATENT)) for d in DOMAINS}
     ordinary = {d: rng.normal(size=(4, LATENT)) for d in DOMAINS}
+    own = math.sqrt(1 - spec.overlap**2)
+    events = {d: spec.overlap * ordinary[d][rng.integers(4, size=3)]
+                 + own * rng.normal(size=(3, LATENT)) for d in DOMAINS}  # fmt: skip
     sounds = rng.normal(size=(2, LATENT))  # ambient, cheer
     projection = rng.normal(size=(LATENT, spec.dim)) / math.sqrt(LATENT)
     audio_projection = rng.normal(size=(LATENT, spec.audio_dim)) / math.sqrt(LATENT)
@@ -102,7 +113,8 @@ def generate(spec: HighlightSpec, seed: int = 0):
                 cheer = rng.random() < (spec.audio_hit if kind == 0 else spec.audio_false)
                 latents += [scene] * length
                 sound += [sounds[int(cheer)]] * length
-                match += [int(kind == 0)] * length
+                flip = rng.random() < spec.label_noise
+                match += [int((kind == 0) != flip)] * length
             latents, sound = np.stack(latents[:n]), np.stack(sound[:n])
             key = f"{d}_{i:03d}"
             videos.append(HighlightVideo(
