@@ -103,3 +103,65 @@ def test_saliency_bce_by_hand_and_masked():
     mask = jnp.array([[True, True, False]])  # the third clip is padding
     want = -(np.log(0.8) + np.log(0.7)) / 2
     assert float(saliency_bce(scores, target, mask)) == pytest.approx(want, rel=1e-5)
+
+
+def _qvh_files(tmp_path, rows, n_clips=75, dims=(4, 3)):
+    import gzip
+
+    folders = []
+    for i, d in enumerate(dims):
+        folder = tmp_path / f"feat{i}"
+        folder.mkdir(exist_ok=True)
+        for r in rows:
+            x = np.random.default_rng(i).normal(size=(n_clips, d))
+            if i == 0:
+                np.savez(folder / f"{r['vid']}.npz", features=x)
+            else:
+                np.save(folder / f"{r['vid']}.npy", x)
+        folders.append(folder)
+    text = tmp_path / "text"
+    text.mkdir(exist_ok=True)
+    for r in rows:
+        np.savez(text / f"qid{r['qid']}.npz", last_hidden_state=np.ones((5, 2)))
+    path = tmp_path / "ann.jsonl.gz"
+    with gzip.open(path, "wt") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    return path, folders, text
+
+
+def test_qvhighlights_reader_by_hand(tmp_path):
+    from csum.highlights.queries import read_queries
+
+    row = {"qid": 7, "query": "a dog runs", "vid": "v_1", "duration": 150,
+           "relevant_windows": [[4, 8]], "relevant_clip_ids": [2, 3, 80],
+           "saliency_scores": [[1, 2, 0], [4, 4, 3], [2, 2, 2]]}  # fmt: skip
+    path, folders, text = _qvh_files(tmp_path, [row], n_clips=76)
+    (q,) = read_queries(path, folders, text)
+    # duration 150 s: 75 clips (features have 76); widths 4 + 3 concatenated
+    assert q.clips.shape == (75, 7) and q.tokens.shape == (5, 2) and q.vid == "v_1"
+    np.testing.assert_array_equal(q.saliency[2:4], [[1, 2, 0], [4, 4, 3]])
+    assert q.saliency.sum() == 1 + 2 + 4 + 4 + 3  # clip 80 lies beyond the video
+    assert np.flatnonzero(q.relevant(2)).tolist() == [2, 3]
+    assert np.flatnonzero(q.relevant(4)).tolist() == [3]
+    np.testing.assert_array_equal(q.windows, [[4, 8]])
+
+
+def test_qvhighlights_reader_errors_are_one_line(tmp_path):
+    from csum.highlights.queries import read_queries
+
+    row = {"qid": 1, "query": "q", "vid": "v", "duration": 20}
+    path, folders, text = _qvh_files(tmp_path, [row], n_clips=10)
+    assert read_queries(path, folders[0])[0].tokens is None  # test queries: no labels
+    (folders[1] / "v.npy").unlink()
+    for args, match in [
+        ((path, folders), "clip features not found"),
+        ((path, folders[0], tmp_path), "text features not found"),
+        ((tmp_path / "none.jsonl", folders[0]), "no such file"),
+    ]:
+        with pytest.raises(DataError, match=match) as err:
+            read_queries(*args)
+        assert "\n" not in str(err.value)
+    (tmp_path / "b").mkdir()
+    bad, _, _ = _qvh_files(tmp_path / "b", [{"qid": 1, "vid": "v", "duration": 4}])
+    with pytest.raises(DataError, match=r"line 1 lacks \['query'\]"):
+        read_queries(bad, folders[0])
