@@ -33,9 +33,11 @@ def catalog(*sections: str) -> str:
     lines = []
     for section in sections:
         if section == "configs":
-            from experiments.configs.common import ARGS
+            from experiments.configs.common import ARGS, HIGHLIGHT_ARGS
 
-            lines.append(f"configs (--config=NAME[:ARG,...], ARG from {', '.join(ARGS)}):")
+            lines.append(f"configs (--config=NAME[:ARG,...]; summaries: ARG from "
+                         f"{', '.join(ARGS)}; highlights (youtube_*, tvsum_highlights_*): "
+                         f"ARG from {', '.join(HIGHLIGHT_ARGS)} or a backbone):")  # fmt: skip
             lines += [f"  {n:<32} {d}" for n, d in config_descriptions().items()]
         elif section == "backbones":
             import backbones

@@ -1,6 +1,7 @@
 """Highlight data in UMT's layout, the synthetic generator, and the highlight command."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,3 +166,11 @@ def test_qvhighlights_reader_errors_are_one_line(tmp_path):
     bad, _, _ = _qvh_files(tmp_path / "b", [{"qid": 1, "vid": "v", "duration": 4}])
     with pytest.raises(DataError, match=r"line 1 lacks \['query'\]"):
         read_queries(bad, folders[0])
+
+
+def test_synthetic_sizes_are_the_real_benchmarks():
+    from csum.highlights.synthetic import REAL_SIZES
+
+    real = json.loads((Path(__file__).parents[1] / "csum/highlights/splits/youtube_highlights.json")
+                      .read_text())  # fmt: skip
+    assert {d: (len(s["train"]), len(s["val"])) for d, s in real.items()} == REAL_SIZES

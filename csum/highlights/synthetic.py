@@ -38,7 +38,10 @@ from csum.highlights.data import HighlightVideo, write_umt
 
 DOMAINS = ("dog", "gymnastics", "parkour", "skating", "skiing", "surfing")
 LATENT = 64
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
+REAL_SIZES = {"dog": (44, 24), "gymnastics": (34, 28), "parkour": (21, 11),
+              "skating": (24, 11), "skiing": (68, 51), "surfing": (56, 47)}  # fmt: skip
+"""(train, val) videos per domain in YouTube Highlights' standard split (``splits/``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,8 +49,10 @@ class HighlightSpec:
     """Shape of a synthetic highlight data set.
 
     Attributes:
-        videos_per_domain: videos of each domain.
-        val_fraction: share of each domain's videos in its ``val`` split.
+        videos_per_domain: videos of each domain; 0: as many as the real benchmark's
+            split has for that domain (``REAL_SIZES``, train and val).
+        val_fraction: share of each domain's videos in its ``val`` split (when
+            ``videos_per_domain`` > 0).
         min_clips, max_clips: video length range in 2-second clips.
         dim: visual feature size.
         audio_dim: audio feature size.
@@ -60,7 +65,7 @@ class HighlightSpec:
         label_noise: probability that a segment's label is flipped.
     """
 
-    videos_per_domain: int = 24
+    videos_per_domain: int = 0
     val_fraction: float = 0.35
     min_clips: int = 40
     max_clips: int = 120
@@ -100,8 +105,13 @@ def generate(spec: HighlightSpec, seed: int = 0):
     p_other = (1 - spec.p_highlight) * np.array([0.6, 0.4])
     videos, splits = [], {}
     for d in DOMAINS:
+        if spec.videos_per_domain:
+            n_videos = spec.videos_per_domain
+            n_val = max(1, round(spec.val_fraction * n_videos))
+        else:
+            n_videos, n_val = sum(REAL_SIZES[d]), REAL_SIZES[d][1]
         ids = []
-        for i in range(spec.videos_per_domain):
+        for i in range(n_videos):
             n = int(rng.integers(spec.min_clips, spec.max_clips + 1))
             latents, sound, match = [], [], []
             while len(latents) < n:
@@ -122,7 +132,6 @@ def generate(spec: HighlightSpec, seed: int = 0):
                 audio=_features(rng, sound, audio_projection, drift=0.05, noise=0.5),
                 labels=np.asarray(match[:n], np.float64)))  # fmt: skip
             ids.append(key)
-        n_val = max(1, round(spec.val_fraction * len(ids)))
         splits[d] = {"train": ids[n_val:], "val": ids[:n_val]}
     return videos, splits
 
