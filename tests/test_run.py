@@ -10,7 +10,8 @@ from csum.experiment import run_experiment
 from experiments.config_loader import apply_overrides, known_configs, load_config
 from experiments.run import main
 
-CONFIGS = known_configs()
+CONFIGS = [n for n in known_configs() if load_config(n).task == "summarize"]
+"""Summarization configs (highlight configs run in tests/test_highlight_run.py)."""
 BACKBONE_NAMES = ("vslstm", "dpplstm", "vasnet", "msva", "transformer")
 METRIC_KEYS = {"f1", "kendall_tau", "spearman_rho"}
 
