@@ -1,0 +1,187 @@
+"""Step features of a video file: a registry of extractors, and the audio stream's bands.
+
+An extractor turns the frames of each step (``csum.video.decode.Step``: the step's frame
+and its temporal context) into one feature vector. It declares the frame ``size`` and
+``window`` it needs, so that the decoder converts only what is used, and its output
+``dim``. Register your own like the backbones::
+
+    @EXTRACTORS.register("mine")
+    class Mine:
+        size, window, dim = (224, 224), 16, 2048
+        def __call__(self, frames):  # [n, window, H, W, 3] uint8 -> [n, dim] float32
+            ...
+
+Built in: ``colour``, weight-free (colour histograms, a tiny thumbnail and motion energy:
+for tests and small machines). The audio stream, when a file has one, gives per step the
+log energies of mel bands (``audio_bands``), the audio source of the highlight models.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from csum.registry import Registry
+from csum.video.decode import STEP_SECONDS, VideoError, probe, steps
+
+EXTRACTORS: Registry = Registry("feature extractor")
+
+
+@EXTRACTORS.register("colour")
+class ColourFeatures:
+    """Weight-free appearance and motion per step (129 numbers).
+
+    * a joint RGB histogram, 4 levels a channel (64 bins, summing to 1): what colours;
+    * the 8 x 8 grey thumbnail (64 values in [0, 1]): where they are;
+    * motion energy: mean absolute grey difference from the previous decoded frame (the
+      window's first frame), in [0, 1]: how much changes.
+    """
+
+    size = (64, 64)
+    window = 2
+    dim = 129
+    version = 1
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """[n, 2, H, W, 3] uint8 -> [n, 129] float32."""
+        frames = np.asarray(frames)
+        now = frames[:, -1].astype(np.float32) / 255.0
+        n, h, w, _ = now.shape
+        levels = np.minimum((now * 4).astype(np.int64), 3)
+        code = levels[..., 0] * 16 + levels[..., 1] * 4 + levels[..., 2]
+        hist = np.stack([np.bincount(c.ravel(), minlength=64) for c in code]) / (h * w)
+        grey = now.mean(axis=-1)
+        thumb = grey.reshape(n, 8, h // 8, 8, w // 8).mean(axis=(2, 4)).reshape(n, 64)
+        before = frames[:, 0].astype(np.float32).mean(axis=-1) / 255.0
+        motion = np.abs(grey - before).mean(axis=(1, 2))[:, None]
+        return np.concatenate([hist, thumb, motion], axis=1).astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoFeatures:
+    """A video's steps and their features.
+
+    Attributes:
+        path: the file.
+        features: [n_steps, D] float32.
+        audio: [n_steps, bands] float32 log mel energies, or None (no audio stream).
+        picks: [n_steps] frame index of each step.
+        n_frames: decoded frames.
+        fps: average frame rate.
+        duration: seconds.
+    """
+
+    path: Path
+    features: np.ndarray
+    audio: np.ndarray | None
+    picks: np.ndarray
+    n_frames: int
+    fps: float
+    duration: float
+
+    @property
+    def n_steps(self) -> int:
+        return int(len(self.picks))
+
+
+def _batches(it: Iterator, size: int) -> Iterator[list]:
+    batch = []
+    for item in it:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def extract(path, extractor, audio: bool = True, batch: int = 32, progress=None) -> VideoFeatures:
+    """Decodes ``path`` once and returns its step features.
+
+    Args:
+        path: a video file.
+        extractor: a registered extractor instance (``EXTRACTORS.build(name)``).
+        audio: also compute the audio stream's bands when there is one.
+        batch: steps per extractor call.
+        progress: optional ``callable(n_steps_done)`` (e.g. a tqdm ``update``).
+
+    Raises:
+        VideoError: see ``csum.video.decode``; also a video shorter than two steps.
+    """
+    info = probe(path)
+    parts, picks, stats = [], [], {}
+    for group in _batches(steps(path, extractor.size, extractor.window, stats=stats), batch):
+        parts.append(np.asarray(extractor(np.stack([s.frames for s in group])), np.float32))
+        picks += [s.pick for s in group]
+        if progress is not None:
+            progress(len(group))
+    features = np.concatenate(parts)
+    if len(features) < 2:
+        raise VideoError(path, f"{len(features)} step(s) of {STEP_SECONDS} s; at least 2 "
+                         "are needed (a video of 1 s or more)")  # fmt: skip
+    n_frames = stats["n_frames"]
+    bands = audio_bands(path, len(features)) if audio and info.has_audio else None
+    return VideoFeatures(Path(path), features, bands, np.asarray(picks, np.int64),
+                         n_frames, info.fps, info.duration)  # fmt: skip
+
+
+def mel_filters(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
+    """[bands, n_fft // 2 + 1] triangular filters on the mel scale (HTK formula)."""
+
+    def mel(f):
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    def hz(m):
+        return 700.0 * (10 ** (m / 2595.0) - 1.0)
+
+    edges = hz(np.linspace(mel(0.0), mel(sample_rate / 2), bands + 2))
+    freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rise = (freqs - lower) / np.maximum(centre - lower, 1e-9)
+    fall = (upper - freqs) / np.maximum(upper - centre, 1e-9)
+    return np.maximum(0.0, np.minimum(rise, fall))
+
+
+def audio_bands(path, n_steps: int, bands: int = 32, sample_rate: int = 16000,
+                step_seconds: float = STEP_SECONDS) -> np.ndarray:  # fmt: skip
+    """Per step, the log mel-band energies of the audio (mono, ``sample_rate``).
+
+    25 ms Hann windows every 10 ms; a step's value is the log of its windows' mean band
+    power (+1e-6). Streams the audio: memory holds one step of samples. Steps past the
+    audio's end are silence.
+
+    Returns:
+        [n_steps, bands] float32.
+    """
+    import av
+
+    n_fft, hop = int(0.025 * sample_rate), int(0.010 * sample_rate)
+    filters = mel_filters(n_fft, sample_rate, bands)
+    window = np.hanning(n_fft)
+    per_step = int(round(step_seconds * sample_rate))
+    out = np.full((n_steps, bands), np.log(1e-6), np.float32)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    buffer, k = np.zeros(0, np.float32), 0
+
+    def flush(samples):
+        frames = np.lib.stride_tricks.sliding_window_view(samples, n_fft)[::hop]
+        power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+        return np.log(1e-6 + (power @ filters.T).mean(axis=0))
+
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        try:
+            for frame in container.decode(stream):
+                for chunk in resampler.resample(frame):
+                    buffer = np.concatenate([buffer, chunk.to_ndarray().reshape(-1)])
+                    while len(buffer) >= per_step and k < n_steps:
+                        out[k] = flush(buffer[:per_step])
+                        buffer, k = buffer[per_step:], k + 1
+        except av.error.FFmpegError:
+            pass  # a truncated audio track: the steps decoded so far, silence after
+    if len(buffer) >= n_fft and k < n_steps:
+        out[k] = flush(buffer)
+    return out

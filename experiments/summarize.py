@@ -1,0 +1,301 @@
+"""Summaries and highlights of your own video files, without labels, in one command.
+
+    python -m experiments.summarize PATH... [--out=DIR] [--ratio=0.15] [--extractor=colour]
+        [--model=RUN] [--backbone=msva] [--epochs=20] [--no-highlights] [--device=cpu]
+        [--seed=0] [--cache=DIR] [--config.a.b=V ...]
+
+PATH: video files, or folders (searched recursively for video files). Each video is
+decoded once with PyAV on the benchmarks' 2 fps step grid (``csum.video.decode``), its
+step features computed by ``--extractor`` (``csum.video.features``; cached per file
+content and extractor under ``--cache``) and cut into shots by KTS.
+
+Without ``--model`` a CSUM model is trained on the collection itself, without labels, in
+``DIR/model`` (each video's summary is contrasted with the other videos; a single video
+is contrasted with its own sub-videos: its four quarters); rerunning resumes it.
+``--model=RUN`` scores with a trained run instead (``csum.load``; its features must match).
+
+Per video, under ``DIR/<file stem>/``: ``summary.mp4`` (the chosen shots in order, H.264 +
+AAC with the original audio), ``summary.json`` (steps, shots with start and end seconds,
+scores and selected flags, highlight segments with Theta, the model and extractor),
+``scores.png`` (score curve, chosen shots shaded, keyframes) and ``keyframes/`` (one image
+per chosen shot); ``DIR/index.html`` shows the whole collection. The summary is the
+keyshot knapsack within ``--ratio`` of the video, never empty (a shot trimmed to the
+budget when none fits). Highlights: scores smoothed over 2 s, segments above each video's
+``1 - ratio`` score quantile. A file that fails (unreadable, no video stream, too short)
+is one ``error:`` line; the others are still processed and the exit code is 2 at the end.
+A rerun skips videos whose ``summary.json`` exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from experiments.cli import make_parser, run_command
+
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".flv",
+                  ".wmv", ".ts", ".3gp", ".ogv"}  # fmt: skip
+SUB_VIDEOS = 4
+"""A single video trains against its own quarters."""
+
+
+def build_parser():
+    parser = make_parser("python -m experiments.summarize", __doc__, "backbones")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="video files or folders")
+    parser.add_argument("--out", default="runs/summaries", metavar="DIR", help="output folder")
+    parser.add_argument("--ratio", type=float, default=0.15, help="summary length share")
+    parser.add_argument("--extractor", default="colour", help="a registered feature extractor")
+    parser.add_argument("--model", default="", metavar="RUN",
+                        help="a trained run (default: train CSUM on the collection)")  # fmt: skip
+    parser.add_argument("--backbone", default="msva", help="backbone to train")
+    parser.add_argument("--epochs", type=int, default=20, help="contrastive epochs")
+    parser.add_argument("--no-highlights", dest="highlights", action="store_false",
+                        help="skip highlight segments")  # fmt: skip
+    parser.add_argument("--device", default="", choices=("", "cpu", "gpu"),
+                        help="JAX platform (default: the best available)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--cache", default="~/.cache/csum/features", metavar="DIR",
+                        help="feature cache")  # fmt: skip
+    return parser
+
+
+def find_videos(paths: list[str]) -> list[Path]:
+    """The video files named or found (recursively) in folders, in order, unique."""
+    from csum.data.errors import DataError
+
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in VIDEO_SUFFIXES)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise DataError(p, "no such file or folder")
+    seen, unique = set(), []
+    for f in out:
+        if f.resolve() not in seen:
+            seen.add(f.resolve())
+            unique.append(f)
+    return unique
+
+
+def names_for(files: list[Path]) -> list[str]:
+    """Output folder names: the file stems, with ``_2``, ``_3``... for repeats."""
+    names, count = [], {}
+    for f in files:
+        count[f.stem] = count.get(f.stem, 0) + 1
+        names.append(f.stem if count[f.stem] == 1 else f"{f.stem}_{count[f.stem]}")
+    return names
+
+
+def content_key(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:20]
+
+
+def cached_features(path: Path, name: str, cache: Path, bar=None):
+    """``csum.video.features.extract`` of ``path``, cached by content and extractor."""
+    from csum.video.features import EXTRACTORS, VideoFeatures, extract
+
+    extractor = EXTRACTORS.build(name)
+    key = cache / f"{content_key(path)}_{name}_v{getattr(extractor, 'version', 1)}.npz"
+    if key.is_file():
+        with np.load(key) as z:
+            audio = z["audio"] if z["audio"].size else None
+            return VideoFeatures(path, z["features"], audio, z["picks"], int(z["n_frames"]),
+                                 float(z["fps"]), float(z["duration"]))  # fmt: skip
+    f = extract(path, extractor, progress=bar.update if bar is not None else None)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = key.with_suffix(".tmp.npz")
+    np.savez(tmp, features=f.features, audio=f.audio if f.audio is not None else np.zeros(0),
+             picks=f.picks, n_frames=f.n_frames, fps=f.fps, duration=f.duration)  # fmt: skip
+    tmp.replace(key)
+    return f
+
+
+def as_video(name: str, f, cps):
+    from csum.data.video import Video
+
+    return Video(key=name, features=(f.features,), n_frames=f.n_frames, picks=f.picks,
+                 change_points=cps, user_summary=np.zeros((1, f.n_frames), np.float32),
+                 name=name)  # fmt: skip
+
+
+def sub_videos(video) -> list:
+    """A single video's quarters, as separate videos (its contrast set)."""
+    import dataclasses
+
+    parts = np.array_split(np.arange(video.n_steps), SUB_VIDEOS)
+    out = []
+    for i, idx in enumerate(parts):
+        picks = video.picks[idx] - video.picks[idx[0]]
+        n = int(picks[-1]) + 1
+        out.append(dataclasses.replace(
+            video, key=f"{video.key}#{i}", features=(video.features[0][idx],), picks=picks,
+            n_frames=n, change_points=np.array([[0, n - 1]]),
+            user_summary=np.zeros((1, n), np.float32)))  # fmt: skip
+    return out
+
+
+def train_model(args, overrides, videos, workdir: Path):
+    from csum.data.errors import DataError
+    from csum.highlights.experiment import train_phase
+    from experiments.config_loader import apply_overrides
+    from experiments.configs.common import make
+    from experiments.validate import validate
+
+    config = make("tvsum", args.backbone, None)
+    apply_overrides(config, {"train.epochs": str(args.epochs), "seed": str(args.seed),
+                             "workdir": str(workdir), "topk.ratio": str(args.ratio),
+                             **overrides})  # fmt: skip
+    validate(config)
+    train = videos if len(videos) > 1 else sub_videos(videos[0])
+    if min(v.n_steps for v in train) < 4:
+        raise DataError(videos[0].key, "too short to train on its own sub-videos (at least "
+                        f"{4 * SUB_VIDEOS} steps, {2 * SUB_VIDEOS} s); give more videos or "
+                        "--model=RUN")  # fmt: skip
+    return train_phase(config, "csum", train, workdir), config
+
+
+def main(argv: list[str] | None = None) -> int:
+    def body(args, overrides) -> int:
+        from experiments.config_loader import ConfigError
+
+        if not 0 < args.ratio < 1 or args.epochs < 1:
+            raise ConfigError(f"--ratio={args.ratio} must be in (0, 1) and --epochs="
+                              f"{args.epochs} >= 1")  # fmt: skip
+        if args.device:
+            import jax
+
+            jax.config.update("jax_platforms", args.device.replace("gpu", "cuda"))
+        from csum.video.features import EXTRACTORS
+
+        EXTRACTORS.get(args.extractor)  # an unknown name: one line, before any work
+        import backbones
+
+        backbones.BACKBONES.get(args.backbone)
+        return summarize(args, overrides)
+
+    return run_command(build_parser(), argv, body)
+
+
+def summarize(args, overrides) -> int:
+    from tqdm import tqdm
+
+    from csum.data.errors import DataError
+    from csum.video.summary import shots
+
+    files = find_videos(args.paths)
+    if not files:
+        raise DataError(", ".join(args.paths), "no video files found")
+    out, cache = Path(args.out), Path(args.cache).expanduser()
+    errors, videos, feats = {}, [], {}
+    for path, name in zip(tqdm(files, desc="features", unit="video"), names_for(files),
+                          strict=True):  # fmt: skip
+        try:
+            f = cached_features(path, args.extractor, cache)
+            feats[name] = f
+            videos.append(as_video(name, f, shots(f.features, f.picks, f.n_frames)))
+        except DataError as err:
+            errors[name] = str(err)
+            print(f"error: {err}", file=sys.stderr)
+    if videos:
+        try:
+            if args.model:
+                from experiments.highlights import load_model
+
+                model, source = load_model(args.model, videos), args.model
+            else:
+                model, _ = train_model(args, overrides, videos, out / "model")
+                source = str(out / "model")
+        except DataError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        write_outputs(args, model, source, videos, feats, errors, out)
+    from csum.video.report import write_index
+
+    entries = []
+    for name in names_for(files):
+        path = out / name / "summary.json"
+        if name in errors or not path.is_file():
+            entries.append({"name": name, "error": errors.get(name, "not processed")})
+        else:
+            entries.append(json.loads(path.read_text())["index"])
+    index = write_index(out, entries)
+    print(f"{len(files) - len(errors)} of {len(files)} videos summarized: {index}")
+    return 2 if errors else 0
+
+
+def write_outputs(args, model, source, videos, feats, errors, out: Path) -> None:
+    from tqdm import tqdm
+
+    from csum.data.batching import default_buckets
+    from csum.data.errors import DataError
+    from csum.evaluation import as_quantiles
+    from csum.highlights.extract import budget_theta, segments
+    from csum.predict import predict_scores
+    from csum.video.report import plot_scores, save_image
+    from csum.video.summary import select
+    from csum.video.write import write_summary
+
+    todo = [v for v in videos if not (out / v.key / "summary.json").is_file()]
+    if not todo:
+        return
+    raw = predict_scores(model.backbone, todo, 8, default_buckets(max(v.n_steps for v in todo)))
+    for v in tqdm(todo, desc="writing", unit="video"):
+        f, folder = feats[v.key], out / v.key
+        try:
+            scores = as_quantiles(raw[v.key])  # CSUM ranks clips: the knapsack gets ranks
+            ranges = select(scores, v.change_points, v.picks, v.n_frames, args.ratio)
+            (folder / "keyframes").mkdir(parents=True, exist_ok=True)
+            keyframes = write_summary(f.path, ranges, folder / "summary.mp4")
+        except DataError as err:
+            errors[v.key] = str(err)
+            print(f"error: {err}", file=sys.stderr)
+            continue
+        seconds = v.picks / f.fps
+        to_s = np.append(v.picks, v.n_frames) / f.fps  # a frame's start time, by step grid
+        selected = [[float(a / f.fps), float((b + 1) / f.fps)] for a, b in ranges]
+        highlights, theta = [], None
+        if args.highlights:
+            theta = budget_theta(scores, args.ratio, sigma=4.0)
+            spans, values = segments(scores, theta, sigma=4.0)
+            highlights = [[float(to_s[a]), float(to_s[b]), float(x)]
+                          for (a, b), x in zip(spans, values, strict=True)]  # fmt: skip
+        names = []
+        for i, image in enumerate(keyframes):
+            names.append(f"{i:03d}.png")
+            save_image(folder / "keyframes" / names[-1], image)
+        chosen = {(int(a), int(b)) for a, b in ranges}
+        shot_rows = [{"start": float(a / f.fps), "end": float((b + 1) / f.fps),
+                      "start_frame": int(a), "end_frame": int(b),
+                      "score": float(scores[(v.picks >= a) & (v.picks <= b)].mean())
+                      if ((v.picks >= a) & (v.picks <= b)).any() else 0.0,
+                      "selected": (int(a), int(b)) in chosen}
+                     for a, b in v.change_points]  # fmt: skip
+        plot_scores(folder / "scores.png", seconds, scores, selected, highlights, keyframes,
+                    f"{v.key}: summary {sum(b - a for a, b in selected):.0f} s of "
+                    f"{f.duration:.0f} s")  # fmt: skip
+        summary_seconds = float(sum(b - a for a, b in selected))
+        record = {
+            "video": str(f.path), "duration": f.duration, "fps": f.fps, "n_frames": f.n_frames,
+            "steps": {"seconds": seconds.tolist(), "picks": v.picks.tolist(),
+                      "scores": scores.tolist()},
+            "shots": shot_rows, "summary": selected, "summary_seconds": summary_seconds,
+            "highlights": {"theta": theta, "segments": highlights},
+            "model": source, "extractor": args.extractor, "ratio": args.ratio,
+            "index": {"name": v.key, "duration": f.duration, "summary_seconds": summary_seconds,
+                      "keyframes": names},
+        }  # fmt: skip
+        (folder / "summary.json").write_text(json.dumps(record, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
