@@ -175,3 +175,15 @@ def test_unreadable_and_streamless_files_are_one_line(tmp_path):
     assert "\n" not in str(err.value)
     with pytest.raises(DataError, match="no such file"):
         list(steps(tmp_path / "none.mp4"))
+
+
+def test_i3d_extractor_on_a_video(tmp_path):
+    path = tmp_path / "short.mp4"
+    write_video(path, [Scene(1.0, (200, 30, 30), "stripes"), Scene(1.0, (30, 30, 200))],
+                fps=25, size=(64, 96), audio=False)  # fmt: skip
+    extractor = EXTRACTORS.build("i3d")
+    f = extract(path, extractor, audio=False, batch=4)
+    assert f.features.shape == (4, 1024) and f.audio is None
+    assert np.isfinite(f.features).all() and (f.features >= 0).all()  # averaged ReLU outputs
+    # the red and the blue scene look different to I3D
+    assert np.linalg.norm(f.features[0] - f.features[3]) > 0.1 * np.linalg.norm(f.features[0])

