@@ -168,6 +168,7 @@ COMMANDS = {
     "study": ("experiments.study", "an ablation study over folds and seeds"),
     "table2": ("experiments.table2", "highlight detection per domain (the paper's Table 2)"),
     "highlights": ("experiments.highlights", "highlights of your own features, without labels"),
+    "summarize": ("experiments.summarize", "summaries and highlights of your own video files"),
     "evaluate": ("experiments.evaluate", "score a prediction file with a benchmark's protocol"),
 }
 """``csum`` subcommands: ``{name: (module with main(argv), one line)}``; ``csum bench

@@ -32,7 +32,7 @@ def test_help_lists_options_and_names(module, capsys):
         assert "learning, objective, topk_operators, window_size" in out
 
 
-@pytest.mark.parametrize("module", ["experiments.evaluate", "experiments.highlights", "experiments.table2",
+@pytest.mark.parametrize("module", ["experiments.evaluate", "experiments.highlights", "experiments.table2", "experiments.summarize",
                                     "experiments.highlight_baselines"])  # fmt: skip
 def test_highlight_commands_have_help(module, capsys):
     assert importlib.import_module(module).main(["--help"]) == 0
