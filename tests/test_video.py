@@ -187,3 +187,21 @@ def test_i3d_extractor_on_a_video(tmp_path):
     assert np.isfinite(f.features).all() and (f.features >= 0).all()  # averaged ReLU outputs
     # the red and the blue scene look different to I3D
     assert np.linalg.norm(f.features[0] - f.features[3]) > 0.1 * np.linalg.norm(f.features[0])
+
+
+def test_rotation_metadata_turns_frames_upright():
+    from types import SimpleNamespace
+
+    from csum.video.decode import _rotation, _upright
+
+    stream = SimpleNamespace(metadata={})
+    # a phone held upright: stored landscape, display matrix -90 (counter-clockwise)
+    assert _rotation(stream, SimpleNamespace(rotation=-90)) == 90
+    assert _rotation(stream, SimpleNamespace(rotation=90)) == 270
+    assert _rotation(stream, SimpleNamespace(rotation=180)) == 180
+    assert _rotation(SimpleNamespace(metadata={"rotate": "90"}), SimpleNamespace(rotation=0)) == 90
+    assert _rotation(stream, SimpleNamespace(rotation=0)) == 0
+    stored = np.zeros((2, 3, 3), np.uint8)
+    stored[0, 0] = 255  # top-left of the stored frame
+    up = _upright(stored, 90)  # turned clockwise: it becomes the top-right
+    assert up.shape == (3, 2, 3) and up[0, -1, 0] == 255

@@ -92,12 +92,17 @@ def _open(path):
 
 
 def _rotation(stream, frame=None) -> int:
-    """Clockwise degrees that turn the stored frames upright (display-matrix metadata)."""
+    """Clockwise degrees (0, 90, 180, 270) that turn the stored frames upright.
+
+    From the frame's display matrix (PyAV's ``frame.rotation``: counter-clockwise degrees,
+    FFmpeg's ``av_display_rotation_get``), else the stream's legacy ``rotate`` tag
+    (clockwise degrees).
+    """
     angle = getattr(frame, "rotation", 0) if frame is not None else 0
-    if not angle:
-        angle = int(float(stream.metadata.get("rotate", 0) or 0))
-    # PyAV reports the display matrix's counter-clockwise angle; rotate back by it.
-    return int(round(-angle / 90.0)) % 4 * 90 if angle else 0
+    if angle:
+        return int(round(-float(angle) / 90.0)) % 4 * 90
+    tag = stream.metadata.get("rotate", 0) or 0
+    return int(round(float(tag) / 90.0)) % 4 * 90
 
 
 def probe(path) -> VideoInfo:
