@@ -175,6 +175,11 @@ def test_unreadable_and_streamless_files_are_one_line(tmp_path):
     assert "\n" not in str(err.value)
     with pytest.raises(DataError, match="no such file"):
         list(steps(tmp_path / "none.mp4"))
+    one = tmp_path / "one.mp4"
+    write_video(one, [Scene(0.04, (10, 10, 10))], fps=25, audio=False)  # a single frame
+    with pytest.raises(DataError, match="1 step") as err:
+        extract(one, EXTRACTORS.build("colour"))
+    assert "one.mp4" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_i3d_extractor_on_a_video(tmp_path):

@@ -156,7 +156,7 @@ def extract(path, extractor, audio: bool = True, batch: int = 32, progress=None)
     features = np.concatenate(parts)
     if len(features) < 2:
         raise VideoError(path, f"{len(features)} step(s) of {STEP_SECONDS} s; at least 2 "
-                         "are needed (a video of 1 s or more)")  # fmt: skip
+                         f"are needed (a video of {STEP_SECONDS} s or more)")  # fmt: skip
     n_frames = stats["n_frames"]
     bands = audio_bands(path, len(features)) if audio and info.has_audio else None
     return VideoFeatures(Path(path), features, bands, np.asarray(picks, np.int64),
