@@ -175,6 +175,12 @@ def main(argv: list[str] | None = None) -> int:
             import jax
 
             jax.config.update("jax_platforms", args.device.replace("gpu", "cuda"))
+            try:
+                jax.devices()
+            except Exception as err:  # jax raises RuntimeError or AssertionError here
+                why = str(err).splitlines()[0] if str(err) else type(err).__name__
+                raise ConfigError(f"--device={args.device}: JAX sees no such device "
+                                  f"({why})") from None  # fmt: skip
         from csum.video.features import EXTRACTORS
 
         EXTRACTORS.get(args.extractor)  # an unknown name: one line, before any work
