@@ -144,6 +144,25 @@ def sub_videos(video) -> list:
     return out
 
 
+def check_collection(workdir: Path, videos, settings: dict) -> None:
+    """Records what ``workdir``'s model trains on; a rerun on other videos or settings
+    would resume a model of another collection, so it is refused (one line)."""
+    from csum.data.errors import DataError
+
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for v in videos:
+        digest.update(v.key.encode())
+        digest.update(np.ascontiguousarray(v.features[0]).tobytes())
+    record = {"fingerprint": digest.hexdigest()[:20], "videos": [v.key for v in videos],
+              "settings": settings}  # fmt: skip
+    path = workdir / "collection.json"
+    if path.is_file() and json.loads(path.read_text())["fingerprint"] != record["fingerprint"]:
+        raise DataError(workdir, "holds a model trained on other videos or settings; reuse it "
+                        f"with --model={workdir}, or choose another --out")  # fmt: skip
+    workdir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+
+
 def train_model(args, overrides, videos, workdir: Path):
     from csum.data.errors import DataError
     from csum.highlights.experiment import train_phase
@@ -156,6 +175,9 @@ def train_model(args, overrides, videos, workdir: Path):
                              "workdir": str(workdir), "topk.ratio": str(args.ratio),
                              **overrides})  # fmt: skip
     validate(config)
+    check_collection(workdir, videos, {"backbone": args.backbone, "epochs": args.epochs,
+                                       "seed": args.seed, "ratio": args.ratio,
+                                       "extractor": args.extractor, **overrides})  # fmt: skip
     train = videos if len(videos) > 1 else sub_videos(videos[0])
     if min(v.n_steps for v in train) < 4:
         raise DataError(videos[0].key, "too short to train on its own sub-videos (at least "

@@ -152,6 +152,11 @@ def test_summarize_a_collection_end_to_end(clip, tmp_path, capsys):
     before = (out / "a" / "summary.json").stat().st_mtime_ns
     assert _run(argv) == 2  # rerun: done videos are skipped
     assert (out / "a" / "summary.json").stat().st_mtime_ns == before
+    capsys.readouterr()
+    (folder / "broken.mp4").unlink()  # another collection: the old model is not resumed
+    write_video(folder / "c.mp4", SCENES[:3], fps=25)
+    assert _run(argv) == 2
+    assert "holds a model trained on other videos" in capsys.readouterr().err
 
 
 def test_one_video_and_bad_names(clip, tmp_path, capsys):
