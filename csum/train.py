@@ -15,7 +15,7 @@ import optax
 from flax import nnx
 from tqdm import tqdm
 
-from csum import topk
+from csum import parallel, topk
 from csum.banks import video_bank, window_bank
 from csum.checkpoint import Checkpointer
 from csum.data.batching import train_batches
@@ -68,7 +68,8 @@ data and evaluation."""
 
 
 def check_regime(config) -> None:
-    """Raises ValueError (one line) for an unknown regime or a DPP term without its head."""
+    """Raises ValueError (one line) for an unknown regime, a DPP term without its head, or
+    more devices than JAX sees (``train.devices``)."""
     import backbones  # the registry (csum.model imports it too)
 
     if config.train.regime not in REGIMES:
@@ -81,6 +82,7 @@ def check_regime(config) -> None:
         raise ValueError("loss.negatives=windows trains on per-clip losses that the frozen "
                          "projector fixes (no gradient reaches it); set "
                          "--config.projector.trainable=false or loss.negatives=batch")  # fmt: skip
+    parallel.resolve_devices(config.train.devices, config.train.batch_size)
     cls = backbones.BACKBONES.get(config.backbone.name)
     dpp = config.train.regime == "supervised" and config.loss.dpp_weight > 0
     if dpp and not hasattr(cls, "scores_and_diversity"):
@@ -209,6 +211,11 @@ def train_fold(
     start = ckpt.restore(model, optimizer)
     drop_stale_records(metrics_path, fold, start)
     steps_per_epoch = math.ceil(len(videos) / config.train.batch_size)
+    mesh = None
+    devices = parallel.resolve_devices(config.train.devices, config.train.batch_size)
+    if devices > 1:  # data parallel: batches split along B, state replicated
+        mesh = parallel.make_mesh(devices)
+        parallel.replicate_state(model, optimizer, mesh=mesh)
     stochastic = config.topk.name in topk.STOCHASTIC
     records, bank = [], None
     bar = tqdm(range(start, config.train.epochs), desc=f"fold {fold}", unit="epoch",
@@ -230,6 +237,8 @@ def train_fold(
                 else:
                     bank = video_bank(model, videos, config.eval.batch_size, buckets)
                 model.train()
+                if mesh is not None:
+                    bank = parallel.replicate(bank, mesh)
             losses = []
             for i, batch in enumerate(train_batches(videos, config.train.batch_size, buckets, rng)):
                 key = step_key(config.seed, fold, epoch * steps_per_epoch + i)
@@ -239,6 +248,8 @@ def train_fold(
                     nnx.reseed(model, dropout=key, topk=jax.random.fold_in(key, 1))
                 else:
                     nnx.reseed(model, dropout=key)
+                if mesh is not None:
+                    batch = parallel.shard_batch(batch, mesh)
                 losses.append(step_fn(model, optimizer, batch, bank))
             losses = np.asarray(jax.device_get(losses), np.float64)
             if not np.isfinite(losses).all():

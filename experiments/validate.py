@@ -204,6 +204,11 @@ RULES: dict[str, Rule] = {
     "train.regime": one_of(_names("csum.train", "REGIMES")),
     "train.epochs": COUNT,
     "train.batch_size": COUNT,
+    "train.devices": Rule(
+        lambda v, c: isinstance(v, int) and v >= 0 and (v == 0 or c.train.batch_size % v == 0),
+        "an integer >= 0 (0: all devices) that divides train.batch_size",
+        3,
+    ),  # fmt: skip
     "train.lr": POSITIVE,
     "train.weight_decay": number(0),
     "train.max_grad_norm": POSITIVE,

@@ -162,6 +162,9 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.train.regime = regime  # "csum" or "supervised" (csum.train.REGIMES)
     c.train.epochs = 2 if quick else 20
     c.train.batch_size = 8
+    # Data parallel over this many local devices (0: all; csum.parallel); the batch is
+    # split along its videos, so batch_size must be a multiple of it.
+    c.train.devices = 1
     c.train.lr = 3e-4
     c.train.weight_decay = 1e-4
     c.train.max_grad_norm = 1.0

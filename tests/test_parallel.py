@@ -1,0 +1,92 @@
+"""Data parallel training on one host: 4 forced CPU devices against 1.
+
+One training step is the same computation: the loss and every gradient agree to float32
+rounding (the batch mean and the gradient sums are reduced in another order across
+devices: relative differences of ~1e-7 measured, 1e-5 allowed). Whole runs then drift
+apart: Adam turns rounding-level differences in small gradient components into full-size
+updates, so after the first epoch the loss curves differ by ~1e-5 and validation rho by
+~1e-3 (measured on this test's run); only the first epoch is compared exactly.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = r"""
+import json, sys
+import numpy as np, jax
+from flax import nnx
+from experiments.run import main, prepare
+from csum import parallel
+from csum.banks import window_bank
+from csum.data.batching import default_buckets, train_batches
+from csum.experiment import load_dataset
+from csum.model import build_summarizer
+from csum.train import regime_loss, trainable
+
+out, data = sys.argv[1], sys.argv[2]
+args = ["--config=tvsum_msva:synthetic,quick", f"--config.data.synthetic_dir={data}",
+        "--config.train.progress=false", "--config.compute_dtype=float32"]
+for n in (1, 4):
+    assert main(args + [f"--config.workdir={out}/d{n}", f"--config.train.devices={n}"]) == 0
+c = prepare("tvsum_msva:synthetic,quick", {"data.synthetic_dir": data,
+                                           "compute_dtype": "float32"})
+videos = list(load_dataset(c).values())[:16]
+buckets = default_buckets(max(v.n_steps for v in videos))
+model = build_summarizer(c, videos[0].dims, seed=0)
+model.eval()
+bank = window_bank(model, videos, 8, buckets, c.loss.tau)
+model.train()
+batch = train_batches(videos, 8, buckets, np.random.default_rng(0))[0]
+loss_fn, wrt = regime_loss(c), nnx.DiffState(0, trainable(c))
+
+@nnx.jit
+def step(m, b, k):
+    return nnx.value_and_grad(lambda x: loss_fn(x, b, bank=k), argnums=wrt)(m)
+
+nnx.reseed(model, dropout=jax.random.key(1, impl="rbg"))
+l1, g1 = step(model, batch, bank)
+mesh = parallel.make_mesh(4)
+parallel.replicate_state(model, mesh=mesh)
+nnx.reseed(model, dropout=jax.random.key(1, impl="rbg"))
+l4, g4 = step(model, parallel.shard_batch(batch, mesh), parallel.replicate(bank, mesh))
+worst = max(float(np.abs(np.asarray(a) - np.asarray(b)).max() / (np.abs(np.asarray(a)).max()
+                                                                + 1e-30))
+            for a, b in zip(jax.tree.leaves(nnx.state(g1)), jax.tree.leaves(nnx.state(g4))))
+print(json.dumps({"devices": jax.device_count(), "loss": [float(l1), float(l4)],
+                  "grad_rel": worst}))
+"""
+
+
+def test_four_devices_match_one(tmp_path):
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
+               JAX_PLATFORMS="cpu")  # fmt: skip
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), str(tmp_path / "data")],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    step = json.loads(done.stdout.strip().splitlines()[-1])
+    assert step["devices"] == 4
+    assert abs(step["loss"][0] - step["loss"][1]) <= 1e-6 * abs(step["loss"][0])
+    assert step["grad_rel"] <= 1e-5, step["grad_rel"]
+
+    def records(n):
+        lines = (tmp_path / f"d{n}" / "metrics.jsonl").read_text().splitlines()
+        return [json.loads(x) for x in lines]
+
+    one, four = records(1), records(4)
+    assert [r["epoch"] for r in one] == [r["epoch"] for r in four] == [0, 1]
+    assert abs(one[0]["loss"] - four[0]["loss"]) <= 1e-5  # the first epoch's 4-5 steps
+    assert (tmp_path / "d4" / "results.json").is_file()
+
+
+def test_devices_beyond_the_machine_are_one_line(capsys):
+    from experiments.run import main
+
+    assert main(["--config=tvsum_msva:synthetic,quick", "--config.train.devices=8"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: train.devices=8: JAX sees") and "\n" not in err
+    assert main(["--config=tvsum_msva:synthetic,quick", "--config.train.devices=3"]) == 2
+    assert "divides train.batch_size" in capsys.readouterr().err
