@@ -12,13 +12,12 @@ Mixed_5c. Writes ``i3d_reference.{md,json}``.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from experiments.cli import make_parser
+from experiments.cli import make_parser, write_report
 
 CLIP = (
     Path(__file__).resolve().parents[1]
@@ -113,12 +112,7 @@ def main(argv=None) -> int:
               f"difference {r['mixed_5c_rel_l2']:.2e}; logit L2 norm {r['logit_norm']:.2f}. "
               f"Time (compile included): port {r['port_seconds']:.1f} s, reference "
               f"{r['reference_seconds']:.1f} s."]  # fmt: skip
-    table = "\n".join(lines)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "i3d_reference.md").write_text(table + "\n")
-    (out / "i3d_reference.json").write_text(json.dumps(r, indent=1) + "\n")
-    print(table)
+    write_report(Path(args.out) / "i3d_reference", "\n".join(lines), r, indent=1)
     return 0
 
 

@@ -14,13 +14,12 @@ farther than that from every true cut is false. Writes ``shot_detectors.{md,json
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from experiments.cli import make_parser
+from experiments.cli import make_parser, write_report
 
 
 def main(argv=None) -> int:
@@ -66,12 +65,7 @@ def main(argv=None) -> int:
              "| detector | true cuts found | false cuts |", "|---|---|---|"]  # fmt: skip
     for name, (hit, n, false) in totals.items():
         lines.append(f"| {name} | {hit} / {n} | {false} |")
-    table = "\n".join(lines)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "shot_detectors.md").write_text(table + "\n")
-    (out / "shot_detectors.json").write_text(json.dumps(totals, indent=1) + "\n")
-    print(table)
+    write_report(Path(args.out) / "shot_detectors", "\n".join(lines), totals, indent=1)
     return 0
 
 

@@ -21,7 +21,6 @@ resident set (``ru_maxrss``), which includes Python, JAX and the model. Writes
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import resource
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.cli import make_parser
+from experiments.cli import make_parser, write_report
 
 
 def make_video(path: Path, minutes: float, height: int) -> float:
@@ -124,12 +123,7 @@ def main(argv=None) -> int:
     for r in rows:
         lines.append(f"| {r['kind']} | {r['video_seconds']:.0f} | {r['wall_s']:.1f} | "
                      f"{r['rate']:.2f} | {r['peak_mib']:.0f} |")  # fmt: skip
-    table = "\n".join(lines)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "video_throughput.md").write_text(table + "\n")
-    (out / "video_throughput.json").write_text(json.dumps({"rows": rows}, indent=1) + "\n")
-    print(table)
+    write_report(Path(args.out) / "video_throughput", "\n".join(lines), {"rows": rows}, indent=1)
     return 0
 
 

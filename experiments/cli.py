@@ -95,6 +95,19 @@ def make_parser(prog: str, doc: str, *sections: str,
     )
 
 
+def write_report(stem, table: str, data, indent: int = 2) -> None:
+    """Writes ``stem.md`` (the printed table) and ``stem.json`` (the numbers behind it),
+    creating the folder, and prints the table: the output of every table and benchmark."""
+    import json
+    from pathlib import Path
+
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps(data, indent=indent) + "\n")
+    stem.with_suffix(".md").write_text(table + "\n")
+    print(table)
+
+
 def add_import_option(parser: argparse.ArgumentParser) -> None:
     """``--import=MODULE`` (repeatable, into ``args.imports``): user modules to import first,
     so that the backbones they register can be named (see ``experiments.run.import_plugins``)."""

@@ -22,13 +22,12 @@ and rho.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from experiments.cli import run_command
+from experiments.cli import run_command, write_report
 from experiments.config_loader import ConfigError, known_configs
 from experiments.configs.common import BACKBONE_NAMES
 from experiments.run import import_plugins
@@ -213,12 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out)
         result = run_table(args.dataset, names, regimes, seeds, synthetic, args.quick, out,
                            overrides, args.family)  # fmt: skip
-        out.mkdir(parents=True, exist_ok=True)
         stem = out / stem_name(args.dataset, args.family)
-        stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-        table = markdown(result)
-        stem.with_suffix(".md").write_text(table + "\n")
-        print(table)
+        write_report(stem, markdown(result), result)
         print(f"wrote {stem}.{{json,md}}")
         return 0
 

@@ -24,13 +24,12 @@ with ``--config.highlights.labels=... --config.highlights.video_dir=...
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from experiments.cli import make_parser, run_command
+from experiments.cli import make_parser, run_command, write_report
 from experiments.config_loader import ConfigError, apply_overrides, load_config
 
 ROWS = ("csum", "finetuned", "scratch", "csum_audio", "finetuned_audio", "scratch_audio")
@@ -183,12 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out)
         result = run_table(args.source, rows, args.backbone, args.synthetic or args.quick,
                            args.quick, overrides, out / f"table2_{args.source}")  # fmt: skip
-        out.mkdir(parents=True, exist_ok=True)
         stem = out / f"table2_{args.source}"
-        stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-        table = markdown(result)
-        stem.with_suffix(".md").write_text(table + "\n")
-        print(table)
+        write_report(stem, markdown(result), result)
         print(f"wrote {stem}.{{json,md}}")
         return 0
 
