@@ -1,4 +1,10 @@
-"""VASNet-style single-head self-attention (Fajtl et al., 2018), shared by VASNet and MSVA."""
+"""The attention modules of the backbones: VASNet-style single-head self-attention (Fajtl et
+al., 2018; VASNet and MSVA) and multi-head attention (the transformer).
+
+Both compute through ``csum.attention.dot_product_attention``, so long videos take its
+memory-bounded chunked path (or cuDNN's fused kernel) automatically; ``impl``, ``chunk``
+and ``dense_max`` select it by hand.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from csum import precision
+from csum.attention import dot_product_attention
 from csum.dropout import Dropout
 from csum.layers import dense
-
-_MASKED = -1e9  # finite, so a row with no allowed key gives uniform weights, not NaN
 
 
 class SelfAttention(nnx.Module):
@@ -27,10 +31,12 @@ class SelfAttention(nnx.Module):
         query_scale: the fixed query scale of the reference (0.06, instead of 1/sqrt(D)).
         dropout: dropout rate on the attention weights.
         dtype: matmul compute dtype (e.g. bfloat16); accumulation and softmax stay float32.
+        impl, chunk, dense_max: the attention path (``csum.attention``).
     """
 
     def __init__(self, dim: int, *, rngs: nnx.Rngs, aperture: int = 0,
-                 query_scale: float = 0.06, dropout: float = 0.5, dtype=jnp.float32):  # fmt: skip
+                 query_scale: float = 0.06, dropout: float = 0.5, dtype=jnp.float32,
+                 impl: str = "auto", chunk: int = 512, dense_max: int = 4096):  # fmt: skip
         def linear():
             return dense(dim, dim, use_bias=False, dtype=dtype, rngs=rngs)
 
@@ -39,20 +45,15 @@ class SelfAttention(nnx.Module):
         self.aperture = aperture
         self.query_scale = query_scale
         self.dtype = dtype
+        self.path = dict(impl=impl, chunk=chunk, dense_max=dense_max)
 
     def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
         """Args: x [B, T, D], mask [B, T] bool. Returns: [B, T, D]."""
         q = self.q(x) * self.query_scale
-        k, v = self.k(x), self.v(x)
-        logits = precision.einsum("btd,bsd->bts", q, k, self.dtype)
-        allowed = mask[:, None, :]
-        if self.aperture > 0:
-            T = x.shape[1]
-            offset = jnp.arange(T)[:, None] - jnp.arange(T)[None, :]
-            allowed = allowed & (jnp.abs(offset) < self.aperture)[None]
-        weights = jax.nn.softmax(jnp.where(allowed, logits, _MASKED), axis=-1)
-        weights = self.dropout(weights)
-        y = precision.einsum("bts,bsd->btd", weights, v, self.dtype)
+        y = dot_product_attention(q, self.k(x), self.v(x), mask, aperture=self.aperture,
+                                  dropout_rate=self.dropout.rate,
+                                  dropout_words=self.dropout.words(), dtype=self.dtype,
+                                  **self.path)  # fmt: skip
         return self.out(y)
 
 
@@ -69,10 +70,12 @@ class MultiHeadAttention(nnx.Module):
         heads: number of heads.
         dropout: dropout rate on the attention weights.
         dtype: matmul compute dtype; softmax and accumulation stay float32.
+        impl, chunk, dense_max: the attention path (``csum.attention``).
     """
 
     def __init__(self, dim: int, *, rngs: nnx.Rngs, heads: int = 8, dropout: float = 0.1,
-                 dtype=jnp.float32):  # fmt: skip
+                 dtype=jnp.float32, impl: str = "auto", chunk: int = 512,
+                 dense_max: int = 4096):  # fmt: skip
         if dim % heads:
             raise ValueError(f"attention width {dim} is not a multiple of heads={heads}")
 
@@ -83,6 +86,7 @@ class MultiHeadAttention(nnx.Module):
         self.dropout = Dropout(dropout, rngs=rngs)
         self.heads = heads
         self.dtype = dtype
+        self.path = dict(impl=impl, chunk=chunk, dense_max=dense_max)
 
     def __call__(self, x: jax.Array, context: jax.Array, context_mask: jax.Array) -> jax.Array:
         """Args: x [B, T, D], context [B, S, D], context_mask [B, S]. Returns: [B, T, D]."""
@@ -94,8 +98,7 @@ class MultiHeadAttention(nnx.Module):
 
         q = split(self.q(x) * (D // H) ** -0.5, T)
         k, v = split(self.k(context), S), split(self.v(context), S)
-        logits = precision.einsum("bhtd,bhsd->bhts", q, k, self.dtype)
-        logits = jnp.where(context_mask[:, None, None, :], logits, _MASKED)
-        weights = self.dropout(jax.nn.softmax(logits, axis=-1))
-        y = precision.einsum("bhts,bhsd->bhtd", weights, v, self.dtype)
+        y = dot_product_attention(q, k, v, context_mask, dropout_rate=self.dropout.rate,
+                                  dropout_words=self.dropout.words(), dtype=self.dtype,
+                                  **self.path)  # fmt: skip
         return self.out(y.transpose(0, 2, 1, 3).reshape(B, T, D))

@@ -36,11 +36,14 @@ class MSVA(nnx.Module):
         dropout: dropout rate.
         share_attention: one attention module for all sources, as the public code.
         dtype: matmul compute dtype; parameters are float32.
+        attention, attention_chunk, attention_dense_max: the attention path
+            (``csum.attention``: "auto", "dense", "chunked" or "cudnn").
     """
 
     def __init__(self, in_dims, *, rngs: nnx.Rngs, hidden: int = 365, head: int = 512,
                  aperture: int = 250, dropout: float = 0.5, share_attention: bool = False,
-                 dtype=jnp.float32):  # fmt: skip
+                 dtype=jnp.float32, attention: str = "auto", attention_chunk: int = 512,
+                 attention_dense_max: int = 4096):  # fmt: skip
         D = in_dims[0]
         n_attn = 1 if share_attention else len(in_dims)
         self.adapters = nnx.List(
@@ -48,7 +51,8 @@ class MSVA(nnx.Module):
              for d in in_dims]
         )  # fmt: skip
         self.attention = nnx.List(
-            [SelfAttention(D, aperture=aperture, dropout=dropout, dtype=dtype, rngs=rngs)
+            [SelfAttention(D, aperture=aperture, dropout=dropout, dtype=dtype, impl=attention,
+                           chunk=attention_chunk, dense_max=attention_dense_max, rngs=rngs)
              for _ in range(n_attn)]
         )  # fmt: skip
         self.norms = nnx.List([nnx.LayerNorm(D, rngs=rngs) for _ in range(n_attn)])

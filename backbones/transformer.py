@@ -32,13 +32,14 @@ class EncoderLayer(nnx.Module):
 
     Args:
         dim: width; heads, ffn: heads and feed-forward width; dropout: rate on attention
-        weights and on each residual branch; dtype: matmul compute dtype.
+        weights and on each residual branch; dtype: matmul compute dtype; path: the
+        attention path (``impl``, ``chunk``, ``dense_max`` of ``csum.attention``).
     """
 
     def __init__(self, dim: int, *, rngs: nnx.Rngs, heads: int, ffn: int, dropout: float,
-                 dtype=jnp.float32):  # fmt: skip
+                 dtype=jnp.float32, path=None):  # fmt: skip
         self.attention = MultiHeadAttention(dim, heads=heads, dropout=dropout, dtype=dtype,
-                                            rngs=rngs)  # fmt: skip
+                                            rngs=rngs, **(path or {}))  # fmt: skip
         self.norm_attention = nnx.LayerNorm(dim, rngs=rngs)
         self.ffn_in = dense(dim, ffn, dtype=dtype, rngs=rngs)
         self.ffn_out = dense(ffn, dim, dtype=dtype, rngs=rngs)
@@ -58,11 +59,12 @@ class ModalityEncoder(nnx.Module):
     """Input projection, sinusoidal positions and ``layers`` self-attention layers."""
 
     def __init__(self, in_dim: int, dim: int, *, rngs: nnx.Rngs, layers: int, heads: int,
-                 ffn: int, dropout: float, dtype=jnp.float32):  # fmt: skip
+                 ffn: int, dropout: float, dtype=jnp.float32, path=None):  # fmt: skip
         self.project = dense(in_dim, dim, dtype=dtype, rngs=rngs)
         self.norm = nnx.LayerNorm(dim, rngs=rngs)
         self.layers = nnx.List(
-            [EncoderLayer(dim, heads=heads, ffn=ffn, dropout=dropout, dtype=dtype, rngs=rngs)
+            [EncoderLayer(dim, heads=heads, ffn=ffn, dropout=dropout, dtype=dtype, path=path,
+                          rngs=rngs)
              for _ in range(layers)]
         )  # fmt: skip
         self.dropout = Dropout(dropout, rngs=rngs)
@@ -105,17 +107,23 @@ class Transformer(nnx.Module):
         audio: treat the last source as audio (needs at least two sources).
         query_dim: text-query token size; 0 builds no query branch.
         dtype: matmul compute dtype; parameters are float32.
+        attention, attention_chunk, attention_dense_max: the attention path
+            (``csum.attention``: "auto", "dense", "chunked" or "cudnn").
     """
 
     def __init__(self, in_dims, *, rngs: nnx.Rngs, dim: int = 256, heads: int = 8,
                  ffn: int = 1024, layers: int = 1, bottleneck: int = 4, dropout: float = 0.1,
-                 audio: bool = False, query_dim: int = 0, dtype=jnp.float32):  # fmt: skip
+                 audio: bool = False, query_dim: int = 0, dtype=jnp.float32,
+                 attention: str = "auto", attention_chunk: int = 512,
+                 attention_dense_max: int = 4096):  # fmt: skip
         in_dims = tuple(in_dims)
         if audio and len(in_dims) < 2:
             raise ValueError(f"transformer(audio=True) needs a video and an audio source, got "
                              f"{len(in_dims)} source(s)")  # fmt: skip
         video_dims = in_dims[:-1] if audio else in_dims
-        sizes = dict(layers=layers, heads=heads, ffn=ffn, dropout=dropout, dtype=dtype)
+        path = dict(impl=attention, chunk=attention_chunk, dense_max=attention_dense_max)
+        sizes = dict(layers=layers, heads=heads, ffn=ffn, dropout=dropout, dtype=dtype,
+                     path=path)  # fmt: skip
         self.audio = audio
         self.video = ModalityEncoder(sum(video_dims), dim, rngs=rngs, **sizes)
         self.audio_encoder = (
@@ -123,7 +131,7 @@ class Transformer(nnx.Module):
         )
         n_modalities = 2 if audio else 1
         self.tokens = nnx.Param(0.02 * jax.random.normal(rngs.params(), (bottleneck, dim)))
-        layer = dict(heads=heads, ffn=ffn, dropout=dropout, dtype=dtype, rngs=rngs)
+        layer = dict(heads=heads, ffn=ffn, dropout=dropout, dtype=dtype, path=path, rngs=rngs)
         self.gather = EncoderLayer(dim, **layer)
         self.scatter = nnx.List([EncoderLayer(dim, **layer) for _ in range(n_modalities)])
         self.query = ModalityEncoder(query_dim, dim, rngs=rngs, **sizes) if query_dim else None

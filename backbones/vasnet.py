@@ -31,12 +31,17 @@ class VASNet(nnx.Module):
         aperture: attention window in steps; 0 for global attention.
         dropout: dropout rate (attention weights and the head), 0.5 in the reference.
         dtype: matmul compute dtype; parameters are float32.
+        attention, attention_chunk, attention_dense_max: the attention path
+            (``csum.attention``: "auto", "dense", "chunked" or "cudnn").
     """
 
     def __init__(self, in_dims, *, rngs: nnx.Rngs, aperture: int = 0, dropout: float = 0.5,
-                 dtype=jnp.float32):  # fmt: skip
+                 dtype=jnp.float32, attention: str = "auto", attention_chunk: int = 512,
+                 attention_dense_max: int = 4096):  # fmt: skip
         D = sum(in_dims)
         self.attention = SelfAttention(D, aperture=aperture, dropout=dropout, dtype=dtype,
+                                       impl=attention, chunk=attention_chunk,
+                                       dense_max=attention_dense_max,
                                        rngs=rngs)  # fmt: skip
         self.norm_y = nnx.LayerNorm(D, rngs=rngs)
         self.ka = dense(D, D, dtype=dtype, rngs=rngs)

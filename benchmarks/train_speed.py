@@ -48,8 +48,13 @@ class CompileCounter:
 def tvsum_shaped_videos(n_sources: int, dim: int = 1024, seed: int = 0) -> list[Video]:
     """40 videos with lengths 240..1182 (mean 711), random features and gtscore, 2-s shots
     (timing only)."""
+    return videos_of_lengths(np.linspace(240, 1182, 40).round().astype(int), n_sources, dim,
+                             seed)  # fmt: skip
+
+
+def videos_of_lengths(lengths, n_sources: int, dim: int = 1024, seed: int = 0) -> list[Video]:
+    """One video per length (in steps), random features and gtscore, 2-s shots."""
     rng = np.random.default_rng(seed)
-    lengths = np.linspace(240, 1182, 40).round().astype(int)
     videos = []
     for i, T in enumerate(lengths):
         feats = tuple(rng.random((T, dim), dtype=np.float32) for _ in range(n_sources))

@@ -13,6 +13,10 @@ each in its own process so that its peak resident memory is its own:
   too), after loading the extractor and compiling it for the batch size (``load_s``).
   I3D runs on the first ``--i3d-seconds`` of the video only (on a CPU it is much slower
   than real time; the rate is per video second all the same).
+* ``NAME-net`` (e.g. ``i3d-net``): the extractor's network alone on random frames of its
+  input size, batches of ``--batch`` steps, for ``--i3d-seconds`` of video: its ceiling
+  when decoding keeps up (on a GPU the network and the decoder run on different
+  processors). Needs no video file.
 
 Throughput is video seconds per wall second; peak memory is the process's maximum
 resident set (``ru_maxrss``), which includes Python, JAX and the model. Writes
@@ -48,12 +52,24 @@ def make_video(path: Path, minutes: float, height: int) -> float:
     return time.perf_counter() - tic
 
 
-def _measure(kind: str, path: str, seconds: float, queue) -> None:
+def _measure(kind: str, path: str, seconds: float, queue, batch: int = 8) -> None:
     from csum.video.decode import steps
     from csum.video.features import EXTRACTORS, extract
 
     tic = time.perf_counter()
-    if kind == "decode":
+    if kind.endswith("-net"):
+        extractor = EXTRACTORS.build(kind[: -len("-net")])
+        frames = np.random.default_rng(0).integers(
+            0, 256, (batch, extractor.window, *extractor.size, 3), np.uint8
+        )
+        extractor(frames)  # compile
+        queue.put({"load_s": time.perf_counter() - tic})
+        tic, done = time.perf_counter(), 0
+        while done * 0.5 < seconds:
+            extractor(frames)  # returns numpy: the device work is finished
+            done += batch
+        video_seconds = done * 0.5
+    elif kind == "decode":
         n = sum(1 for _ in steps(path, EXTRACTORS.get("colour").size, window=2))
         video_seconds = n * 0.5
     else:
@@ -80,10 +96,10 @@ def _measure(kind: str, path: str, seconds: float, queue) -> None:
                "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})  # fmt: skip
 
 
-def measure(kind: str, path: Path, seconds: float) -> dict:
+def measure(kind: str, path: Path, seconds: float, batch: int = 8) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    p = ctx.Process(target=_measure, args=(kind, str(path), seconds, queue))
+    p = ctx.Process(target=_measure, args=(kind, str(path), seconds, queue, batch))
     p.start()
     out = {}
     while "kind" not in out:
@@ -98,6 +114,7 @@ def main(argv=None) -> int:
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--extractors", default="decode,colour,i3d")
     parser.add_argument("--i3d-seconds", type=float, default=30.0)
+    parser.add_argument("--batch", type=int, default=8, help="steps per batch (-net stages)")
     parser.add_argument("--video", default="", help="reuse this video instead of writing one")
     parser.add_argument("--out", default="docs")
     args = parser.parse_args(argv)
@@ -105,10 +122,13 @@ def main(argv=None) -> int:
 
     path = Path(args.video) if args.video else Path("/tmp") / (
         f"csum_bench_{args.minutes:g}min_{args.height}p.mp4")  # fmt: skip
-    write_s = 0.0 if path.is_file() else make_video(path, args.minutes, args.height)
+    kinds = args.extractors.split(",")
+    needs_video = not path.is_file() and any(not k.endswith("-net") for k in kinds)
+    write_s = make_video(path, args.minutes, args.height) if needs_video else 0.0
     rows = []
-    for kind in args.extractors.split(","):
-        r = measure(kind, path, args.i3d_seconds if kind == "i3d" else 0.0)
+    for kind in kinds:
+        seconds = args.i3d_seconds if kind == "i3d" or kind.endswith("-net") else 0.0
+        r = measure(kind, path, seconds, args.batch)
         r["rate"] = r["video_seconds"] / r["wall_s"]
         rows.append(r)
         print(f"{kind:8s} {r['video_seconds']:7.0f} video s in {r['wall_s']:7.1f} s: "

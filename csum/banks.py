@@ -61,12 +61,18 @@ def _embed_windows(model: Summarizer, features, mask):
     return safe_normalize(z.astype(jax.numpy.float32)), valid
 
 
-@functools.partial(jax.jit, static_argnames=("n", "T"))
-def _clip_nce(windows, valid, index, bank, owner, tau, n: int, T: int):
-    # One video at a time: the logits of a batch, [B, W, M], would not fit for long videos.
+@functools.partial(jax.jit, static_argnames=("n", "T", "chunk"))
+def _clip_nce(windows, valid, index, bank, owner, tau, n: int, T: int, chunk: int = 256):
+    # One video at a time, and its windows ``chunk`` at a time (each window's loss is its
+    # own): the logits of a batch, [B, W, M], or of one long video, [W, M], would not fit
+    # (a pair of 65,536-step videos: 34 GB); a chunk's are [chunk, M].
     def one(args):
         z, v, i = args
-        return clip_mean(window_nce(z[None], i[None], bank, owner, tau)[0], v, n, T)
+
+        def per_window(w):
+            return window_nce(w[None, None], i[None], bank, owner, tau)[0, 0]
+
+        return clip_mean(jax.lax.map(per_window, z, batch_size=chunk), v, n, T)
 
     return jax.lax.map(one, (windows, valid, index))
 

@@ -21,13 +21,14 @@ from flax import nnx
 from csum.hashing import hash_bits
 
 
-def dropout(x: jax.Array, rate: float, words: jax.Array) -> jax.Array:
+def dropout(x: jax.Array, rate: float, words: jax.Array, offsets=None) -> jax.Array:
     """Zeroes each element with probability ``rate`` and scales the rest by 1 / (1 - rate).
 
     Args:
         x: any float array.
         rate: drop probability in [0, 1).
         words: [2] uint32 keys (see ``hash_bits``).
+        offsets: where ``x`` starts in the array whose mask it shares (see ``hash_bits``).
 
     Returns:
         Array like ``x``.
@@ -37,7 +38,7 @@ def dropout(x: jax.Array, rate: float, words: jax.Array) -> jax.Array:
     if rate == 0.0:
         return x
     threshold = jnp.uint32(min(round(rate * 2.0**32), 2**32 - 1))
-    keep = hash_bits(words, x.shape) >= threshold
+    keep = hash_bits(words, x.shape, offsets) >= threshold
     return jnp.where(keep, x * (1.0 / (1.0 - rate)), jnp.zeros((), x.dtype))
 
 
@@ -53,9 +54,18 @@ class Dropout(nnx.Dropout):
                  rngs=None) -> jax.Array:  # fmt: skip
         if self.broadcast_dims:
             raise NotImplementedError("csum.dropout.Dropout does not broadcast masks")
+        words = self.words(deterministic=deterministic, rngs=rngs)
+        return inputs if words is None else dropout(inputs, self.rate, words)
+
+    def words(self, *, deterministic: bool | None = None, rngs=None) -> jax.Array | None:
+        """The two uint32 words of this call's mask, or None when dropout is off.
+
+        For callers that apply the mask themselves in pieces (``csum.attention``'s chunked
+        path): ``dropout(x, rate, words, offsets)`` on each piece.
+        """
         deterministic = self.deterministic if deterministic is None else deterministic
         if deterministic or self.rate == 0.0:
-            return inputs
+            return None
         rngs = self.rngs if rngs is None else rngs
         if rngs is None:
             raise ValueError("Dropout in training mode needs an RNG stream (pass rngs=)")
@@ -65,4 +75,4 @@ class Dropout(nnx.Dropout):
             key = rngs()
         else:
             key = rngs  # a key array
-        return dropout(inputs, self.rate, jax.random.bits(key, (2,), jnp.uint32))
+        return jax.random.bits(key, (2,), jnp.uint32)

@@ -27,7 +27,7 @@ def fmix32(x: jax.Array) -> jax.Array:
     return x ^ (x >> 16)
 
 
-def hash_bits(words: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+def hash_bits(words: jax.Array, shape: tuple[int, ...], offsets=None) -> jax.Array:
     """uint32 bits for every element of ``shape``, keyed by ``words``.
 
     Element (i_0, ..., i_n) gets ``h_0(i_0)`` combined axis by axis as
@@ -42,14 +42,21 @@ def hash_bits(words: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     Args:
         words: [2] uint32 keys.
         shape: output shape.
+        offsets: optional start index per axis (ints or traced int scalars): the block
+            ``[o_0 : o_0 + n_0, ...]`` of a larger array gets exactly that array's bits
+            there, so a computation done in chunks (``csum.attention``) draws what the
+            whole would.
 
     Returns:
         uint32 array of ``shape``.
     """
     words = jnp.asarray(words, jnp.uint32)
+    offsets = (0,) * len(shape) if offsets is None else tuple(offsets)
+    if len(offsets) != len(shape):
+        raise ValueError(f"hash_bits: {len(offsets)} offsets for a {len(shape)}-d shape")
     h = None
     for axis, n in enumerate(shape):
-        index = jax.lax.iota(jnp.uint32, n)
+        index = jax.lax.iota(jnp.uint32, n) + jnp.asarray(offsets[axis]).astype(jnp.uint32)
         salt = jnp.uint32((axis * _GOLDEN) % 2**32)
         v = fmix32(fmix32((index * jnp.uint32(_GOLDEN)) ^ words[0]) + words[1] + salt)
         v = v.reshape([n if a == axis else 1 for a in range(len(shape))])

@@ -143,6 +143,20 @@ def make_train_step(config) -> Callable:
     return step
 
 
+def negatives_bank(config, model: Summarizer, videos, buckets):
+    """The bank of extra negatives that ``loss.negatives`` asks for (None for "batch"):
+    ``window_bank`` or ``video_bank`` over ``videos``, computed in eval mode."""
+    if config.train.regime != "csum" or config.loss.negatives == "batch":
+        return None
+    model.eval()  # the projector has no dropout; eval mode for any that would
+    if config.loss.negatives == "windows":
+        bank = window_bank(model, videos, config.eval.batch_size, buckets, config.loss.tau)
+    else:
+        bank = video_bank(model, videos, config.eval.batch_size, buckets)
+    model.train()
+    return bank
+
+
 def step_key(seed: int, fold: int, step: int) -> jax.Array:
     """Dropout (and top-k noise) key of one training step: a function of (seed, fold, step).
 
@@ -230,13 +244,7 @@ def train_fold(
                 and config.loss.negatives != "batch"
                 and (bank is None or config.projector.trainable)
             ):
-                model.eval()  # the projector has no dropout; eval mode for any that would
-                if config.loss.negatives == "windows":
-                    bank = window_bank(model, videos, config.eval.batch_size, buckets,
-                                       config.loss.tau)  # fmt: skip
-                else:
-                    bank = video_bank(model, videos, config.eval.batch_size, buckets)
-                model.train()
+                bank = negatives_bank(config, model, videos, buckets)
                 if mesh is not None:
                     bank = parallel.replicate(bank, mesh)
             losses = []

@@ -276,6 +276,14 @@ def leaves(config, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+BACKBONE_KWARG_RULES: dict[str, Rule] = {
+    "attention": one_of(_names("csum.attention", "IMPLS")),
+    "attention_chunk": COUNT,
+    "attention_dense_max": COUNT,
+}
+"""Rules for the backbone arguments that several backbones share (the attention path)."""
+
+
 def _check_backbone_kwargs(config) -> None:
     import backbones
 
@@ -287,6 +295,11 @@ def _check_backbone_kwargs(config) -> None:
         if not takes_any and key not in named:
             raise ConfigError(f"--config.backbone.kwargs.{key}: backbone "
                               f"{config.backbone.name!r} takes {', '.join(named)}")  # fmt: skip
+        rule = BACKBONE_KWARG_RULES.get(key)
+        value = config.backbone.kwargs[key]
+        if rule is not None and not rule.check(value, config):
+            raise ConfigError(f"--config.backbone.kwargs.{key}={value!r}: expected "
+                              f"{rule.allowed}")  # fmt: skip
 
 
 def validate(config) -> None:

@@ -1,0 +1,157 @@
+"""Training-step time and memory against video length, for every backbone.
+
+    python -m benchmarks.long_video [--backbones all] [--lengths 1024,...,65536]
+        [--dtype bfloat16] [--budget-s 60] [--out docs]
+
+One CSUM training step (forward, backward and the Adam update of ``experiments.run``) on a
+batch of two videos of T steps each (the contrastive loss needs another video for its
+negatives), with each backbone's synthetic-config sources (3 x 1024 for MSVA, 1 x 1024
+for the others), for T = 1,024 ... 65,536 (an hour at 2 fps is 7,200 steps; 65,536 is
+nine hours). Attention backbones take ``csum.attention``'s chunked path above 4,096
+steps (``backbone.kwargs.attention=auto``); the LSTMs are linear in T already.
+
+Columns, each row in its own process:
+
+* ``XLA MiB``: the compiled step's buffers (arguments, outputs and temporaries; XLA's
+  own buffer assignment, ``Compiled.memory_analysis``): what the step needs, on any
+  device, measured without running it.
+* ``s / step``: the mean of two steps after the compiling one; ``compile s``.
+* ``peak MiB``: the process's peak resident memory on a CPU (``ru_maxrss``: Python, the
+  data and XLA's buffers) or the device's peak allocation on a GPU.
+
+A row whose step would take longer than ``--budget-s`` (predicted from the two previous
+lengths: global attention is quadratic in time, even when its memory is linear) is only
+compiled: its memory column is still measured, its time is not. Writes
+``long_video.{md,json}`` under ``--out``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from experiments.cli import make_parser, write_report
+
+LENGTHS = (1024, 2048, 4096, 8192, 16384, 32768, 65536)
+
+
+def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
+    """Compiles (and, if ``run_steps``, times) one training step at length ``T``."""
+    from benchmarks.train_speed import videos_of_lengths
+    from csum.data.batching import collate
+    from csum.data.video import cast_features
+    from csum.model import build_summarizer
+    from csum.train import make_optimizer_for, make_train_step, negatives_bank, step_key
+    from experiments.config_loader import apply_overrides, load_config
+
+    config = load_config(f"tvsum_{backbone}:synthetic")
+    apply_overrides(config, {"compute_dtype": dtype})
+    videos = videos_of_lengths([T, T], len(config.data.feature_keys))
+    videos = cast_features(videos, jnp.dtype(dtype))
+    batch = collate(videos, 2, [T])
+    model = build_summarizer(config, videos[0].dims, seed=0)
+    optimizer = make_optimizer_for(config, model)
+    step = make_train_step(config)
+    bank = negatives_bank(config, model, videos, [T])
+    nnx.reseed(model, dropout=step_key(0, 0, 0))
+    tic = time.perf_counter()
+    memory = step.lower(model, optimizer, batch, bank).compile().memory_analysis()
+    xla = (memory.argument_size_in_bytes + memory.output_size_in_bytes
+           + memory.temp_size_in_bytes - memory.alias_size_in_bytes)  # fmt: skip
+    row = {"backbone": backbone, "T": T, "dtype": dtype, "xla_mib": xla / 2**20,
+           "device": jax.devices()[0].device_kind}  # fmt: skip
+    if run_steps:
+        tic = time.perf_counter()
+        jax.block_until_ready(step(model, optimizer, batch, bank))  # compiles again, then runs
+        row["compile_s"] = time.perf_counter() - tic
+        times = []
+        for i in range(2):
+            nnx.reseed(model, dropout=step_key(0, 0, i + 1))
+            tic = time.perf_counter()
+            loss = jax.block_until_ready(step(model, optimizer, batch, bank))
+            times.append(time.perf_counter() - tic)
+        row["s_per_step"] = float(np.mean(times))
+        row["loss_finite"] = bool(np.isfinite(loss))
+        stats = jax.devices()[0].memory_stats() or {}
+        if "peak_bytes_in_use" in stats:
+            row["peak_mib"] = stats["peak_bytes_in_use"] / 2**20
+        else:
+            row["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return row
+
+
+def predicted(rows: list[dict], T: int) -> float:
+    """Step time at ``T`` extrapolated from the last two timed rows (power law)."""
+    timed = [r for r in rows if "s_per_step" in r]
+    if len(timed) < 2:
+        return 0.0
+    (t0, s0), (t1, s1) = [(r["T"], r["s_per_step"]) for r in timed[-2:]]
+    exponent = max(1.0, np.log(max(s1, 1e-9) / max(s0, 1e-9)) / np.log(t1 / t0))
+    return s1 * (T / t1) ** exponent
+
+
+def _cell(row: dict, key: str, fmt: str) -> str:
+    return format(row[key], fmt) if key in row else "not run"
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| backbone | T (steps) | XLA MiB | MiB / 1k steps | s / step | compile s "
+             "| peak MiB | device |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['backbone']} | {r['T']} | failed: {r['error']} |||||")
+            continue
+        lines.append(f"| {r['backbone']} | {r['T']} | {r['xla_mib']:.0f} "
+                     f"| {r['xla_mib'] / r['T'] * 1000:.1f} | {_cell(r, 's_per_step', '.3f')} "
+                     f"| {_cell(r, 'compile_s', '.1f')} | {_cell(r, 'peak_mib', '.0f')} "
+                     f"| {r['device']} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from experiments.configs.common import BACKBONE_NAMES
+
+    parser = make_parser("python -m benchmarks.long_video", __doc__, overrides=False)
+    parser.add_argument("--backbones", default="all")
+    parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)))
+    parser.add_argument("--dtype", default="bfloat16")
+    parser.add_argument("--budget-s", type=float, default=60.0)
+    parser.add_argument("--out", default="docs")
+    parser.add_argument("--row", default="", help="internal: BACKBONE,T,RUN in this process")
+    args = parser.parse_args()
+    if args.row:
+        backbone, T, run = args.row.split(",")
+        print(json.dumps(measure(backbone, int(T), args.dtype, run == "1")), flush=True)
+        return
+    names = list(BACKBONE_NAMES) if args.backbones == "all" else args.backbones.split(",")
+    lengths = [int(t) for t in args.lengths.split(",")]
+    rows = []
+    for backbone in names:
+        mine: list[dict] = []
+        for T in lengths:
+            run = predicted(mine, T) <= args.budget_s
+            cmd = [sys.executable, "-m", "benchmarks.long_video", "--dtype", args.dtype,
+                   "--row", f"{backbone},{T},{int(run)}"]  # fmt: skip
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            found = [line for line in out.stdout.splitlines() if line.startswith("{")]
+            if found:
+                row = json.loads(found[-1])
+            else:
+                last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+                row = {"backbone": backbone, "T": T, "error": last[:120]}
+            mine.append(row)
+            print(table([row]).splitlines()[-1], flush=True)
+        rows += mine
+    write_report(f"{args.out}/long_video", table(rows), rows)
+
+
+if __name__ == "__main__":
+    main()
