@@ -28,7 +28,7 @@ from flax import nnx
 from csum.data.batching import default_buckets, train_batches
 from csum.data.video import Video, cast_features
 from csum.model import build_summarizer
-from csum.train import make_optimizer_for, make_train_step, step_key
+from csum.train import make_optimizer_for, make_train_step, negatives_bank, step_key
 from experiments.cli import make_parser
 from experiments.config_loader import apply_overrides, load_config
 
@@ -84,6 +84,7 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
     model = build_summarizer(config, videos[0].dims, seed=0)
     optimizer = make_optimizer_for(config, model)
     step = make_train_step(config)
+    bank = negatives_bank(config, model, videos, buckets)  # once: the projector is frozen
     times, compiled = [], []
     for epoch in range(epochs):
         before = counter.count
@@ -92,7 +93,7 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
                                 np.random.default_rng(epoch))  # fmt: skip
         for i, batch in enumerate(batches):
             nnx.reseed(model, dropout=step_key(0, 0, epoch * len(batches) + i))
-            loss = step(model, optimizer, batch)
+            loss = step(model, optimizer, batch, bank)
         jax.block_until_ready(loss)
         times.append(time.perf_counter() - tic)
         compiled.append(counter.count > before)

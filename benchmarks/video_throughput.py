@@ -135,9 +135,15 @@ def main(argv=None) -> int:
               f"{r['rate']:7.2f} video s / s, peak {r['peak_mib']:.0f} MiB",
               flush=True)  # fmt: skip
     device = jax.devices()[0].device_kind
-    lines = [f"Decoding and features of a generated {args.minutes:g}-minute "
-             f"{args.height}p H.264 video at 25 fps ({device}; `python -m "
-             f"benchmarks.video_throughput`); the video took {write_s:.0f} s to write.", "",
+    if any(not k.endswith("-net") for k in kinds):
+        what = (f"Decoding and features of a generated {args.minutes:g}-minute {args.height}p "
+                f"H.264 video at 25 fps ({device}; `python -m benchmarks.video_throughput`); "
+                f"the video took {write_s:.0f} s to write.")  # fmt: skip
+    else:
+        what = (f"Feature networks alone on random frames, {args.batch} steps a batch "
+                f"({device}; `python -m benchmarks.video_throughput "
+                f"--extractors={args.extractors} --batch={args.batch}`).")  # fmt: skip
+    lines = [what, "",
              "| stage | video seconds | wall seconds | video s per wall s | peak memory MiB |",
              "|---|---|---|---|---|"]  # fmt: skip
     for r in rows:

@@ -16,9 +16,9 @@ multiplies the weights, with the hashed mask of ``csum.dropout``.
   step with an aperture. Its values, dropout masks (the hash is offset to each block's
   place) and gradients equal the dense path's up to float rounding.
 * ``cudnn`` is ``jax.nn.dot_product_attention``'s fused (flash) kernel on NVIDIA GPUs.
-  It has no attention dropout, needs 16-bit inputs and a head size the kernel supports, and
-  padding must be a suffix (as in csum's batches): it is used for inference and for
-  dropout-free models.
+  It has no attention dropout and no aperture here, needs 16-bit inputs and a head size
+  the kernel supports, and padding must be a suffix (as in csum's batches): it is used for
+  inference and for dropout-free models with global attention.
 
 ``impl="auto"`` takes dense up to ``dense_max``**2 weights per head, then cuDNN where it applies
 and chunked elsewhere. This module is pure jax.numpy; the Flax modules live in
@@ -51,14 +51,16 @@ def choose_impl(impl: str, n_queries: int, n_keys: int, *, dense_max: int, dropo
         return impl
     if n_queries * n_keys <= dense_max**2 and not (band and 2 * band < n_keys):
         return "dense"
-    if cudnn_applies(dropout_on=dropout_on, dtype=dtype, head_dim=head_dim):
+    if cudnn_applies(dropout_on=dropout_on, dtype=dtype, head_dim=head_dim, aperture=band):
         return "cudnn"
     return "chunked"
 
 
-def cudnn_applies(*, dropout_on: bool, dtype, head_dim: int) -> bool:
-    """Whether the fused cuDNN kernel can run this attention on the default backend."""
+def cudnn_applies(*, dropout_on: bool, dtype, head_dim: int, aperture: int = 0) -> bool:
+    """Whether the fused cuDNN kernel can run this attention on the default backend
+    (global attention only: a local aperture takes the chunked path's key band)."""
     return (jax.default_backend() == "gpu" and not dropout_on and head_dim <= 128
+            and aperture == 0
             and jnp.dtype(dtype) in (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16)))  # fmt: skip
 
 
@@ -127,9 +129,10 @@ def dot_product_attention(q: jax.Array, k: jax.Array, v: jax.Array, key_mask: ja
     if path == "dense":
         return block(q, k, v, key_mask, 0, 0)
     if path == "cudnn":
-        if words is not None:
-            raise ValueError("the cuDNN attention path has no attention dropout")
-        return _cudnn(q, k, v, key_mask, aperture=aperture, dtype=dtype)
+        if words is not None or aperture > 0:
+            raise ValueError("the cuDNN attention path has no attention dropout and no "
+                             "aperture; use impl='chunked'")  # fmt: skip
+        return _cudnn(q, k, v, key_mask, dtype=dtype)
     return _chunked(block, q, k, v, key_mask, aperture=aperture, chunk=chunk)
 
 
@@ -171,7 +174,7 @@ def _chunked(block, q, k, v, key_mask, *, aperture, chunk):
     return y.reshape(*y.shape[:-3], n * chunk, y.shape[-1])[..., :T, :]
 
 
-def _cudnn(q, k, v, key_mask, *, aperture, dtype):
+def _cudnn(q, k, v, key_mask, *, dtype):
     """jax.nn.dot_product_attention's cuDNN kernel; padding as per-video key lengths."""
     if q.ndim == 3:
         q, k, v = q[:, None], k[:, None], v[:, None]
@@ -184,9 +187,7 @@ def _cudnn(q, k, v, key_mask, *, aperture, dtype):
     to_bthd = functools.partial(jnp.transpose, axes=(0, 2, 1, 3))
     y = jax.nn.dot_product_attention(
         to_bthd(q).astype(dtype), to_bthd(k).astype(dtype), to_bthd(v).astype(dtype),
-        scale=1.0, key_value_seq_lengths=lengths,
-        local_window_size=(aperture - 1, aperture - 1) if aperture > 0 else None,
-        implementation="cudnn",
+        scale=1.0, key_value_seq_lengths=lengths, implementation="cudnn",
     )  # fmt: skip
     y = to_bthd(y).astype(jnp.float32)
     return y[:, 0] if squeeze else y
