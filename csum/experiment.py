@@ -14,7 +14,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
-from csum import baselines
+from csum import baselines, distributed
 from csum.data.annotations import attach_tvsum_scores
 from csum.data.batching import default_buckets
 from csum.data.eccv16 import load_eccv16
@@ -136,12 +136,17 @@ def check_workdir(config, workdir: Path) -> None:
     resolved = json.loads(config.to_json_best_effort())
     if path.is_file():
         previous = json.loads(path.read_text())
-        if previous != resolved:
+        # How the processes were launched is not part of the run: a run may resume on
+        # another number of hosts (and each process has its own rank).
+        previous.pop("distributed", None)
+        if previous != {k: v for k, v in resolved.items() if k != "distributed"}:
             diff = sorted(_diff(previous, resolved))
             raise DataError(workdir, f"holds a run with another config (differs in "
                             f"{', '.join(diff[:4])}); resume with the same config or pick a "
                             f"new --config.workdir")  # fmt: skip
-    path.write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
+    distributed.barrier("csum-config-read")  # every process has compared before one writes
+    if distributed.is_primary():
+        path.write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
 
 
 def _diff(a, b, prefix=""):
@@ -277,10 +282,11 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     if any(not 0 <= f < len(folds) for f in chosen):
         raise DataError(split_file, f"data.folds {chosen} out of range (file has {len(folds)})")
     check_workdir(config, workdir)
-    if generated:
+    primary = distributed.is_primary()  # one process writes the files
+    if generated and primary:
         split_file.write_text(json.dumps(folds, indent=1) + "\n")
-    # What csum.load needs beside config.json to rebuild the model without the data.
-    (workdir / "model.json").write_text(json.dumps({"in_dims": list(in_dims)}) + "\n")
+    if primary:  # what csum.load needs beside config.json to rebuild the model
+        (workdir / "model.json").write_text(json.dumps({"in_dims": list(in_dims)}) + "\n")
     buckets = default_buckets(max(v.n_steps for v in [*dataset.values(), *others.values()]),
                               config.train.bucket_quantum, config.train.bucket_growth)  # fmt: skip
     step_fn = make_train_step(config)
@@ -308,7 +314,8 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         result = {"fold": f, "n_train": len(train), "n_val": len(val), "n_test": len(test),
                   **mean_metrics(rows), "baselines": baseline_metrics(config, test),
                   "final_loss": records[-1]["loss"] if records else None}  # fmt: skip
-        result_path.write_text(json.dumps(result, indent=2) + "\n")
+        if primary:
+            result_path.write_text(json.dumps(result, indent=2) + "\n")
         fold_results.append(result)
     names = [n for n in ("random", "uniform", "oracle")
              if all(n in r["baselines"] for r in fold_results)]  # fmt: skip
@@ -325,7 +332,8 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         "protocol": protocol.name,
         "split_file": str(split_file),
     }
-    (workdir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    if primary:
+        (workdir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
 
 

@@ -1,4 +1,5 @@
-"""Data parallelism on one host: a device mesh, batches split along the batch axis.
+"""Data parallelism: a device mesh over one host or several (``csum.distributed``), batches
+split along the batch axis.
 
 JAX's sharding does the work (``jax.sharding``): a batch is placed with its leading axis
 split over a one-axis ``Mesh`` (``NamedSharding(mesh, P("batch"))``), the parameters and
@@ -14,6 +15,7 @@ forward pass.
 from __future__ import annotations
 
 import jax
+import numpy as np
 from flax import nnx
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -44,13 +46,69 @@ def make_mesh(n: int) -> jax.sharding.Mesh:
 
 
 def shard_batch(batch, mesh):
-    """Places every array of a batch (leading axis B) split along B over the mesh."""
-    return jax.device_put(batch, NamedSharding(mesh, P(AXIS)))
+    """Places every array of a batch (leading axis B) split along B over the mesh.
+
+    With several processes (``csum.distributed``) each one passes the whole batch and
+    contributes only the rows that its own devices hold; the others never leave it.
+    """
+    sharding = NamedSharding(mesh, P(AXIS))
+    if jax.process_count() == 1:
+        return jax.device_put(batch, sharding)
+
+    def place(x):
+        x = np.asarray(x)
+        held = sharding.addressable_devices_indices_map(x.shape).values()
+        rows = sorted({index[0].indices(len(x))[:2] for index in held})
+        local = np.concatenate([x[a:b] for a, b in rows])
+        return jax.make_array_from_process_local_data(sharding, local, x.shape)
+
+    return jax.tree.map(place, batch)
+
+
+def to_local(tree):
+    """A pytree of (possibly multi-process) replicated arrays as host-local values: numpy
+    arrays, and PRNG keys rewrapped from their numpy key data."""
+
+    def one(x):
+        if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            data = np.asarray(jax.random.key_data(x))
+            return jax.random.wrap_key_data(data, impl=jax.random.key_impl(x))
+        return np.asarray(x)
+
+    return jax.tree.map(one, tree)
+
+
+def localize(*modules) -> None:
+    """Moves the state of NNX objects off the mesh, in place (after training)."""
+    for module in modules:
+        nnx.update(module, to_local(nnx.state(module)))
+
+
+def local_copy(module):
+    """A copy of an NNX module with host-local state (for evaluation during training,
+    which runs in each process on whole videos)."""
+    graphdef, state = nnx.split(module)
+    return nnx.merge(graphdef, to_local(state))
 
 
 def replicate(tree, mesh):
-    """Places a pytree (e.g. a bank of per-clip losses) whole on every device of the mesh."""
-    return jax.device_put(tree, NamedSharding(mesh, P()))
+    """Places a pytree (e.g. a bank of per-clip losses) whole on every device of the mesh.
+
+    Across processes only host values can be placed on other processes' devices, so each
+    leaf goes through numpy (a PRNG key through its key data); every process holds the
+    same values, as SPMD requires.
+    """
+    sharding = NamedSharding(mesh, P())
+    if jax.process_count() == 1:
+        return jax.device_put(tree, sharding)
+
+    def one(x):
+        if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            data = jax.device_put(np.asarray(jax.random.key_data(x)), sharding)
+            return jax.random.wrap_key_data(data, impl=jax.random.key_impl(x))
+        return jax.device_put(np.asarray(x), sharding)
+
+    return jax.tree.map(one, tree)
 
 
 def replicate_state(*modules, mesh) -> None:

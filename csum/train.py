@@ -15,7 +15,7 @@ import optax
 from flax import nnx
 from tqdm import tqdm
 
-from csum import parallel, topk
+from csum import distributed, parallel, topk
 from csum.banks import video_bank, window_bank
 from csum.checkpoint import Checkpointer
 from csum.data.batching import train_batches
@@ -223,7 +223,9 @@ def train_fold(
     ckpt = Checkpointer(workdir / f"fold_{fold}" / "checkpoints")
     metrics_path = workdir / "metrics.jsonl"
     start = ckpt.restore(model, optimizer)
-    drop_stale_records(metrics_path, fold, start)
+    primary = distributed.is_primary()  # files are written by one process
+    if primary:
+        drop_stale_records(metrics_path, fold, start)
     steps_per_epoch = math.ceil(len(videos) / config.train.batch_size)
     mesh = None
     devices = parallel.resolve_devices(config.train.devices, config.train.batch_size)
@@ -244,7 +246,8 @@ def train_fold(
                 and config.loss.negatives != "batch"
                 and (bank is None or config.projector.trainable)
             ):
-                bank = negatives_bank(config, model, videos, buckets)
+                local = model if mesh is None else parallel.local_copy(model)
+                bank = negatives_bank(config, local, videos, buckets)
                 if mesh is not None:
                     bank = parallel.replicate(bank, mesh)
             losses = []
@@ -270,9 +273,10 @@ def train_fold(
                       "seconds": time.perf_counter() - tic, "steps": len(losses)}  # fmt: skip
             last = epoch + 1 == config.train.epochs
             if validate is not None and ((epoch + 1) % config.train.val_every == 0 or last):
-                record.update(validate(model))
+                record.update(validate(model if mesh is None else parallel.local_copy(model)))
             ckpt.save(epoch + 1, model, optimizer)
-            append_jsonl(metrics_path, record)
+            if primary:
+                append_jsonl(metrics_path, record)
             records.append(record)
             bar.set_postfix(loss=f"{record['loss']:.4f}")
             if on_epoch_end is not None:
@@ -280,4 +284,6 @@ def train_fold(
                 on_epoch_end(fold, epoch)
     finally:
         ckpt.close()
+    if mesh is not None:  # evaluation runs per process on whole videos
+        parallel.localize(model, optimizer)
     return records

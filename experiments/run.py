@@ -52,8 +52,27 @@ def prepare(spec: str, overrides: dict[str, str]):
 
     config = load_config(spec)
     apply_overrides(config, overrides)
+    if config.distributed.enabled:  # join before validate counts every process's devices
+        join_processes(config)
     validate(config)
     return config
+
+
+def join_processes(config) -> None:
+    """Validates ``distributed.*`` and joins the other processes (``csum.distributed``)."""
+    from csum.distributed import initialize
+    from experiments.validate import RULES
+
+    for key in ("coordinator", "num_processes", "process_id"):
+        value, rule = config.distributed[key], RULES[f"distributed.{key}"]
+        if not rule.check(value, config):
+            raise ConfigError(f"--config.distributed.{key}={value!r}: expected {rule.allowed}")
+    try:
+        initialize(config.distributed.coordinator, config.distributed.num_processes,
+                   config.distributed.process_id)  # fmt: skip
+    except (RuntimeError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"distributed.enabled: could not join the processes: {first}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

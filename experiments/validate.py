@@ -209,6 +209,22 @@ RULES: dict[str, Rule] = {
         "an integer >= 0 (0: all devices) that divides train.batch_size",
         3,
     ),  # fmt: skip
+    "distributed.enabled": Rule(lambda v, c: isinstance(v, bool), "true or false", "maybe"),
+    "distributed.coordinator": Rule(
+        lambda v, c: isinstance(v, str) and (v == "" or v.rpartition(":")[2].isdigit()),
+        "host:port, or empty (from the environment)",
+        "localhost",
+    ),  # fmt: skip
+    "distributed.num_processes": number(0, integer=True, bad=-1),
+    "distributed.process_id": Rule(
+        lambda v, c: (
+            isinstance(v, int)
+            and v >= -1
+            and (c.distributed.num_processes == 0 or v < c.distributed.num_processes)
+        ),
+        "an integer in [0, distributed.num_processes), or -1 (from the environment)",
+        -2,
+    ),  # fmt: skip
     "train.lr": POSITIVE,
     "train.weight_decay": number(0),
     "train.max_grad_norm": POSITIVE,

@@ -158,6 +158,14 @@ def make(dataset: str, backbone: str, arg: str | None,
     # Supervised regime only: weight of dppLSTM's DPP term (csum.supervised.supervised_loss).
     c.loss.dpp_weight = 1.0 if backbone == "dpplstm" else 0.0
 
+    # Several processes (hosts) training as one (csum.distributed); empty values come from
+    # the environment (JAX_COORDINATOR_ADDRESS, or SLURM / Open MPI / Cloud TPU detection).
+    c.distributed = ml_collections.ConfigDict()
+    c.distributed.enabled = False
+    c.distributed.coordinator = ""  # host:port of process 0
+    c.distributed.num_processes = 0  # 0: from the environment
+    c.distributed.process_id = -1  # -1: from the environment
+
     c.train = ml_collections.ConfigDict()
     c.train.regime = regime  # "csum" or "supervised" (csum.train.REGIMES)
     c.train.epochs = 2 if quick else 20
