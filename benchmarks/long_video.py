@@ -1,7 +1,7 @@
 """Training-step time and memory against video length, for every backbone.
 
     python -m benchmarks.long_video [--backbones all] [--lengths 1024,...,65536]
-        [--dtype bfloat16] [--budget-s 60] [--out docs]
+        [--dtype bfloat16] [--budget-s 120] [--out docs]
 
 One CSUM training step (forward, backward and the Adam update of ``experiments.run``) on a
 batch of two videos of T steps each (the contrastive loss needs another video for its
@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import json
 import resource
-import subprocess
-import sys
 import time
 
 import jax
@@ -39,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from benchmarks import json_row
 from experiments.cli import make_parser, write_report
 
 LENGTHS = (1024, 2048, 4096, 8192, 16384, 32768, 65536)
@@ -123,7 +122,7 @@ def main() -> None:
     parser.add_argument("--backbones", default="all")
     parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)))
     parser.add_argument("--dtype", default="bfloat16")
-    parser.add_argument("--budget-s", type=float, default=60.0)
+    parser.add_argument("--budget-s", type=float, default=120.0)
     parser.add_argument("--out", default="docs")
     parser.add_argument("--row", default="", help="internal: BACKBONE,T,RUN in this process")
     args = parser.parse_args()
@@ -138,15 +137,9 @@ def main() -> None:
         mine: list[dict] = []
         for T in lengths:
             run = predicted(mine, T) <= args.budget_s
-            cmd = [sys.executable, "-m", "benchmarks.long_video", "--dtype", args.dtype,
-                   "--row", f"{backbone},{T},{int(run)}"]  # fmt: skip
-            out = subprocess.run(cmd, capture_output=True, text=True)
-            found = [line for line in out.stdout.splitlines() if line.startswith("{")]
-            if found:
-                row = json.loads(found[-1])
-            else:
-                last = (out.stderr.strip().splitlines() or ["no output"])[-1]
-                row = {"backbone": backbone, "T": T, "error": last[:120]}
+            row = json_row("benchmarks.long_video", "--dtype", args.dtype, "--row",
+                           f"{backbone},{T},{int(run)}")  # fmt: skip
+            row = row if "error" not in row else {"backbone": backbone, "T": T, **row}
             mine.append(row)
             print(table([row]).splitlines()[-1], flush=True)
         rows += mine

@@ -102,6 +102,17 @@ def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int],
     return Batch(tuple(feats), mask, length, valid, target, keyframes, slots)
 
 
+def plan_epoch(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
+               jitter: float = 0.1) -> list[np.ndarray]:  # fmt: skip
+    """One epoch's batches as index arrays: sorted by ``length * exp(U(-jitter, jitter))``,
+    cut into ``batch_size`` groups, groups in random order. Used by ``train_batches`` and,
+    for collections read lazily, ``csum.data.stream``."""
+    lengths = np.asarray(lengths, np.float64)
+    order = np.argsort(lengths * np.exp(rng.uniform(-jitter, jitter, len(lengths))), kind="stable")
+    chunks = [order[s : s + batch_size] for s in range(0, len(lengths), batch_size)]
+    return [chunks[c] for c in rng.permutation(len(chunks))]
+
+
 def train_batches(
     videos: Sequence[Video],
     batch_size: int,
@@ -128,13 +139,8 @@ def train_batches(
     Returns:
         The epoch's batches.
     """
-    lengths = np.array([v.n_steps for v in videos], np.float64)
-    order = np.argsort(lengths * np.exp(rng.uniform(-jitter, jitter, len(videos))), kind="stable")
-    chunks = [order[s : s + batch_size] for s in range(0, len(videos), batch_size)]
-    return [
-        collate([videos[i] for i in chunks[c]], batch_size, buckets, index=chunks[c])
-        for c in rng.permutation(len(chunks))
-    ]
+    plan = plan_epoch(np.array([v.n_steps for v in videos]), batch_size, rng, jitter)
+    return [collate([videos[i] for i in chunk], batch_size, buckets, index=chunk) for chunk in plan]
 
 
 def eval_batches(

@@ -147,7 +147,7 @@ def load_eccv16(
                 files[file] = h5py.File(file, "r")
         main = files.setdefault(path, h5py.File(path, "r"))
         videos = {}
-        for vid in sorted(main.keys(), key=_natural):
+        for vid in sorted(main.keys(), key=natural_order):
             feats = []
             for s, spec in enumerate(feature_keys):
                 file, key = _source(spec, path)
@@ -174,7 +174,7 @@ def load_eccv16(
     return videos
 
 
-def _natural(key: str):
+def natural_order(key: str):
     """Sort key putting video_2 before video_10."""
     head, _, tail = key.rpartition("_")
     return (head, int(tail)) if tail.isdigit() else (key, -1)

@@ -1,0 +1,78 @@
+"""csum.data.stream: lazy sources and the prefetching batch stream."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from csum.data.batching import default_buckets, train_batches
+from csum.data.eccv16 import load_eccv16
+from csum.data.errors import DataError
+from csum.data.stream import H5Source, SyntheticSource, stream_batches
+from csum.data.synthetic import FEATURE_KEYS
+
+
+def test_stream_equals_in_memory_batches(small_h5):
+    # The same plan, the same padded arrays: streaming changes where videos come from only.
+    videos = list(load_eccv16(small_h5, (FEATURE_KEYS[0],)).values())
+    buckets = default_buckets(max(v.n_steps for v in videos))
+    source = H5Source([small_h5], FEATURE_KEYS[0])
+    assert source.lengths().tolist() == [v.n_steps for v in videos]
+    for epoch in range(2):
+        ref = train_batches(videos, 4, buckets, np.random.default_rng(epoch))
+        got = list(stream_batches(source, 4, buckets, np.random.default_rng(epoch)))
+        assert len(got) == len(ref)
+        for a, b in zip(got, ref, strict=True):
+            np.testing.assert_array_equal(a.features[0], b.features[0])
+            np.testing.assert_array_equal(a.mask, b.mask)
+            np.testing.assert_array_equal(a.index, b.index)
+    source.close()
+
+
+class Counting:
+    """A synthetic source that counts videos read but not yet handed to the consumer."""
+
+    def __init__(self, n):
+        self.inner = SyntheticSource(n, dim=8, min_steps=10, max_steps=40)
+        self.loaded, self.lock = 0, threading.Lock()
+
+    def __len__(self):
+        return len(self.inner)
+
+    def lengths(self):
+        return self.inner.lengths()
+
+    def load(self, i):
+        with self.lock:
+            self.loaded += 1
+        return self.inner.load(i)
+
+
+def test_memory_is_bounded_by_prefetch():
+    source = Counting(400)
+    buckets = default_buckets(40, quantum=8)
+    consumed, ahead = 0, []
+    for batch in stream_batches(source, 4, buckets, np.random.default_rng(0), prefetch=2):
+        consumed += int(batch.valid.sum())
+        time.sleep(0.002)  # a consumer slower than the reader
+        ahead.append(source.loaded - consumed)
+    assert consumed == 400
+    # At most the queue's 2 batches plus the one being collated are read ahead.
+    assert max(ahead) <= 3 * 4
+
+
+def test_reader_errors_reach_the_consumer_and_synthetic_is_deterministic():
+    class Broken(Counting):
+        def load(self, i):
+            if i == 7:
+                raise DataError("shard_3.h5", "non-finite features", video="video_7")
+            return super().load(i)
+
+    with pytest.raises(DataError, match="shard_3.h5.*video_7"):
+        for _ in stream_batches(Broken(20), 4, [64], np.random.default_rng(0)):
+            pass
+    s = SyntheticSource(5, dim=8, seed=3)
+    np.testing.assert_array_equal(s.load(2).features[0], SyntheticSource(5, dim=8, seed=3)
+                                  .load(2).features[0])  # fmt: skip
+    assert s.load(2).n_steps == s.lengths()[2]
