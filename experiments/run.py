@@ -63,7 +63,7 @@ def join_processes(config) -> None:
     from csum.distributed import initialize
     from experiments.validate import RULES
 
-    for key in ("coordinator", "num_processes", "process_id"):
+    for key in ("enabled", "coordinator", "num_processes", "process_id"):
         value, rule = config.distributed[key], RULES[f"distributed.{key}"]
         if not rule.check(value, config):
             raise ConfigError(f"--config.distributed.{key}={value!r}: expected {rule.allowed}")

@@ -209,7 +209,11 @@ RULES: dict[str, Rule] = {
         "an integer >= 0 (0: all devices) that divides train.batch_size",
         3,
     ),  # fmt: skip
-    "distributed.enabled": Rule(lambda v, c: isinstance(v, bool), "true or false", "maybe"),
+    "distributed.enabled": Rule(
+        lambda v, c: isinstance(v, bool) and (not v or c.task == "summarize"),
+        "true or false (true only for summarization configs; highlight runs use one host)",
+        "maybe",
+    ),  # fmt: skip
     "distributed.coordinator": Rule(
         lambda v, c: isinstance(v, str) and (v == "" or v.rpartition(":")[2].isdigit()),
         "host:port, or empty (from the environment)",
