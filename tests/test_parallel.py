@@ -2,10 +2,12 @@
 
 One training step is the same computation: the loss and every gradient agree to float32
 rounding (the batch mean and the gradient sums are reduced in another order across
-devices: relative differences of ~1e-7 measured, 1e-5 allowed). Whole runs then drift
-apart: Adam turns rounding-level differences in small gradient components into full-size
-updates, so after the first epoch the loss curves differ by ~1e-5 and validation rho by
-~1e-3 (measured on this test's run); only the first epoch is compared exactly.
+devices: relative differences of ~1e-7 measured, 1e-5 allowed). Whole runs with the
+Sinkhorn operator then agree too: the loss curve within ~5e-8 over 6 epochs (measured),
+and every metric to within the swap of clips whose scores tie to rounding. Successive halving is compared one step at a
+time only: its tournament pairs the clips in score order, a piecewise choice, so a
+rounding-level difference in two nearly tied scores re-pairs them and the two runs follow
+different (equally valid) paths from there (docs/scale.md).
 """
 
 import json
@@ -28,10 +30,11 @@ from csum.train import regime_loss, trainable
 
 out, data = sys.argv[1], sys.argv[2]
 args = ["--config=tvsum_msva:synthetic,quick", f"--config.data.synthetic_dir={data}",
-        "--config.train.progress=false", "--config.compute_dtype=float32"]
+        "--config.train.progress=false", "--config.compute_dtype=float32",
+        "--config.topk.name=sinkhorn", "--config.train.epochs=3", "--config.data.folds=(0,1)"]
 for n in (1, 4):
     assert main(args + [f"--config.workdir={out}/d{n}", f"--config.train.devices={n}"]) == 0
-c = prepare("tvsum_msva:synthetic,quick", {"data.synthetic_dir": data,
+c = prepare("tvsum_msva:synthetic,quick", {"data.synthetic_dir": data,  # successive halving
                                            "compute_dtype": "float32"})
 videos = list(load_dataset(c).values())[:16]
 buckets = default_buckets(max(v.n_steps for v in videos))
@@ -77,9 +80,20 @@ def test_four_devices_match_one(tmp_path):
         return [json.loads(x) for x in lines]
 
     one, four = records(1), records(4)
-    assert [r["epoch"] for r in one] == [r["epoch"] for r in four] == [0, 1]
-    assert abs(one[0]["loss"] - four[0]["loss"]) <= 1e-5  # the first epoch's 4-5 steps
-    assert (tmp_path / "d4" / "results.json").is_file()
+    assert [(r["fold"], r["epoch"]) for r in one] == [(r["fold"], r["epoch"]) for r in four]
+    assert len(one) == 6
+    # The loss curve agrees to float rounding. Metrics rank the clips by score: two clips
+    # whose scores tie to rounding may swap, which moves Kendall's tau of one n-clip video by
+    # 4 / (n (n - 1)) (2e-5 measured here on one epoch of ten); a few such swaps are allowed.
+    for a, b in zip(one, four):
+        assert abs(a["loss"] - b["loss"]) <= 1e-5 * abs(a["loss"]), (a, b)
+        for key in ("val_f1", "val_kendall_tau", "val_spearman_rho"):
+            assert abs(a[key] - b[key]) <= 1e-3, (key, a, b)
+    tests = [json.loads((tmp_path / f"d{n}" / "results.json").read_text()) for n in (1, 4)]
+    for a, b in zip(tests[0]["folds"], tests[1]["folds"]):  # the test folds' metrics
+        for key, value in a.items():
+            if isinstance(value, float):
+                assert abs(value - b[key]) <= 1e-3, (key, a, b)
 
 
 def test_devices_beyond_the_machine_are_one_line(capsys):
