@@ -45,24 +45,51 @@ def make_mesh(n: int) -> jax.sharding.Mesh:
     return jax.sharding.Mesh(jax.devices()[:n], (AXIS,))
 
 
-def shard_batch(batch, mesh):
-    """Places every array of a batch (leading axis B) split along B over the mesh.
+def local_rows(mesh, batch_size: int) -> tuple[int, int]:
+    """The slots ``[start, stop)`` of a ``batch_size`` batch that this process's devices
+    hold (all of them with one process). A process reads only these videos
+    (``csum.data.stream.stream_batches(rows=...)``).
 
-    With several processes (``csum.distributed``) each one passes the whole batch and
-    contributes only the rows that its own devices hold; the others never leave it.
+    Raises:
+        ValueError: the process's rows are not contiguous (a mesh whose device order
+            interleaves processes).
+    """
+    sharding = NamedSharding(mesh, P(AXIS))
+    held = sharding.addressable_devices_indices_map((batch_size,)).values()
+    spans = sorted({index[0].indices(batch_size)[:2] for index in held})
+    start, stop = spans[0][0], spans[-1][1]
+    if sum(b - a for a, b in spans) != stop - start:
+        raise ValueError(f"process {jax.process_index()} holds rows {spans} of the batch: "
+                         "not one contiguous block")  # fmt: skip
+    return start, stop
+
+
+def shard_rows(rows, mesh, batch_size: int):
+    """Places a batch split along B over the mesh, from this process's rows only.
+
+    Args:
+        rows: a pytree of arrays whose leading axis holds this process's slots
+            (``local_rows``): the whole batch with one process.
+        mesh: from ``make_mesh``.
+        batch_size: the whole batch's B.
     """
     sharding = NamedSharding(mesh, P(AXIS))
     if jax.process_count() == 1:
-        return jax.device_put(batch, sharding)
+        return jax.device_put(rows, sharding)
 
     def place(x):
         x = np.asarray(x)
-        held = sharding.addressable_devices_indices_map(x.shape).values()
-        rows = sorted({index[0].indices(len(x))[:2] for index in held})
-        local = np.concatenate([x[a:b] for a, b in rows])
-        return jax.make_array_from_process_local_data(sharding, local, x.shape)
+        return jax.make_array_from_process_local_data(sharding, x, (batch_size, *x.shape[1:]))
 
-    return jax.tree.map(place, batch)
+    return jax.tree.map(place, rows)
+
+
+def shard_batch(batch, mesh):
+    """Places every array of a whole batch (leading axis B) split along B over the mesh;
+    with several processes each contributes only the rows that its own devices hold."""
+    size = len(jax.tree.leaves(batch)[0])
+    start, stop = local_rows(mesh, size)
+    return shard_rows(jax.tree.map(lambda x: np.asarray(x)[start:stop], batch), mesh, size)
 
 
 def to_local(tree):

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from csum import distributed, parallel, topk
 from csum.banks import video_bank, window_bank
 from csum.checkpoint import Checkpointer
-from csum.data.batching import train_batches
+from csum.data.stream import MemorySource, stream_batches
 from csum.data.video import Video
 from csum.model import Summarizer, csum_loss, set_contrast_stats
 from csum.supervised import saliency_loss, supervised_loss
@@ -227,11 +227,15 @@ def train_fold(
     if primary:
         drop_stale_records(metrics_path, fold, start)
     steps_per_epoch = math.ceil(len(videos) / config.train.batch_size)
-    mesh = None
+    mesh, rows, place = None, None, None
     devices = parallel.resolve_devices(config.train.devices, config.train.batch_size)
     if devices > 1:  # data parallel: batches split along B, state replicated
         mesh = parallel.make_mesh(devices)
         parallel.replicate_state(model, optimizer, mesh=mesh)
+        rows = parallel.local_rows(mesh, config.train.batch_size)
+        place = functools.partial(parallel.shard_rows, mesh=mesh,
+                                  batch_size=config.train.batch_size)  # fmt: skip
+    source = MemorySource(videos)
     stochastic = config.topk.name in topk.STOCHASTIC
     records, bank = [], None
     bar = tqdm(range(start, config.train.epochs), desc=f"fold {fold}", unit="epoch",
@@ -251,7 +255,11 @@ def train_fold(
                 if mesh is not None:
                     bank = parallel.replicate(bank, mesh)
             losses = []
-            for i, batch in enumerate(train_batches(videos, config.train.batch_size, buckets, rng)):
+            # Batches are collated a step ahead in a thread; with several processes each
+            # collates (and, from a lazy source, reads) only the rows its devices hold.
+            batches = stream_batches(source, config.train.batch_size, buckets, rng,
+                                     rows=rows, place=place)  # fmt: skip
+            for i, batch in enumerate(batches):
                 key = step_key(config.seed, fold, epoch * steps_per_epoch + i)
                 # Dropout and top-k noise (a stochastic operator's) are functions of the step.
                 # The second reseed is only paid when it is used: it cost 50 ms a step.
@@ -259,8 +267,6 @@ def train_fold(
                     nnx.reseed(model, dropout=key, topk=jax.random.fold_in(key, 1))
                 else:
                     nnx.reseed(model, dropout=key)
-                if mesh is not None:
-                    batch = parallel.shard_batch(batch, mesh)
                 losses.append(step_fn(model, optimizer, batch, bank))
             losses = np.asarray(jax.device_get(losses), np.float64)
             if not np.isfinite(losses).all():

@@ -76,3 +76,37 @@ def test_reader_errors_reach_the_consumer_and_synthetic_is_deterministic():
     np.testing.assert_array_equal(s.load(2).features[0], SyntheticSource(5, dim=8, seed=3)
                                   .load(2).features[0])  # fmt: skip
     assert s.load(2).n_steps == s.lengths()[2]
+
+
+def test_each_process_reads_only_its_rows():
+    # Two processes holding slots 0:2 and 2:4 of every batch: each reads only its slots'
+    # videos, and their rows put side by side are the one-process batch (10 videos: the
+    # last batch holds 2, so the second process gets empty slots of the right shape).
+    class Recording(Counting):
+        def __init__(self, n):
+            super().__init__(n)
+            self.read = []
+
+        def load(self, i):
+            self.read.append(i)
+            return super().load(i)
+
+    buckets = default_buckets(40, quantum=8)
+    whole = list(stream_batches(Recording(10), 4, buckets, np.random.default_rng(5)))
+    parts = {}
+    for rows in ((0, 2), (2, 4)):
+        source = Recording(10)
+        parts[rows] = list(stream_batches(source, 4, buckets, np.random.default_rng(5),
+                                          rows=rows))  # fmt: skip
+        mine = [int(i) for b in whole for i in b.index[rows[0] : rows[1]] if i >= 0]
+        extra = [int(b.index[0]) for b in whole if (b.index[rows[0] : rows[1]] < 0).all()]
+        assert sorted(source.read) == sorted(mine + extra)
+    for b, first, second in zip(whole, parts[(0, 2)], parts[(2, 4)], strict=True):
+        for name in ("mask", "length", "valid", "index", "target"):
+            joined = np.concatenate([getattr(first, name), getattr(second, name)])
+            np.testing.assert_array_equal(joined, getattr(b, name))
+        np.testing.assert_array_equal(np.concatenate([first.features[0], second.features[0]]),
+                                      b.features[0])  # fmt: skip
+    assert sum(not b.valid.any() for b in parts[(2, 4)]) == 1  # the blank rows were used
+    with pytest.raises(ValueError, match="rows"):
+        next(stream_batches(Recording(10), 4, buckets, np.random.default_rng(0), rows=(3, 5)))

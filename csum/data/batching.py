@@ -66,7 +66,7 @@ def bucket_for(length: int, buckets: Sequence[int]) -> int:
 
 
 def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int],
-            index: Sequence[int] | None = None) -> Batch:  # fmt: skip
+            index: Sequence[int] | None = None, steps: int | None = None) -> Batch:  # fmt: skip
     """Pads up to ``batch_size`` videos to the bucket of the longest one.
 
     Args:
@@ -74,6 +74,8 @@ def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int],
         batch_size: number of slots B.
         buckets: allowed time lengths.
         index: each video's position in the list it comes from (default: -1, unknown).
+        steps: the padded length T, when the batch is one process's rows of a larger batch
+            (whose longest video sets the bucket); default: the bucket of these videos.
 
     Returns:
         A ``Batch``; slots beyond ``len(videos)`` are empty and invalid.
@@ -81,6 +83,10 @@ def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int],
     if not 0 < len(videos) <= batch_size:
         raise ValueError(f"collate needs 1..{batch_size} videos, got {len(videos)}")
     T = bucket_for(max(v.n_steps for v in videos), buckets)
+    if steps is not None:
+        if steps < T:
+            raise ValueError(f"collate: steps={steps} is shorter than the bucket {T}")
+        T = steps
     # Padded features keep the storage dtype of the videos (float32, or bfloat16 when the
     # run stores them in its compute dtype: see ``csum.data.video.cast_features``).
     feats = [np.zeros((batch_size, T, x.shape[-1]), x.dtype) for x in videos[0].features]

@@ -12,6 +12,7 @@ Sources (``VideoSource``: ``len``, ``lengths()``, ``load(i)``):
 
 * ``H5Source``: any number of eccv16-layout h5 files, read a video at a time; lengths come
   from the datasets' shapes, without reading features. Shuffling spans every file.
+* ``MemorySource``: videos already loaded (what ``csum.train.train_fold`` streams from).
 * ``SyntheticSource``: videos generated on the fly from ``(seed, index)``, for tests and
   the loader benchmark (``benchmarks/loader.py``).
 
@@ -33,7 +34,7 @@ from typing import Protocol
 import h5py
 import numpy as np
 
-from csum.data.batching import Batch, collate, plan_epoch
+from csum.data.batching import Batch, bucket_for, collate, plan_epoch
 from csum.data.eccv16 import natural_order
 from csum.data.errors import DataError
 from csum.data.video import Video
@@ -55,7 +56,8 @@ class VideoSource(Protocol):
 
 def stream_batches(source: VideoSource, batch_size: int, buckets: Sequence[int],
                    rng: np.random.Generator, *, prefetch: int = 2,
-                   place: Callable[[Batch], Batch] | None = None) -> Iterator[Batch]:  # fmt: skip
+                   place: Callable[[Batch], Batch] | None = None,
+                   rows: tuple[int, int] | None = None) -> Iterator[Batch]:  # fmt: skip
     """The epoch's batches, read and collated ``prefetch`` batches ahead by a thread.
 
     Args:
@@ -66,11 +68,19 @@ def stream_batches(source: VideoSource, batch_size: int, buckets: Sequence[int],
         prefetch: batches kept ready (memory bound: ``prefetch + 1`` batches).
         place: applied to each batch in the thread, e.g. ``jax.device_put`` (to overlap
             the host-to-device copy with the step too).
+        rows: ``(start, stop)``, the slots of every batch that this process holds (several
+            hosts: ``csum.parallel.local_rows``). Only those slots' videos are read, and
+            each batch has ``stop - start`` slots, padded to the whole batch's bucket (from
+            the lengths alone). Default: every slot.
 
     Yields:
         ``Batch`` es in the plan's order; an error in the reader is raised here.
     """
-    plan = plan_epoch(source.lengths(), batch_size, rng)
+    lengths = source.lengths()
+    plan = plan_epoch(lengths, batch_size, rng)
+    first, last = (0, batch_size) if rows is None else rows
+    if not 0 <= first < last <= batch_size:
+        raise ValueError(f"rows={rows} is not a slice of a {batch_size}-slot batch")
     ready: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
     done = object()
@@ -80,8 +90,8 @@ def stream_batches(source: VideoSource, batch_size: int, buckets: Sequence[int],
             for chunk in plan:
                 if stop.is_set():
                     return
-                batch = collate([source.load(int(i)) for i in chunk], batch_size, buckets,
-                                index=chunk)  # fmt: skip
+                T = bucket_for(int(lengths[chunk].max()), buckets)
+                batch = _collate_rows(source, chunk, first, last, buckets, T)
                 ready.put(place(batch) if place is not None else batch)
             ready.put(done)
         except BaseException as err:  # handed to the consumer, which raises it
@@ -101,6 +111,39 @@ def stream_batches(source: VideoSource, batch_size: int, buckets: Sequence[int],
                 ready.get_nowait()
             except queue.Empty:
                 thread.join(timeout=0.01)
+
+
+def _collate_rows(source: VideoSource, chunk: np.ndarray, start: int, stop: int,
+                  buckets: Sequence[int], steps: int) -> Batch:  # fmt: skip
+    """Slots ``start:stop`` of the batch of videos ``chunk``, padded to ``steps``."""
+    mine = chunk[start:stop]
+    if len(mine):
+        return collate([source.load(int(i)) for i in mine], stop - start, buckets, index=mine,
+                       steps=steps)  # fmt: skip
+    # A last, partial batch can leave this process no video: empty slots, shaped (feature
+    # sizes and dtypes) like the batch's first video.
+    blank = collate([source.load(int(chunk[0]))], stop - start, buckets, steps=steps)
+    return Batch(tuple(np.zeros_like(x) for x in blank.features), np.zeros_like(blank.mask),
+                 np.zeros_like(blank.length), np.zeros_like(blank.valid),
+                 np.zeros_like(blank.target), np.zeros_like(blank.keyframes),
+                 np.full_like(blank.index, -1))  # fmt: skip
+
+
+class MemorySource:
+    """Videos already in memory, as a ``VideoSource`` (the labelled benchmark sets)."""
+
+    def __init__(self, videos: Sequence[Video]):
+        self.videos = list(videos)
+        self._lengths = np.array([v.n_steps for v in self.videos], np.int64)
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def lengths(self) -> np.ndarray:
+        return self._lengths
+
+    def load(self, i: int) -> Video:
+        return self.videos[i]
 
 
 class H5Source:
