@@ -85,12 +85,12 @@ def test_four_devices_match_one(tmp_path):
     # The loss curve agrees to float rounding. Metrics rank the clips by score: two clips
     # whose scores tie to rounding may swap, which moves Kendall's tau of one n-clip video by
     # 4 / (n (n - 1)) (2e-5 measured here on one epoch of ten); a few such swaps are allowed.
-    for a, b in zip(one, four):
+    for a, b in zip(one, four, strict=True):
         assert abs(a["loss"] - b["loss"]) <= 1e-5 * abs(a["loss"]), (a, b)
         for key in ("val_f1", "val_kendall_tau", "val_spearman_rho"):
             assert abs(a[key] - b[key]) <= 1e-3, (key, a, b)
     tests = [json.loads((tmp_path / f"d{n}" / "results.json").read_text()) for n in (1, 4)]
-    for a, b in zip(tests[0]["folds"], tests[1]["folds"]):  # the test folds' metrics
+    for a, b in zip(tests[0]["folds"], tests[1]["folds"], strict=True):  # the test folds' metrics
         for key, value in a.items():
             if isinstance(value, float):
                 assert abs(value - b[key]) <= 1e-3, (key, a, b)
