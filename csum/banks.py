@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -127,26 +128,71 @@ def window_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
         [N, T_max] float32 per-clip loss (0 past each video's end), T_max the bucket of
         the longest video.
     """
+    index, embedded = window_index(model, videos, batch_size, buckets, tau, quantum)
+    return jax.numpy.asarray(clip_losses(model, index, embedded, len(videos)))
+
+
+class WindowIndex(NamedTuple):
+    """Every training window's embedding, the bank that ``window_nce`` contrasts with.
+
+    Attributes:
+        bank: [M, E] float32 unit-norm window embeddings, M padded to a multiple of the
+            quantum (padding rows: zeros, owner -1).
+        owner: [M] int32, the training video of each row (its position in the list).
+        tau: the absolute temperature, ``loss.tau`` times the windows' similarity spread.
+    """
+
+    bank: np.ndarray
+    owner: np.ndarray
+    tau: float
+
+
+def window_index(model: Summarizer, videos: Sequence[Video], batch_size: int,
+                 buckets: Sequence[int], tau: float, quantum: int = 4096):  # fmt: skip
+    """Embeds every window of ``videos`` under the projector (eval batches).
+
+    Args:
+        model: the Summarizer (its projector and contrast features are used).
+        videos: the videos; the index's row owners are their positions in this list.
+        batch_size: videos per embedding batch.
+        buckets: padded lengths.
+        tau: temperature in units of the windows' similarity spread.
+        quantum: the bank's rows are padded to a multiple of this.
+
+    Returns:
+        ``(WindowIndex, embedded)``, ``embedded`` a list of ``(positions, batch, z, valid)``
+        per eval batch (``z`` [B, W, E], ``valid`` [B, W]), for ``clip_losses``.
+    """
     position = {id(v): i for i, v in enumerate(videos)}
-    embedded = [(group, batch, *jax.device_get(_embed_windows(model, batch.features, batch.mask)))
-                for group, batch in eval_batches(videos, batch_size, buckets)]  # fmt: skip
+    embedded = []
+    for group, batch in eval_batches(videos, batch_size, buckets):
+        z, valid = jax.device_get(_embed_windows(model, batch.features, batch.mask))
+        embedded.append(([position[id(v)] for v in group], batch, z, valid))
     parts, owners = [], []
-    for group, _, z, valid in embedded:
-        for b, v in enumerate(group):
+    for positions, _, z, valid in embedded:
+        for b, p in enumerate(positions):
             parts.append(z[b][valid[b]])
-            owners.append(np.full(int(valid[b].sum()), position[id(v)], np.int32))
+            owners.append(np.full(int(valid[b].sum()), p, np.int32))
     bank, owner = np.concatenate(parts), np.concatenate(owners)
     tau = tau * similarity_spread(bank)
     rows = -(-len(bank) // quantum) * quantum
-    bank = jax.numpy.asarray(np.pad(bank, ((0, rows - len(bank)), (0, 0))))
-    owner = jax.numpy.asarray(np.pad(owner, (0, rows - len(owner)), constant_values=-1))
+    bank = np.pad(bank, ((0, rows - len(bank)), (0, 0)))
+    owner = np.pad(owner, (0, rows - len(owner)), constant_values=-1)
+    return WindowIndex(bank.astype(np.float32), owner.astype(np.int32), float(tau)), embedded
+
+
+def clip_losses(model: Summarizer, index: WindowIndex, embedded, n_videos: int) -> np.ndarray:
+    """[n_videos, T_max] float32 per-clip window InfoNCE (0 past each video's end) of the
+    ``embedded`` videos (``window_index``) against ``index``, whose rows they own."""
+    bank, owner = jax.numpy.asarray(index.bank), jax.numpy.asarray(index.owner)
     width = max(batch.mask.shape[1] for _, batch, _, _ in embedded)
-    out = np.zeros((len(videos), width), np.float32)
+    out = np.zeros((n_videos, width), np.float32)
     n = model.projector.window
-    for group, batch, z, valid in embedded:
-        index = np.array([position[id(v)] for v in group] + [-1] * (len(z) - len(group)))
+    for positions, batch, z, valid in embedded:
+        slots = np.array(positions + [-1] * (len(z) - len(positions)), np.int32)
         T = batch.mask.shape[1]
-        losses = np.asarray(_clip_nce(z, valid, index, bank, owner, tau, n, T))
-        for b, v in enumerate(group):
-            out[position[id(v)], : v.n_steps] = losses[b, : v.n_steps]
-    return jax.numpy.asarray(out)
+        losses = np.asarray(_clip_nce(z, valid, slots, bank, owner, index.tau, n, T))
+        for b, p in enumerate(positions):
+            steps = int(batch.length[b])
+            out[p, :steps] = losses[b, :steps]
+    return out

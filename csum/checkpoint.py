@@ -157,6 +157,16 @@ class Checkpointer:
         self._manager.close()
 
 
+def default_fold(workdir) -> int:
+    """The fold that ``load`` picks by default: the lowest one with a checkpoint."""
+    folds = sorted(
+        int(p.parent.name.split("_")[1]) for p in Path(workdir).glob("fold_*/checkpoints")
+    )
+    if not folds:
+        raise CheckpointError(f"{workdir}: no fold has a checkpoint")
+    return folds[0]
+
+
 def load(workdir, fold: int | None = None):
     """A trained model from a run's work directory, in evaluation mode.
 
@@ -191,9 +201,7 @@ def load(workdir, fold: int | None = None):
     meta = json.loads((workdir / "model.json").read_text())
     folds = sorted(int(p.parent.name.split("_")[1]) for p in workdir.glob("fold_*/checkpoints"))
     if fold is None:
-        if not folds:
-            raise CheckpointError(f"{workdir}: no fold has a checkpoint")
-        fold = folds[0]
+        fold = default_fold(workdir)
     if fold not in folds:
         raise CheckpointError(f"{workdir}: fold {fold} has no checkpoint (folds with one: "
                               f"{folds})")  # fmt: skip

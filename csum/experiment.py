@@ -14,7 +14,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
-from csum import baselines, distributed
+from csum import baselines, contrast, distributed
 from csum.data.annotations import attach_tvsum_scores
 from csum.data.batching import default_buckets
 from csum.data.eccv16 import load_eccv16
@@ -162,7 +162,10 @@ def baseline_metrics(config, videos: list[Video]) -> dict[str, dict[str, float]]
     ``gtscore``, oracle rows on ``videos``.
 
     The oracle scores each video by its own ground-truth ``gtscore`` through the same
-    evaluation: what a perfect score predictor of the labels would get.
+    evaluation: what a perfect score predictor of the labels would get. With
+    ``backbone.contrast_input`` a ``contrast`` row scores each video by its collection
+    contrast alone (the videos' last source, ``csum.contrast``): the CSUM objective's own
+    ranking, with no model trained.
     """
     mode, ratio = config.eval.f1_mode, config.topk.ratio
     protocol = parse_protocol(config.eval.protocol)
@@ -175,6 +178,10 @@ def baseline_metrics(config, videos: list[Video]) -> dict[str, dict[str, float]]
         oracle = [evaluate_video(np.asarray(v.gtscore, np.float64), v, mode, ratio, protocol)
                   for v in videos]  # fmt: skip
         rows["oracle"] = mean_metrics(oracle)
+    if config.backbone.contrast_input:
+        alone = [evaluate_video(as_quantiles(np.asarray(v.features[-1][:, 0], np.float64)), v,
+                                mode, ratio, protocol) for v in videos]  # fmt: skip
+        rows["contrast"] = mean_metrics(alone)
     return rows
 
 
@@ -245,6 +252,20 @@ def make_validator(config, videos: list[Video], buckets) -> Callable | None:
     return validate
 
 
+def add_contrast(config, model, train, val, test, buckets, folder: Path | None):
+    """The fold's videos with their collection contrast as a last source
+    (``csum.contrast``): the index is fit on ``train`` with the fold's frozen projector
+    and saved in ``folder`` (None: not saved, e.g. on a process other than the first)."""
+    model.eval()
+    index, found = contrast.fit(model, train, config.eval.batch_size, buckets, config.loss.tau)
+    found.update(contrast.channels(model, index, [*val, *test], config.eval.batch_size, buckets))
+    model.train()
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        index.save(folder / contrast.FILE)
+    return tuple(contrast.with_channel(videos, found) for videos in (train, val, test))
+
+
 def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = None) -> dict:
     """Trains and evaluates every configured fold; writes and returns results.json's dict."""
     workdir = Path(config.workdir).expanduser()
@@ -285,6 +306,8 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     primary = distributed.is_primary()  # one process writes the files
     if generated and primary:
         split_file.write_text(json.dumps(folds, indent=1) + "\n")
+    if config.backbone.contrast_input:  # the collection contrast: a last, one-wide source
+        in_dims = (*in_dims, 1)
     if primary:  # what csum.load needs beside config.json to rebuild the model
         (workdir / "model.json").write_text(json.dumps({"in_dims": list(in_dims)}) + "\n")
     buckets = default_buckets(max(v.n_steps for v in [*dataset.values(), *others.values()]),
@@ -305,6 +328,9 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         val = [pool[k] for k in val_keys]
         test = [dataset[k] for k in folds[f]["test_keys"]]
         model = build_summarizer(config, in_dims, seed=config.seed + f)
+        if config.backbone.contrast_input:
+            train, val, test = add_contrast(config, model, train, val, test, buckets,
+                                            workdir / f"fold_{f}" if primary else None)  # fmt: skip
         validate = make_validator(config, val, buckets)
         records = train_fold(config, model, train, f, workdir, step_fn, buckets, on_epoch_end,
                              validate=validate)  # fmt: skip
@@ -317,7 +343,7 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         if primary:
             result_path.write_text(json.dumps(result, indent=2) + "\n")
         fold_results.append(result)
-    names = [n for n in ("random", "uniform", "oracle")
+    names = [n for n in ("random", "uniform", "oracle", "contrast")
              if all(n in r["baselines"] for r in fold_results)]  # fmt: skip
     mean = mean_metrics([{k: r[k] for k in METRICS} for r in fold_results])
     rows = {name: mean_metrics([r["baselines"][name] for r in fold_results]) for name in names}

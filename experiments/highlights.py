@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         videos = read_features(args.features, args.audio_dir or None)
         audio = bool(args.audio_dir)
         items = [v.as_video(audio=audio) for v in videos.values()]
-        model = load_model(args.model, items) if args.model else train(config, items)
+        model, items = (
+            load_model(args.model, items) if args.model else (train(config, items), items)
+        )
         write_highlights(model, videos, items, args, out)
         return 0
 
@@ -96,20 +98,34 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def load_model(run: str, items):
-    """``csum.load(run)``, checked against the videos' feature sizes."""
+    """``csum.load(run)``, checked against the videos' feature sizes.
+
+    Returns:
+        ``(model, items)``: the items as the model takes them (with the collection
+        contrast source when the run was trained with it, ``csum.contrast.for_run``).
+    """
     import csum
-    from csum.checkpoint import CheckpointError
+    from csum import contrast
+    from csum.checkpoint import CheckpointError, default_fold
     from csum.data.errors import DataError
 
     try:
         model = csum.load(run)
+        fold = default_fold(run)
     except CheckpointError as err:
         raise DataError(run, str(err)) from None
     want = tuple(int(d) for d in json.loads((Path(run) / "model.json").read_text())["in_dims"])
+    config = json.loads((Path(run) / "config.json").read_text())
+    with_contrast = config.get("backbone", {}).get("contrast_input", False)
+    if with_contrast:
+        want = want[:-1]  # the last source is the contrast, computed here
     if tuple(items[0].dims) != want:
         raise DataError(run, f"the model takes feature sizes {want}, the videos have "
                         f"{tuple(items[0].dims)}")  # fmt: skip
-    return model
+    try:
+        return model, contrast.for_run(run, fold, model, items)
+    except FileNotFoundError as err:
+        raise DataError(run, str(err)) from None
 
 
 def train(config, items):

@@ -59,9 +59,10 @@ def run_config(spec: str, seed: int, workdir: Path, overrides: dict[str, str]) -
     """Trains and evaluates one config with one seed in ``workdir`` (resuming it).
 
     Returns:
-        Its 5-fold means of ``METRICS``, the baselines' (keys ``random``, ``uniform`` and,
-        where the data have labels, ``oracle``) and the per-epoch validation curve
-        (``curve``: mean over folds of each epoch's loss and validation metrics).
+        Its 5-fold means of ``METRICS``, the baselines' (keys ``random``, ``uniform``,
+        where the data have labels ``oracle``, and with the contrast input ``contrast``)
+        and the per-epoch validation curve (``curve``: mean over folds of each epoch's loss
+        and validation metrics).
     """
     from csum.experiment import run_experiment  # heavy import after argument parsing
 
@@ -114,7 +115,7 @@ def run_variants(name: str, study, quick: bool, seeds: list[int], out: Path,
         for label in study.VARIANTS:
             rows = [r for r in runs if r["base"] == base and r["variant"] == label]
             row = {"base": base, "variant": label, **mean_std(rows)}
-            for ref in ("random", "oracle"):
+            for ref in ("random", "oracle", "contrast"):
                 if all(ref in r for r in rows):
                     row[ref] = {m: float(np.mean([r[ref][m] for r in rows])) for m in METRICS}
             summary.append(row)
@@ -171,10 +172,11 @@ def markdown_variants(result: dict) -> str:
             f1 = f"{100 * s['f1_mean']:.1f} ± {100 * s['f1_std']:.1f}"
             rho = f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f}"
             lines.append(f"| {s['variant']} | {f1} | {rho} | {share} |")
-        for ref in ("random", "oracle"):
-            if ref in rows[0]:
-                lines.append(f"| *{ref}* | {100 * rows[0][ref]['f1']:.1f} | "
-                             f"{rows[0][ref]['spearman_rho']:.3f} | |")  # fmt: skip
+        for ref in ("random", "oracle", "contrast"):
+            have = [s for s in rows if ref in s]  # contrast: the runs that computed it
+            if have:
+                lines.append(f"| *{ref}* | {100 * have[0][ref]['f1']:.1f} | "
+                             f"{have[0][ref]['spearman_rho']:.3f} | |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -171,6 +171,7 @@ def train_model(args, overrides, videos, workdir: Path):
     from experiments.validate import validate
 
     config = make("tvsum", args.backbone, None)
+    config.backbone.contrast_input = False  # a collection trains on itself, features only
     apply_overrides(config, {"train.epochs": str(args.epochs), "seed": str(args.seed),
                              "workdir": str(workdir), "topk.ratio": str(args.ratio),
                              **overrides})  # fmt: skip
@@ -239,7 +240,7 @@ def summarize(args, overrides) -> int:
             if args.model:
                 from experiments.highlights import load_model
 
-                model, source = load_model(args.model, videos), args.model
+                (model, videos), source = load_model(args.model, videos), args.model
             else:
                 model, _ = train_model(args, overrides, videos, out / "model")
                 source = str(out / "model")

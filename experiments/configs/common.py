@@ -58,6 +58,7 @@ SMALL_VIDEOS = {"dim": 128, "min_seconds": 40, "max_seconds": 120}
 """The synthetic data's small videos (config words ``small`` and ``quick``)."""
 
 PAPER_RECIPE = {
+    ("backbone", "contrast_input"): False,
     ("loss", "negatives"): "batch",
     ("loss", "tau"): 0.5,
     ("projector", "window"): 10,
@@ -125,6 +126,10 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.backbone = ml_collections.ConfigDict()
     c.backbone.name = backbone
     c.backbone.kwargs = ml_collections.ConfigDict(BACKBONE_KWARGS.get(backbone, {}))
+    # Each clip's collection contrast (its CSUM window loss against the training videos'
+    # windows) as a last, one-wide input source, in both regimes (csum.contrast,
+    # docs/learning.md section 6). Summarization runs (experiments.run) only.
+    c.backbone.contrast_input = True
 
     c.projector = ml_collections.ConfigDict()
     c.projector.window = 1  # n of Eq. 4; the paper's 10 suits loss.negatives=batch
@@ -250,6 +255,7 @@ def make_highlights(source: str, domain: str, arg: str | None) -> ml_collections
     with c.unlocked():
         c.name = prefix + (f":{','.join(shown)}" if shown else "")
         c.task = "highlights"
+        c.backbone.contrast_input = False  # the highlight pipeline feeds features only
         c.workdir = f"runs/{prefix}" + "".join(f"_{w}" for w in sorted(words))
         c.data.synthetic = bool(words & {"synthetic", "quick"})
         c.data.synthetic_overrides = ml_collections.ConfigDict()
