@@ -1,5 +1,7 @@
 """csum.contrast: each clip's collection contrast as an input source."""
 
+from pathlib import Path
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -102,3 +104,39 @@ def test_distinct_content_scores_above_shared_content():
     new = video("new", [(shared, 20), (mine, 20)])
     c = contrast.channels(model, index, [new], 4, buckets)["new"]
     assert c[20:].mean() > c[:20].mean() + 1.0  # in units of the training clips' spread
+
+
+def test_a_loaded_run_scores_its_test_fold_as_the_evaluation_did(tmp_path, synthetic_dir):
+    """experiments.run with the contrast input, then csum.load + contrast.for_run on the raw
+    test videos: the same F1, tau and rho as the run's own evaluation of that fold."""
+    import json
+
+    import csum
+    from csum.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
+    from csum.experiment import load_dataset
+    from csum.predict import predict_scores
+    from experiments.run import main, prepare
+
+    work = tmp_path / "run"
+    args = ["--config=summe_vasnet:synthetic,quick", f"--config.workdir={work}",
+            f"--config.data.synthetic_dir={synthetic_dir}", "--config.train.progress=false",
+            "--config.compute_dtype=float32"]  # fmt: skip
+    assert main(args) == 0
+    assert (work / "fold_0" / contrast.FILE).is_file()
+    config = prepare("summe_vasnet:synthetic,quick", {"data.synthetic_dir": str(synthetic_dir),
+                                                      "compute_dtype": "float32"})  # fmt: skip
+    splits = json.loads((work / "results.json").read_text())["split_file"]
+    test_keys = json.loads(Path(splits).read_text())[0]["test_keys"]
+    videos = [load_dataset(config)[k] for k in test_keys]
+    model = csum.load(work)
+    inputs = contrast.for_run(work, 0, model, videos)
+    assert inputs[0].dims == (*videos[0].dims, 1)
+    scores = predict_scores(
+        model.backbone, inputs, 8, default_buckets(max(v.n_steps for v in videos))
+    )
+    protocol = parse_protocol(config.eval.protocol)
+    rows = [evaluate_video(as_quantiles(scores[v.key]), v, config.eval.f1_mode, config.topk.ratio,
+                           protocol) for v in videos]  # fmt: skip
+    got, want = mean_metrics(rows), json.loads((work / "fold_0" / "result.json").read_text())
+    for m in ("f1", "kendall_tau", "spearman_rho"):
+        assert abs(got[m] - want[m]) <= 1e-6, (m, got, want)
