@@ -37,7 +37,10 @@ def test_quick_run_of_every_config(tmp_path, synthetic_dir, name, capsys):
     assert main(_args(tmp_path, synthetic_dir, name)) == 0
     results = json.loads((tmp_path / name / "results.json").read_text())
     assert set(results["mean"]) == METRIC_KEYS and len(results["folds"]) == 1
-    assert set(results["baselines"]) == {"random", "uniform", "oracle"}
+    contrast = load_config(f"{name}:synthetic,quick").backbone.contrast_input
+    assert set(results["baselines"]) == {"random", "uniform", "oracle"} | (
+        {"contrast"} if contrast else set()
+    )
     share = results["oracle_share"]["f1"]
     b = results["baselines"]
     expect = (results["mean"]["f1"] - b["random"]["f1"]) / (b["oracle"]["f1"] - b["random"]["f1"])
