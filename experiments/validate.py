@@ -179,7 +179,7 @@ RULES: dict[str, Rule] = {
     "data.min_steps": COUNT,
     "backbone.name": one_of(_backbones),
     "backbone.contrast_input": Rule(
-        lambda v, c: isinstance(v, bool) and (not v or c.task == "summarize"),
+        lambda v, c: isinstance(v, bool) and (not v or c.task != "highlights"),
         "true or false (true only for summarization configs run by experiments.run)",
         "maybe",
     ),  # fmt: skip

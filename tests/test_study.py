@@ -30,7 +30,10 @@ def test_quick_study_writes_table_json_and_plot(tmp_path, synthetic_dir, study, 
 def test_study_errors_are_one_line(tmp_path, capsys):
     assert main(["--study=nope", f"--out={tmp_path}"]) == 2
     err = capsys.readouterr().err
-    assert "unknown study 'nope'; known: contrast, learning, objective, topk_operators, window_size" in err
+    assert (
+        "unknown study 'nope'; known: contrast, learning, objective, topk_operators, window_size"
+        in err
+    )
     assert main(["--study=window_size:fast"]) == 2
     assert "unknown study argument 'fast'" in capsys.readouterr().err
 
