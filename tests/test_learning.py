@@ -59,3 +59,23 @@ def test_supervised_regime_learns(tmp_path, stock_videos):
     before, after = _train(tmp_path, stock_videos, "tvsum_vslstm_supervised:stock",
                            **{"backbone.name": "vslstm"})  # fmt: skip
     assert after > before + 0.3 and after > 0.4, (before, after)
+
+
+def test_csum_learns_with_the_contrast_input(tmp_path, stock_videos):
+    """The default of experiments.run: the collection contrast as a last source
+    (csum.experiment.add_contrast). The untrained model ignores it (random weights), the
+    trained one must rank held-out clips well; a dead gradient leaves it where it began."""
+    from csum.experiment import add_contrast
+
+    config = load_config("tvsum_vslstm:stock")
+    apply_overrides(config, {"workdir": str(tmp_path), "train.progress": "false",
+                             "train.epochs": "8"})  # fmt: skip
+    train, test = stock_videos
+    buckets = default_buckets(max(v.n_steps for v in train + test))
+    model = build_summarizer(config, (*train[0].dims, 1), seed=0)
+    train, _, test = add_contrast(config, model, train, [], test, buckets, None)
+    assert test[0].dims == (*stock_videos[1][0].dims, 1)
+    before = _held_out_rho(model, config, test, buckets)
+    train_fold(config, model, train, 0, tmp_path, make_train_step(config), buckets)
+    after = _held_out_rho(model, config, test, buckets)
+    assert after > before + 0.3 and after > 0.4, (before, after)
