@@ -254,16 +254,11 @@ def make_validator(config, videos: list[Video], buckets) -> Callable | None:
 
 def add_contrast(config, model, train, val, test, buckets, folder: Path | None):
     """The fold's videos with their collection contrast as a last source
-    (``csum.contrast``): the index is fit on ``train`` with the fold's frozen projector
-    and saved in ``folder`` (None: not saved, e.g. on a process other than the first)."""
-    model.eval()
-    index, found = contrast.fit(model, train, config.eval.batch_size, buckets, config.loss.tau)
-    found.update(contrast.channels(model, index, [*val, *test], config.eval.batch_size, buckets))
-    model.train()
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        index.save(folder / contrast.FILE)
-    return tuple(contrast.with_channel(videos, found) for videos in (train, val, test))
+    (``csum.contrast.attach``): the index is fit on ``train`` with the fold's frozen
+    projector and saved in ``folder`` (None: not saved, e.g. on a process other than the
+    first)."""
+    return contrast.attach(model, train, (val, test), config.eval.batch_size, buckets,
+                           config.loss.tau, [folder] if folder is not None else [])  # fmt: skip
 
 
 def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = None) -> dict:

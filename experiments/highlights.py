@@ -86,11 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         from csum.highlights.data import read_features
 
         videos = read_features(args.features, args.audio_dir or None)
-        audio = bool(args.audio_dir)
-        items = [v.as_video(audio=audio) for v in videos.values()]
-        model, items = (
-            load_model(args.model, items) if args.model else (train(config, items), items)
-        )
+        if args.model:
+            audio = bool(args.audio_dir)
+            model, items = load_model(args.model, [v.as_video(audio=audio)
+                                                   for v in videos.values()])  # fmt: skip
+        else:
+            model, items = train(config, list(videos.values()))
         write_highlights(model, videos, items, args, out)
         return 0
 
@@ -116,9 +117,10 @@ def load_model(run: str, items):
         raise DataError(run, str(err)) from None
     want = tuple(int(d) for d in json.loads((Path(run) / "model.json").read_text())["in_dims"])
     config = json.loads((Path(run) / "config.json").read_text())
-    with_contrast = config.get("backbone", {}).get("contrast_input", False)
-    if with_contrast:
-        want = want[:-1]  # the last source is the contrast, computed here
+    if config.get("backbone", {}).get("contrast_input", False):
+        # the contrast source, computed here: the last one, or the last but one before audio
+        at = len(want) - (2 if config["backbone"].get("kwargs", {}).get("audio") else 1)
+        want = want[:at] + want[at + 1 :]
     if tuple(items[0].dims) != want:
         raise DataError(run, f"the model takes feature sizes {want}, the videos have "
                         f"{tuple(items[0].dims)}")  # fmt: skip
@@ -128,14 +130,18 @@ def load_model(run: str, items):
         raise DataError(run, str(err)) from None
 
 
-def train(config, items):
+def train(config, videos):
+    """Trains CSUM on the user's videos (``HighlightVideo``); returns ``(model, items)``,
+    the items as the model takes them (``csum.highlights.experiment.model_inputs``)."""
     from csum.data.errors import DataError
-    from csum.highlights.experiment import train_phase
+    from csum.highlights.experiment import model_inputs, train_phase
 
-    if len(items) < 2:
+    if len(videos) < 2:
         raise DataError(config.workdir, "training without labels contrasts a video with the "
                         "others: give at least 2 videos, or --model=RUN")  # fmt: skip
-    return train_phase(config, "csum", items, Path(config.workdir))
+    workdir = Path(config.workdir)
+    model, (items,) = model_inputs(config, [videos], [workdir])
+    return train_phase(config, "csum", items, workdir, model), items
 
 
 def write_highlights(model, videos, items, args, out: Path) -> None:

@@ -178,11 +178,7 @@ RULES: dict[str, Rule] = {
     "data.folds": Rule(_folds, "a tuple of fold indices >= 0 (empty: all folds)", (-1,)),
     "data.min_steps": COUNT,
     "backbone.name": one_of(_backbones),
-    "backbone.contrast_input": Rule(
-        lambda v, c: isinstance(v, bool) and (not v or c.task != "highlights"),
-        "true or false (true only for summarization configs run by experiments.run)",
-        "maybe",
-    ),  # fmt: skip
+    "backbone.contrast_input": flag(),
     "projector.window": COUNT,
     "projector.hidden": COUNT,
     "projector.embed": COUNT,

@@ -71,10 +71,20 @@ def test_a_new_video_is_contrasted_with_the_training_windows_and_its_own(small_v
     again = contrast.channels(model, loaded, new, 3, buckets)
     for v in new:
         np.testing.assert_array_equal(again[v.key], got[v.key])
-    # Appended as a last one-wide source, in the features' dtype.
+    # A training video scored again gets its training channel, bit for bit (its own
+    # windows are in the bank: they are not added a second time).
+    seen = contrast.channels(model, loaded, train, 3, buckets)
+    for v in train:
+        np.testing.assert_array_equal(seen[v.key], train_channel[v.key])
+    # Appended as a last one-wide source, in the features' dtype; or, before an audio
+    # stream, the last but one.
     more = contrast.with_channel(new, got)
     assert more[0].dims == (*new[0].dims, 1)
     np.testing.assert_array_equal(more[0].features[-1][:, 0], got[new[0].key])
+    audio = contrast.with_channel(more, got, before_audio=True)
+    assert audio[0].dims == (*new[0].dims, 1, 1)
+    np.testing.assert_array_equal(audio[0].features[-2][:, 0], got[new[0].key])
+    np.testing.assert_array_equal(audio[0].features[-1], more[0].features[-1])
 
 
 def test_distinct_content_scores_above_shared_content():

@@ -1,5 +1,6 @@
 """Highlight data in UMT's layout, the synthetic generator, and the highlight command."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -174,3 +175,45 @@ def test_synthetic_sizes_are_the_real_benchmarks():
     real = json.loads((Path(__file__).parents[1] / "csum/highlights/splits/youtube_highlights.json")
                       .read_text())  # fmt: skip
     assert {d: (len(s["train"]), len(s["val"])) for d, s in real.items()} == REAL_SIZES
+
+
+def test_hidden_state_matches_the_labels_and_streams():
+    from csum.highlights.synthetic import generate_with_truth
+
+    spec = HighlightSpec(**TINY, label_noise=0.0)
+    videos, _, truth = generate_with_truth(spec, seed=2)
+    hl = np.concatenate([truth[v.key]["highlight"] for v in videos])
+    shown = np.concatenate([truth[v.key]["shown"] for v in videos])
+    cheer = np.concatenate([truth[v.key]["cheer"] for v in videos])
+    labels = np.concatenate([v.labels for v in videos])
+    np.testing.assert_array_equal(labels, hl)  # no label noise: labels are the kinds
+    assert not (shown & ~hl).any() and (hl & ~shown).any()  # some highlights do not show
+    # The cheer is the audio stream's only content: two audio clusters, cheer or not.
+    audio = np.concatenate([v.audio for v in videos])
+    centre = audio[cheer].mean(0) - audio[~cheer].mean(0)
+    side = (audio - (audio[cheer].mean(0) + audio[~cheer].mean(0)) / 2) @ centre
+    np.testing.assert_array_equal(side > 0, cheer)
+    # The picture of a hidden highlight is drawn like ordinary footage: at visible=1
+    # every highlight shows.
+    _, _, all_shown = generate_with_truth(dataclasses.replace(spec, visible=1.0), seed=2)
+    assert all((t["shown"] == t["highlight"]).all() for t in all_shown.values())
+
+
+def test_bayes_ceiling_orders_the_streams():
+    from benchmarks.highlight_ceiling import ceiling, posteriors
+
+    spec = HighlightSpec(**TINY)
+    t = {"highlight": np.array([1, 1, 0, 0], bool), "shown": np.array([1, 0, 0, 0], bool),
+         "cheer": np.array([0, 1, 1, 0], bool)}  # fmt: skip
+    p = posteriors(spec, t)
+    # by hand: hidden prior 0.2 * 0.3 = 0.06 against 0.8; cheer ratio 0.7 / 0.15
+    odds = 0.06 / 0.8 * np.array([0.3 / 0.85, 0.7 / 0.15, 0.7 / 0.15, 0.3 / 0.85])
+    np.testing.assert_allclose(p["both"], [1.0, *(odds / (1 + odds))[1:]])
+    np.testing.assert_allclose(p["picture"], [1.0] + [0.06 / 0.86] * 3)
+    np.testing.assert_allclose(p["sound"][1], 0.14 / (0.14 + 0.12))
+    spec = HighlightSpec(videos_per_domain=6, min_clips=40, max_clips=80)
+    c = ceiling(spec, seed=0, draws=2)
+    assert c["kinds"]["Avg"] >= c["both"]["Avg"] > c["picture"]["Avg"] > c["random"]["Avg"]
+    assert c["both"]["Avg"] > c["sound"]["Avg"] > c["random"]["Avg"]
+    full = ceiling(dataclasses.replace(spec, visible=1.0), seed=0, draws=2)
+    assert full["picture"]["Avg"] == pytest.approx(full["kinds"]["Avg"])

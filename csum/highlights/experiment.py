@@ -133,6 +133,41 @@ def train_phase(config, regime: str, videos, workdir: Path, model=None):
     return model
 
 
+def model_inputs(config, groups, phase_dirs):
+    """The model to train and the videos as it takes them.
+
+    Args:
+        config: the highlight run's config.
+        groups: lists of ``HighlightVideo``: the training videos first, then any others
+            (Theta holdout, test).
+        phase_dirs: the folders of the phases that will train the model: each gets the
+            contrast index in ``fold_0`` (``csum.contrast``), for ``--model`` reuse.
+
+    Returns:
+        ``(model, [videos per group])``: summarization ``Video`` lists (visual, then audio
+        with ``highlights.audio``); with ``backbone.contrast_input`` each video has its
+        collection contrast against the training videos (before the audio stream), and the
+        model is built for those sources.
+    """
+    from csum import contrast
+    from csum.data.batching import default_buckets
+    from csum.model import build_summarizer
+
+    audio = bool(config.highlights.audio)
+    inputs = [[v.as_video(audio=audio) for v in group] for group in groups]
+    dims = list(inputs[0][0].dims)
+    if config.backbone.contrast_input:  # one more source, before the audio stream
+        dims.insert(len(dims) - 1 if audio else len(dims), 1)
+    model = build_summarizer(config, tuple(dims), seed=config.seed)
+    if config.backbone.contrast_input:
+        everything = [v for group in inputs for v in group]
+        buckets = default_buckets(max(v.n_steps for v in everything))
+        inputs = contrast.attach(model, inputs[0], inputs[1:], config.eval.batch_size, buckets,
+                                 config.loss.tau, [d / "fold_0" for d in phase_dirs],
+                                 before_audio=audio)  # fmt: skip
+    return model, list(inputs)
+
+
 def clip_ap(config, video: HighlightVideo, scores: np.ndarray) -> float:
     """The source's clip metric: UMT's AP (YouTube) or top-5 mAP over annotators (TVSum)."""
     if config.highlights.source == "tvsum":
@@ -163,29 +198,28 @@ def run_highlights(config) -> dict:
     (workdir / "config.json").write_text(config.to_json(indent=2) + "\n")
     videos, split = load_highlights(config)
     train_keys, hold_keys = holdout_split(split["train"], h.holdout, config.seed)
-    train = [videos[k].as_video(audio=h.audio) for k in train_keys]
     # Phase folders are named by what they train, so that regimes run in one work
     # directory share the contrastive phase (``finetuned`` resumes ``csum``'s last epoch).
-    if h.regime == "scratch":
-        model = train_phase(config, "saliency", train, workdir / "scratch")
-    elif h.regime == "supervised":
-        model = train_phase(config, "supervised", train, workdir / "supervised")
-    else:
-        model = train_phase(config, "csum", train, workdir / "csum")
-        if h.regime == "finetuned":
-            model = train_phase(config, "saliency", train, workdir / "finetuned", model)
+    phases = {"scratch": [("saliency", "scratch")], "supervised": [("supervised", "supervised")],
+              "csum": [("csum", "csum")],
+              "finetuned": [("csum", "csum"), ("saliency", "finetuned")]}[h.regime]  # fmt: skip
+    model, (train, held, test) = model_inputs(
+        config, [[videos[k] for k in keys] for keys in (train_keys, hold_keys, split["val"])],
+        [workdir / folder for _, folder in phases],
+    )
+    for regime, folder in phases:
+        model = train_phase(config, regime, train, workdir / folder, model)
 
     from csum.data.batching import default_buckets
 
-    def scores_of(keys):
-        vs = [videos[k].as_video(audio=h.audio) for k in keys]
+    def scores_of(vs):
         buckets = default_buckets(max(v.n_steps for v in vs))
         return predict_scores(model.backbone, vs, config.eval.batch_size, buckets)
 
-    held = scores_of(hold_keys)
+    held = scores_of(held)
     theta = choose_theta([held[k] for k in hold_keys],
                          [videos[k].highlights for k in hold_keys], h.sigma)  # fmt: skip
-    test = scores_of(split["val"])
+    test = scores_of(test)
     rng = np.random.default_rng([config.seed, 1])
     per_video, rows, predicted = {}, [], []
     for k in split["val"]:

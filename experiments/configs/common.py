@@ -255,7 +255,6 @@ def make_highlights(source: str, domain: str, arg: str | None) -> ml_collections
     with c.unlocked():
         c.name = prefix + (f":{','.join(shown)}" if shown else "")
         c.task = "highlights"
-        c.backbone.contrast_input = False  # the highlight pipeline feeds features only
         c.workdir = f"runs/{prefix}" + "".join(f"_{w}" for w in sorted(words))
         c.data.synthetic = bool(words & {"synthetic", "quick"})
         c.data.synthetic_overrides = ml_collections.ConfigDict()
