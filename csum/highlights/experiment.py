@@ -204,7 +204,8 @@ def run_highlights(config) -> dict:
               "csum": [("csum", "csum")],
               "finetuned": [("csum", "csum"), ("saliency", "finetuned")]}[h.regime]  # fmt: skip
     model, (train, held, test) = model_inputs(
-        config, [[videos[k] for k in keys] for keys in (train_keys, hold_keys, split["val"])],
+        config,
+        [[videos[k] for k in keys] for keys in (train_keys, hold_keys, split["val"])],
         [workdir / folder for _, folder in phases],
     )
     for regime, folder in phases:
