@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from csum.banks import WindowIndex, _clip_nce, _embed_windows, window_index
@@ -183,8 +184,10 @@ def attach(model, train: Sequence[Video], others: Sequence[Sequence[Video]], bat
 
 def for_run(workdir, fold: int, model, videos: Sequence[Video],
             batch_size: int = 8) -> list[Video]:  # fmt: skip
-    """The videos as a trained run's model takes them: with the contrast channel of that
-    fold's index when the run was trained with ``backbone.contrast_input``.
+    """The videos as a trained run's model takes them: features stored in the run's
+    compute dtype (``csum.data.video.cast_features``, as the run stored them), with the
+    contrast channel of that fold's index when the run was trained with
+    ``backbone.contrast_input``.
 
     Raises:
         FileNotFoundError: the run asks for the channel but has no saved index.
@@ -192,10 +195,12 @@ def for_run(workdir, fold: int, model, videos: Sequence[Video],
     import json
 
     from csum.data.batching import default_buckets
+    from csum.data.video import cast_features
 
     config = json.loads((Path(workdir) / "config.json").read_text())
+    videos = cast_features(list(videos), jnp.dtype(config.get("compute_dtype", "float32")))
     if not config.get("backbone", {}).get("contrast_input", False):
-        return list(videos)
+        return videos
     path = Path(workdir) / f"fold_{fold}" / FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: the run was trained with backbone.contrast_input "

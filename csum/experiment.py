@@ -14,7 +14,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
-from csum import baselines, contrast, distributed
+from csum import baselines, collection, contrast, distributed
 from csum.data.annotations import attach_tvsum_scores
 from csum.data.batching import default_buckets
 from csum.data.eccv16 import load_eccv16
@@ -112,8 +112,9 @@ def resolve_f1_mode(videos) -> str:
     return "avg" if all(v.user_scores is not None for v in videos) else "max"
 
 
-def load_dataset(config) -> dict[str, Video]:
-    """Loads and validates the configured dataset."""
+def load_dataset(config, optional_labels: bool = False) -> dict[str, Video]:
+    """Loads and validates the configured dataset (``optional_labels``: a user's file may
+    be an unlabelled collection, ``csum.data.eccv16.load_eccv16``)."""
     keys = tuple(config.data.feature_keys)
     if config.data.synthetic:
         n = dict(config.data.synthetic_overrides).get("n_sources", 3)
@@ -122,7 +123,8 @@ def load_dataset(config) -> dict[str, Video]:
             what = f"synthetic data has keys {FEATURE_KEYS[:n]}, not {unknown}"
             raise DataError(dataset_path(config), what, key="data.feature_keys")
     path = dataset_path(config)
-    videos = load_eccv16(path, keys, min_steps=config.data.min_steps)
+    videos = load_eccv16(path, keys, min_steps=config.data.min_steps,
+                         optional_labels=optional_labels and bool(config.data.file))  # fmt: skip
     if config.data.dataset == "tvsum" and not config.data.synthetic and not config.data.file:
         # The eccv16 TVSum file has no raw annotator scores; Otani's correlation needs them.
         videos = attach_tvsum_scores(videos, path)
@@ -261,11 +263,19 @@ def add_contrast(config, model, train, val, test, buckets, folder: Path | None):
                            config.loss.tau, [folder] if folder is not None else [])  # fmt: skip
 
 
-def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = None) -> dict:
-    """Trains and evaluates every configured fold; writes and returns results.json's dict."""
+def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = None,
+                   allow_unlabelled: bool = False) -> dict:  # fmt: skip
+    """Trains and evaluates every configured fold; writes and returns results.json's dict.
+
+    With ``allow_unlabelled`` a data file without user summaries is accepted: CSUM is
+    trained on the whole collection and nothing is evaluated (``csum.collection``).
+    """
     workdir = Path(config.workdir).expanduser()
     protocol = parse_protocol(config.eval.protocol)
-    dataset = load_dataset(config)
+    dataset = load_dataset(config, optional_labels=allow_unlabelled)
+    unlabelled = collection.is_unlabelled(dataset)
+    if unlabelled:
+        collection.check_unlabelled(config, dataset_path(config))
     others = load_others(config)
     if config.train.regime != "csum":
         unlabelled = [v.key for v in [*dataset.values(), *others.values()] if v.gtscore is None]
@@ -287,16 +297,20 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     if config.eval.f1_mode == "auto":  # what the file holds decides (resolved in config.json)
         config.eval.f1_mode = resolve_f1_mode(dataset.values())
     config.eval.scores = resolve_score_form(config)  # resolved in config.json
-    generated = bool(config.data.file) and not config.data.splits
-    if generated:  # a user's file: MSVA's protocol (5 random non-overlapping folds), seed 0
+    generated = bool(config.data.file) and not config.data.splits and not unlabelled
+    if unlabelled:
+        split_file, folds, chosen = None, [], []
+    elif generated:  # a user's file: MSVA's protocol (5 random non-overlapping folds), seed 0
         split_file = workdir / "splits.json"
         folds = make_splits(dataset, n_folds=min(5, len(dataset)))
     else:
         split_file = config.data.splits or default_split_file(config.data.dataset)
         folds = load_splits(split_file, set(dataset))
-    chosen = list(config.data.folds) if config.data.folds else list(range(len(folds)))
-    if any(not 0 <= f < len(folds) for f in chosen):
-        raise DataError(split_file, f"data.folds {chosen} out of range (file has {len(folds)})")
+    if not unlabelled:
+        chosen = list(config.data.folds) if config.data.folds else list(range(len(folds)))
+        if any(not 0 <= f < len(folds) for f in chosen):
+            raise DataError(split_file, f"data.folds {chosen} out of range (file has "
+                            f"{len(folds)})")  # fmt: skip
     check_workdir(config, workdir)
     primary = distributed.is_primary()  # one process writes the files
     if generated and primary:
@@ -308,6 +322,9 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     buckets = default_buckets(max(v.n_steps for v in [*dataset.values(), *others.values()]),
                               config.train.bucket_quantum, config.train.bucket_growth)  # fmt: skip
     step_fn = make_train_step(config)
+    if unlabelled:
+        return collection.train_collection(config, dataset, in_dims, buckets, workdir, step_fn,
+                                           on_epoch_end)  # fmt: skip
     fold_results = []
     for f in chosen:
         result_path = workdir / f"fold_{f}" / "result.json"

@@ -140,7 +140,9 @@ def train(config, videos):
         raise DataError(config.workdir, "training without labels contrasts a video with the "
                         "others: give at least 2 videos, or --model=RUN")  # fmt: skip
     workdir = Path(config.workdir)
-    model, (items,) = model_inputs(config, [videos], [workdir])
+    audio = bool(config.highlights.audio)
+    model, (items,) = model_inputs(config, [[v.as_video(audio=audio) for v in videos]],
+                                   [workdir], audio=audio)  # fmt: skip
     return train_phase(config, "csum", items, workdir, model), items
 
 

@@ -87,7 +87,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from csum.experiment import format_table, run_experiment  # heavy imports after checks
 
-        results = run_experiment(config)
+        results = run_experiment(config, allow_unlabelled=True)
+        if results.get("unlabelled"):
+            from csum.collection import format_unlabelled
+
+            print(format_unlabelled(results, config.workdir))
+            return 0
         print(format_table(results))
         print(f"results: {config.workdir}/results.json")
         return 0

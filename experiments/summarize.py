@@ -18,7 +18,10 @@ Per video, under ``DIR/<file stem>/``: ``summary.mp4`` (the chosen shots in orde
 AAC with the original audio), ``summary.json`` (steps, shots with start and end seconds,
 scores and selected flags, highlight segments with Theta, the model and extractor),
 ``scores.png`` (score curve, chosen shots shaded, keyframes) and ``keyframes/`` (one image
-per chosen shot); ``DIR/index.html`` shows the whole collection. The summary is the
+per chosen shot); ``DIR/index.html`` shows the whole collection; ``DIR/collection.h5`` holds
+the processed videos in the eccv16 layout without labels (features, picks, shots), a data
+set for ``experiments.run --config.data.file=DIR/collection.h5`` (``csum.collection``). The
+summary is the
 keyshot knapsack within ``--ratio`` of the video, never empty (a shot trimmed to the
 budget when none fits). Highlights: scores smoothed over 2 s, segments above each video's
 ``1 - ratio`` score quantile. A file that fails (unreadable, no video stream, too short)
@@ -124,8 +127,7 @@ def as_video(name: str, f, cps):
     from csum.data.video import Video
 
     return Video(key=name, features=(f.features,), n_frames=f.n_frames, picks=f.picks,
-                 change_points=cps, user_summary=np.zeros((1, f.n_frames), np.float32),
-                 name=name)  # fmt: skip
+                 change_points=cps, user_summary=None, name=name)  # fmt: skip
 
 
 def sub_videos(video) -> list:
@@ -139,8 +141,7 @@ def sub_videos(video) -> list:
         n = int(picks[-1]) + 1
         out.append(dataclasses.replace(
             video, key=f"{video.key}#{i}", features=(video.features[0][idx],), picks=picks,
-            n_frames=n, change_points=np.array([[0, n - 1]]),
-            user_summary=np.zeros((1, n), np.float32)))  # fmt: skip
+            n_frames=n, change_points=np.array([[0, n - 1]])))  # fmt: skip
     return out
 
 
@@ -164,27 +165,36 @@ def check_collection(workdir: Path, videos, settings: dict) -> None:
 
 
 def train_model(args, overrides, videos, workdir: Path):
+    """Trains CSUM on the collection in ``workdir`` (resuming it); returns ``(model,
+    videos)``, the videos as the model scores them (with their collection contrast)."""
     from csum.data.errors import DataError
-    from csum.highlights.experiment import train_phase
+    from csum.highlights.experiment import model_inputs, train_phase
     from experiments.config_loader import apply_overrides
     from experiments.configs.common import make
     from experiments.validate import validate
 
     config = make("tvsum", args.backbone, None)
-    config.backbone.contrast_input = False  # a collection trains on itself, features only
     apply_overrides(config, {"train.epochs": str(args.epochs), "seed": str(args.seed),
                              "workdir": str(workdir), "topk.ratio": str(args.ratio),
                              **overrides})  # fmt: skip
     validate(config)
     check_collection(workdir, videos, {"backbone": args.backbone, "epochs": args.epochs,
                                        "seed": args.seed, "ratio": args.ratio,
-                                       "extractor": args.extractor, **overrides})  # fmt: skip
-    train = videos if len(videos) > 1 else sub_videos(videos[0])
+                                       "extractor": args.extractor,
+                                       "contrast_input": config.backbone.contrast_input,
+                                       **overrides})  # fmt: skip
+    single = len(videos) == 1
+    train = sub_videos(videos[0]) if single else videos
     if min(v.n_steps for v in train) < 4:
         raise DataError(videos[0].key, "too short to train on its own sub-videos (at least "
                         f"{4 * SUB_VIDEOS} steps, {2 * SUB_VIDEOS} s); give more videos or "
                         "--model=RUN")  # fmt: skip
-    return train_phase(config, "csum", train, workdir), config
+    # With the collection contrast input (the default), the videos are scored with their
+    # contrast against the training windows (csum.contrast): a single video's against its
+    # quarters' windows plus its own.
+    model, inputs = model_inputs(config, [train, videos] if single else [train], [workdir])
+    model = train_phase(config, "csum", inputs[0], workdir, model)
+    return model, inputs[-1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,13 +246,18 @@ def summarize(args, overrides) -> int:
             errors[name] = str(err)
             print(f"error: {err}", file=sys.stderr)
     if videos:
+        from csum.data.eccv16 import write_eccv16
+
+        # The processed collection as a data set: python -m experiments.run
+        # --config.data.file=DIR/collection.h5 trains on it (csum.collection).
+        write_eccv16(out / "collection.h5", videos)
         try:
             if args.model:
                 from experiments.highlights import load_model
 
                 (model, videos), source = load_model(args.model, videos), args.model
             else:
-                model, _ = train_model(args, overrides, videos, out / "model")
+                model, videos = train_model(args, overrides, videos, out / "model")
                 source = str(out / "model")
         except DataError as err:
             print(f"error: {err}", file=sys.stderr)

@@ -215,3 +215,56 @@ def test_rotation_metadata_turns_frames_upright():
     stored[0, 0] = 255  # top-left of the stored frame
     up = _upright(stored, 90)  # turned clockwise: it becomes the top-right
     assert up.shape == (3, 2, 3) and up[0, -1, 0] == 255
+
+
+def test_a_processed_collection_is_a_data_set_for_experiments_run(clip, tmp_path, capsys):
+    """summarize writes DIR/collection.h5 (eccv16, no labels); experiments.run trains CSUM
+    on it without evaluating; the run then summarizes through --model."""
+    from csum.data.eccv16 import load_eccv16
+    from experiments.run import main as run
+
+    path, _ = clip
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.mp4").write_bytes(path.read_bytes())
+    write_video(folder / "b.mp4", SCENES[::-1], fps=25)
+    out, cache = tmp_path / "out", f"--cache={tmp_path / 'cache'}"
+    assert _run([str(folder), f"--out={out}", "--epochs=1", cache,
+                 "--config.train.progress=false", "--no-highlights"]) == 0  # fmt: skip
+    videos = load_eccv16(out / "collection.h5", optional_labels=True)
+    assert sorted(videos) == ["a", "b"] and all(v.user_summary is None for v in videos.values())
+    with pytest.raises(DataError, match="user_summary"):  # a labelled reader refuses it
+        load_eccv16(out / "collection.h5")
+    work = tmp_path / "run"
+    argv = ["--config=tvsum_vslstm", f"--config.data.file={out / 'collection.h5'}",
+            "--config.data.feature_keys=('features',)", "--config.train.epochs=2",
+            "--config.train.progress=false", f"--config.workdir={work}"]  # fmt: skip
+    assert run(argv) == 0
+    printed = capsys.readouterr().out
+    assert "2 unlabelled videos" in printed and "no metrics" in printed
+    results = json.loads((work / "results.json").read_text())
+    assert results["unlabelled"] and results["n_videos"] == 2
+    scores = json.loads((work / "scores.json").read_text())
+    assert {k: len(s) for k, s in scores.items()} == {k: v.n_steps for k, v in videos.items()}
+    assert (work / "fold_0" / "contrast.npz").is_file()
+    # a labelled regime or chosen folds: one line, exit 2
+    assert run([*argv, "--config.train.regime=supervised"]) == 2
+    assert "needs labels" in capsys.readouterr().err
+    assert run([*argv, "--config.data.folds=(0,)"]) == 2
+    assert "no folds" in capsys.readouterr().err
+    # the trained run, loaded, scores the same videos as the run did (the contrast input
+    # recomputed from its saved index; other padded lengths: float rounding only)
+    import csum
+    from csum import contrast
+    from csum.data.batching import default_buckets
+    from csum.predict import predict_scores
+
+    model = csum.load(work)
+    inputs = contrast.for_run(work, 0, model, list(videos.values()))
+    again = predict_scores(model.backbone, inputs, 2, default_buckets(64))
+    for k in videos:
+        np.testing.assert_allclose(again[k], scores[k], rtol=1e-4, atol=1e-5)
+    # and summarizes them through --model
+    assert _run([str(folder), f"--out={tmp_path / 'again'}", f"--model={work}", cache,
+                 "--no-highlights"]) == 0  # fmt: skip
+    assert (tmp_path / "again" / "a" / "summary.mp4").is_file()

@@ -1,7 +1,8 @@
 """Reader and writer of the eccv16 h5 layout, validating every video on load.
 
 Layout (one group per video ``video_i``): ``features`` [n_steps, 1024] float32,
-``gtscore`` [n_steps], ``user_summary`` [n_users, n_frames], ``change_points``
+``gtscore`` [n_steps], ``user_summary`` [n_users, n_frames] (absent from an unlabelled
+collection: ``optional_labels``), ``change_points``
 [n_segments, 2] inclusive frame bounds, ``n_frame_per_seg``, ``n_frames``, ``picks``
 [n_steps], ``n_steps``, ``video_name``; optionally ``user_scores`` [n_users, n_frames].
 
@@ -71,8 +72,9 @@ def check_features(x, file, video, key, min_steps, expected_dim):
     return x.astype(np.float32)
 
 
-def _check_annotations(g, file, video, n_steps) -> dict:
-    """Reads and checks n_frames, picks, change points and user summaries of one video."""
+def _check_annotations(g, file, video, n_steps, optional_labels=False) -> dict:
+    """Reads and checks n_frames, picks, change points and user summaries of one video
+    (``user_summary`` None when absent and ``optional_labels``)."""
     n_frames = int(_read(g, "n_frames", file, video))
     if n_frames <= 0:
         raise DataError(file, f"n_frames must be positive, got {n_frames}", video, "n_frames")
@@ -92,12 +94,14 @@ def _check_annotations(g, file, video, n_steps) -> dict:
         )
     if (cps[1:, 0] <= cps[:-1, 1]).any():
         raise DataError(file, "segments must be sorted and disjoint", video, "change_points")
-    users = _read(g, "user_summary", file, video)
-    if users.ndim != 2 or users.shape[1] != n_frames:
-        raise DataError(
-            file, f"expected [n_users, {n_frames}], got {users.shape}", video, "user_summary"
-        )
-    out = {"n_frames": n_frames, "picks": picks, "change_points": cps, "user_summary": users}
+    out = {"n_frames": n_frames, "picks": picks, "change_points": cps, "user_summary": None}
+    if "user_summary" in g or not optional_labels:
+        users = _read(g, "user_summary", file, video)
+        if users.ndim != 2 or users.shape[1] != n_frames:
+            raise DataError(
+                file, f"expected [n_users, {n_frames}], got {users.shape}", video, "user_summary"
+            )
+        out["user_summary"] = users
     if "user_scores" in g:
         scores = np.asarray(g["user_scores"][()], np.float32)
         if scores.ndim != 2 or scores.shape[1] != n_frames:
@@ -116,6 +120,7 @@ def load_eccv16(
     *,
     min_steps: int = 1,
     expected_dims: Sequence[int] | None = None,
+    optional_labels: bool = False,
 ) -> dict[str, Video]:
     """Loads and validates every video of an eccv16-layout h5 file.
 
@@ -125,6 +130,10 @@ def load_eccv16(
         min_steps: shortest accepted video, in steps.
         expected_dims: feature size of each source; by default the first video's sizes,
             so all videos must agree.
+        optional_labels: accept a file without ``user_summary`` (an unlabelled
+            collection, e.g. written by ``experiments.summarize``): every video's
+            ``user_summary`` is then None. A file where some videos have it and others
+            do not is still an error.
 
     Returns:
         ``{video_key: Video}`` in the file's order.
@@ -160,7 +169,7 @@ def load_eccv16(
                 dims = [f.shape[1] for f in feats]
             feats = [feats[0]] + [resample(f, feats[0].shape[0]) for f in feats[1:]]
             g = main[vid]
-            ann = _check_annotations(g, path, vid, feats[0].shape[0])
+            ann = _check_annotations(g, path, vid, feats[0].shape[0], optional_labels)
             name = g["video_name"][()] if "video_name" in g else vid
             name = name.decode() if isinstance(name, bytes) else str(name)
             videos[vid] = Video(key=vid, features=tuple(feats), name=name, **ann)
@@ -171,6 +180,11 @@ def load_eccv16(
             f.close()
     if not videos:
         raise DataError(path, "no video groups in file")
+    labelled = [v.user_summary is not None for v in videos.values()]
+    if any(labelled) and not all(labelled):
+        vid = next(v.key for v in videos.values() if v.user_summary is None)
+        raise DataError(path, "missing key (other videos of the file have user summaries)",
+                        vid, "user_summary")  # fmt: skip
     return videos
 
 
@@ -201,7 +215,8 @@ def write_eccv16(path, videos: Sequence[Video], feature_keys: Sequence[str] = ("
             g["picks"] = v.picks
             g["change_points"] = v.change_points
             g["n_frame_per_seg"] = v.change_points[:, 1] - v.change_points[:, 0] + 1
-            g["user_summary"] = v.user_summary.astype(np.float32)
+            if v.user_summary is not None:
+                g["user_summary"] = v.user_summary.astype(np.float32)
             if v.gtscore is not None:
                 g["gtscore"] = v.gtscore
                 g["gtsummary"] = (v.gtscore >= np.quantile(v.gtscore, 0.85)).astype(np.float32)

@@ -19,7 +19,7 @@ class Video:
         n_frames: number of frames of the original video.
         picks: [n_steps] int frame index of each step (2 fps in the eccv16 files).
         change_points: [n_segments, 2] int inclusive frame bounds of each shot (KTS).
-        user_summary: [U, n_frames] binary user summaries.
+        user_summary: [U, n_frames] binary user summaries, or None (an unlabelled video).
         gtscore: [n_steps] float mean importance, or None.
         user_scores: [U, n_frames] per-annotator frame scores (TVSum), or None.
         name: the original video name (``video_name``), or the key.
@@ -30,7 +30,7 @@ class Video:
     n_frames: int
     picks: np.ndarray
     change_points: np.ndarray
-    user_summary: np.ndarray
+    user_summary: np.ndarray | None
     gtscore: np.ndarray | None = None
     user_scores: np.ndarray | None = None
     name: str = ""

@@ -133,38 +133,43 @@ def train_phase(config, regime: str, videos, workdir: Path, model=None):
     return model
 
 
-def model_inputs(config, groups, phase_dirs):
+def model_inputs(config, groups, phase_dirs, audio: bool = False):
     """The model to train and the videos as it takes them.
 
     Args:
-        config: the highlight run's config.
-        groups: lists of ``HighlightVideo``: the training videos first, then any others
-            (Theta holdout, test).
+        config: the run's config.
+        groups: lists of summarization ``Video``: the training videos first, then any
+            others (Theta holdout, test, videos to score).
         phase_dirs: the folders of the phases that will train the model: each gets the
             contrast index in ``fold_0`` (``csum.contrast``), for ``--model`` reuse.
+        audio: the videos' last source is an audio stream.
 
     Returns:
-        ``(model, [videos per group])``: summarization ``Video`` lists (visual, then audio
-        with ``highlights.audio``); with ``backbone.contrast_input`` each video has its
-        collection contrast against the training videos (before the audio stream), and the
-        model is built for those sources.
+        ``(model, [videos per group])``: features in ``compute_dtype``; with
+        ``backbone.contrast_input`` each video has its collection contrast against the
+        training videos (before the audio stream), and the model is built for those
+        sources.
     """
+    import jax.numpy as jnp
+
     from csum import contrast
     from csum.data.batching import default_buckets
+    from csum.data.video import cast_features
     from csum.model import build_summarizer
 
-    audio = bool(config.highlights.audio)
-    inputs = [[v.as_video(audio=audio) for v in group] for group in groups]
-    dims = list(inputs[0][0].dims)
+    # stored in the compute dtype, as experiments.run stores them and contrast.for_run
+    # gives them to a loaded model
+    groups = [cast_features(list(g), jnp.dtype(config.compute_dtype)) for g in groups]
+    dims = list(groups[0][0].dims)
     if config.backbone.contrast_input:  # one more source, before the audio stream
         dims.insert(len(dims) - 1 if audio else len(dims), 1)
     model = build_summarizer(config, tuple(dims), seed=config.seed)
-    if config.backbone.contrast_input:
-        everything = [v for group in inputs for v in group]
-        buckets = default_buckets(max(v.n_steps for v in everything))
-        inputs = contrast.attach(model, inputs[0], inputs[1:], config.eval.batch_size, buckets,
-                                 config.loss.tau, [d / "fold_0" for d in phase_dirs],
-                                 before_audio=audio)  # fmt: skip
+    if not config.backbone.contrast_input:
+        return model, [list(group) for group in groups]
+    buckets = default_buckets(max(v.n_steps for group in groups for v in group))
+    inputs = contrast.attach(model, groups[0], groups[1:], config.eval.batch_size, buckets,
+                             config.loss.tau, [d / "fold_0" for d in phase_dirs],
+                             before_audio=audio)  # fmt: skip
     return model, list(inputs)
 
 
@@ -205,9 +210,11 @@ def run_highlights(config) -> dict:
               "finetuned": [("csum", "csum"), ("saliency", "finetuned")]}[h.regime]  # fmt: skip
     model, (train, held, test) = model_inputs(
         config,
-        [[videos[k] for k in keys] for keys in (train_keys, hold_keys, split["val"])],
+        [[videos[k].as_video(audio=h.audio) for k in keys]
+         for keys in (train_keys, hold_keys, split["val"])],
         [workdir / folder for _, folder in phases],
-    )
+        audio=bool(h.audio),
+    )  # fmt: skip
     for regime, folder in phases:
         model = train_phase(config, regime, train, workdir / folder, model)
 
