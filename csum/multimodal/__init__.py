@@ -1,0 +1,1 @@
+"""Multimodal data: videos with time-aligned text and queries (``synthetic``)."""
