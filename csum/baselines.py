@@ -27,9 +27,11 @@ from csum.data.errors import DataError
 from csum.data.kts import uniform_shots
 from csum.data.video import Video
 from csum.evaluation import (
+    METRICS,
     STANDARD,
     VARIANTS,
     Protocol,
+    as_quantiles,
     evaluate_video,
     f1_score,
     mean_metrics,
@@ -86,6 +88,49 @@ def random_baseline(
         "mean": mean_metrics(per_seed),
         "std": {k: float(np.std([m[k] for m in per_seed])) for k in per_seed[0]},
     }
+
+
+def baseline_metrics(config, videos: list[Video]) -> dict[str, dict[str, float]]:
+    """Random (mean over ``eval.random_seeds`` seeds), uniform and, where every video has a
+    ``gtscore``, oracle rows on ``videos``.
+
+    The oracle scores each video by its own ground-truth ``gtscore`` through the same
+    evaluation: what a perfect score predictor of the labels would get. With
+    ``backbone.contrast_input`` a ``contrast`` row scores each video by its collection
+    contrast alone (the videos' last source, ``csum.contrast``): the CSUM objective's own
+    ranking, with no model trained.
+    """
+    mode, ratio = config.eval.f1_mode, config.topk.ratio
+    protocol = parse_protocol(config.eval.protocol)
+    random = random_baseline(videos, mode, ratio, protocol, config.eval.random_seeds,
+                                       config.seed)["mean"]  # fmt: skip
+    uniform = [evaluate_video(uniform_scores(v, ratio), v, mode, ratio, protocol)
+               for v in videos]  # fmt: skip
+    rows = {"random": random, "uniform": mean_metrics(uniform)}
+    if all(v.gtscore is not None for v in videos):
+        oracle = [evaluate_video(np.asarray(v.gtscore, np.float64), v, mode, ratio, protocol)
+                  for v in videos]  # fmt: skip
+        rows["oracle"] = mean_metrics(oracle)
+    if config.backbone.contrast_input:
+        alone = [evaluate_video(as_quantiles(np.asarray(v.features[-1][:, 0], np.float64)), v,
+                                mode, ratio, protocol) for v in videos]  # fmt: skip
+        rows["contrast"] = mean_metrics(alone)
+    return rows
+
+
+def oracle_share(result: dict, baselines_: dict) -> dict[str, float] | None:
+    """The learned scores' share of the oracle's margin over random, per metric.
+
+    ``(model - random) / (oracle - random)``: 0 is random, 1 is as good as the labels.
+    None without an oracle row.
+    """
+    if "oracle" not in baselines_:
+        return None
+    share = {}
+    for m in METRICS:
+        gap = baselines_["oracle"][m] - baselines_["random"][m]
+        share[m] = (result[m] - baselines_["random"][m]) / gap if abs(gap) > 1e-9 else float("nan")
+    return share
 
 
 def human_video(video: Video, mode: str, protocol: Protocol = STANDARD) -> dict[str, float]:

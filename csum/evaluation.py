@@ -310,6 +310,10 @@ def parse_protocol(spec: str) -> Protocol:
     return Protocol(**fields)
 
 
+METRICS = ("f1", "kendall_tau", "spearman_rho")
+"""The keys of ``evaluate_video``'s result, in table order."""
+
+
 def evaluate_video(
     step_scores, video, mode: str, ratio: float = 0.15, protocol: Protocol = STANDARD
 ) -> dict[str, float]:

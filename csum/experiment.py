@@ -22,12 +22,10 @@ from csum.data.errors import DataError
 from csum.data.splits import default_split_file, load_splits, make_splits
 from csum.data.synthetic import FEATURE_KEYS, ensure_synthetic
 from csum.data.video import Video, cast_features
-from csum.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
+from csum.evaluation import METRICS, as_quantiles, evaluate_video, mean_metrics, parse_protocol
 from csum.model import build_summarizer
 from csum.predict import predict_scores
 from csum.train import make_train_step, train_fold
-
-METRICS = ("f1", "kendall_tau", "spearman_rho")
 
 
 def dataset_path(config) -> Path:
@@ -157,49 +155,6 @@ def _diff(a, b, prefix=""):
             yield from _diff(a.get(k), b.get(k), f"{prefix}{k}.")
     elif a != b:
         yield prefix.rstrip(".")
-
-
-def baseline_metrics(config, videos: list[Video]) -> dict[str, dict[str, float]]:
-    """Random (mean over ``eval.random_seeds`` seeds), uniform and, where every video has a
-    ``gtscore``, oracle rows on ``videos``.
-
-    The oracle scores each video by its own ground-truth ``gtscore`` through the same
-    evaluation: what a perfect score predictor of the labels would get. With
-    ``backbone.contrast_input`` a ``contrast`` row scores each video by its collection
-    contrast alone (the videos' last source, ``csum.contrast``): the CSUM objective's own
-    ranking, with no model trained.
-    """
-    mode, ratio = config.eval.f1_mode, config.topk.ratio
-    protocol = parse_protocol(config.eval.protocol)
-    random = baselines.random_baseline(videos, mode, ratio, protocol, config.eval.random_seeds,
-                                       config.seed)["mean"]  # fmt: skip
-    uniform = [evaluate_video(baselines.uniform_scores(v, ratio), v, mode, ratio, protocol)
-               for v in videos]  # fmt: skip
-    rows = {"random": random, "uniform": mean_metrics(uniform)}
-    if all(v.gtscore is not None for v in videos):
-        oracle = [evaluate_video(np.asarray(v.gtscore, np.float64), v, mode, ratio, protocol)
-                  for v in videos]  # fmt: skip
-        rows["oracle"] = mean_metrics(oracle)
-    if config.backbone.contrast_input:
-        alone = [evaluate_video(as_quantiles(np.asarray(v.features[-1][:, 0], np.float64)), v,
-                                mode, ratio, protocol) for v in videos]  # fmt: skip
-        rows["contrast"] = mean_metrics(alone)
-    return rows
-
-
-def oracle_share(result: dict, baselines_: dict) -> dict[str, float] | None:
-    """The learned scores' share of the oracle's margin over random, per metric.
-
-    ``(model - random) / (oracle - random)``: 0 is random, 1 is as good as the labels.
-    None without an oracle row.
-    """
-    if "oracle" not in baselines_:
-        return None
-    share = {}
-    for m in METRICS:
-        gap = baselines_["oracle"][m] - baselines_["random"][m]
-        share[m] = (result[m] - baselines_["random"][m]) / gap if abs(gap) > 1e-9 else float("nan")
-    return share
 
 
 def split_validation(keys: list[str], fraction: float, seed: int, fold: int):
@@ -350,7 +305,7 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         rows = [evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio,
                                protocol) for v in test]  # fmt: skip
         result = {"fold": f, "n_train": len(train), "n_val": len(val), "n_test": len(test),
-                  **mean_metrics(rows), "baselines": baseline_metrics(config, test),
+                  **mean_metrics(rows), "baselines": baselines.baseline_metrics(config, test),
                   "final_loss": records[-1]["loss"] if records else None}  # fmt: skip
         if primary:
             result_path.write_text(json.dumps(result, indent=2) + "\n")
@@ -364,7 +319,7 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         "folds": [{k: r[k] for k in ("fold", *METRICS)} for r in fold_results],
         "mean": mean,
         "baselines": rows,
-        "oracle_share": oracle_share(mean, rows),
+        "oracle_share": baselines.oracle_share(mean, rows),
         "units": "fractions (F1 in [0, 1]; tau and rho in [-1, 1])",
         "f1_mode": protocol.f1_mode or config.eval.f1_mode,
         "protocol": protocol.name,

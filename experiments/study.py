@@ -24,12 +24,12 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
+from csum.evaluation import METRICS
 from experiments.config_loader import ConfigError
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-METRICS = ("f1", "kendall_tau", "spearman_rho")
 STUDIES_DIR = Path(__file__).resolve().parent / "studies"
 
 
