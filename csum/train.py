@@ -28,20 +28,30 @@ class TrainingError(RuntimeError):
     """Training cannot go on (e.g. a non-finite loss); the message says where and why."""
 
 
+OPTIMIZERS = ("adamw", "lion")
+"""``train.optimizer``: AdamW (the default), or Lion (Chen et al. 2023, "Symbolic Discovery
+of Optimization Algorithms": the sign of an interpolated momentum; the optimizer of the
+query-based highlight transformer of ``004_…``, section 2.4), both from optax."""
+
+
 def make_optimizer(config) -> optax.GradientTransformation:
-    """AdamW with global-norm clipping (a constant learning rate: no epoch schedule, so an
-    interrupted run and its resumption see the same rates)."""
-    return _adamw(config.train.lr, config.train.weight_decay, config.train.max_grad_norm)
+    """``train.optimizer`` with decoupled weight decay and global-norm clipping (a constant
+    learning rate: no epoch schedule, so an interrupted run and its resumption see the
+    same rates)."""
+    name = config.train.get("optimizer", "adamw")
+    return _optimizer(name, config.train.lr, config.train.weight_decay,
+                      config.train.max_grad_norm)  # fmt: skip
 
 
 @functools.cache
-def _adamw(lr: float, weight_decay: float, max_grad_norm: float) -> optax.GradientTransformation:
+def _optimizer(name: str, lr: float, weight_decay: float,
+               max_grad_norm: float) -> optax.GradientTransformation:  # fmt: skip
     # One object per setting: the transformation is static in the optimizer's graph, so a
     # new one per fold would miss the train step's jit cache and recompile every shape.
-    return optax.chain(
-        optax.clip_by_global_norm(max_grad_norm),
-        optax.adamw(lr, weight_decay=weight_decay),
-    )
+    if name not in OPTIMIZERS:
+        raise ValueError(f"train.optimizer={name!r}: expected one of {OPTIMIZERS}")
+    update = (optax.adamw if name == "adamw" else optax.lion)(lr, weight_decay=weight_decay)
+    return optax.chain(optax.clip_by_global_norm(max_grad_norm), update)
 
 
 def operator_kwargs(config) -> dict:

@@ -230,6 +230,7 @@ RULES: dict[str, Rule] = {
         "an integer in [0, distributed.num_processes), or -1 (from the environment)",
         -2,
     ),  # fmt: skip
+    "train.optimizer": one_of(_names("csum.train", "OPTIMIZERS")),
     "train.lr": POSITIVE,
     "train.weight_decay": number(0),
     "train.max_grad_norm": POSITIVE,

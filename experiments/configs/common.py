@@ -178,6 +178,7 @@ def make(dataset: str, backbone: str, arg: str | None,
     # Data parallel over this many local devices (0: all; csum.parallel); the batch is
     # split along its videos, so batch_size must be a multiple of it.
     c.train.devices = 1
+    c.train.optimizer = "adamw"  # or "lion" (csum.train.OPTIMIZERS)
     c.train.lr = 3e-4
     c.train.weight_decay = 1e-4
     c.train.max_grad_norm = 1.0
