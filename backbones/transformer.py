@@ -16,15 +16,7 @@ from backbones.attention import MultiHeadAttention
 from backbones.registry import BACKBONES
 from csum.dropout import Dropout
 from csum.layers import dense
-
-
-def sinusoidal_positions(length: int, dim: int) -> jax.Array:
-    """[length, dim] fixed positions (Vaswani et al. 2017): sin on even, cos on odd columns."""
-    pos = jnp.arange(length, dtype=jnp.float32)[:, None]
-    freq = jnp.exp(-jnp.log(10000.0) * jnp.arange(0, dim, 2, dtype=jnp.float32) / dim)
-    table = jnp.zeros((length, dim), jnp.float32)
-    table = table.at[:, 0::2].set(jnp.sin(pos * freq))
-    return table.at[:, 1::2].set(jnp.cos(pos * freq[: dim // 2]))
+from csum.positions import sinusoidal_positions
 
 
 class EncoderLayer(nnx.Module):

@@ -91,12 +91,26 @@ def test_transformer_query_conditioning():
 
 
 def test_sinusoidal_positions_known_values():
-    from backbones.transformer import sinusoidal_positions
+    from csum.positions import sinusoidal_positions
 
     p = sinusoidal_positions(3, 4)
     np.testing.assert_allclose(p[0], [0, 1, 0, 1], atol=1e-7)
     np.testing.assert_allclose(p[2], [np.sin(2), np.cos(2), np.sin(0.02), np.cos(0.02)],
                                atol=1e-6)  # fmt: skip
+
+
+def test_sincos_2d_known_values():
+    from csum.positions import sincos_2d
+
+    p = sincos_2d(2, 3, 8)  # quarter 2: omega = (1, 1/10000)
+    assert p.shape == (6, 8)
+    y, x = 1.0, 2.0  # row-major: entry 5 is (y=1, x=2)
+    omega = np.array([1.0, 1e-4])
+    want = np.r_[np.sin(y * omega), np.cos(y * omega), np.sin(x * omega), np.cos(x * omega)]
+    np.testing.assert_allclose(p[5], want, atol=1e-6)
+    np.testing.assert_allclose(p[0], [0, 0, 1, 1, 0, 0, 1, 1], atol=1e-7)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        sincos_2d(1, 3, 6)
 
 
 def test_msva_sources_of_other_width_and_one_source():
