@@ -1,6 +1,6 @@
 """The objective (teacher) against the backbone it trains (pupil), on training and new videos.
 
-    python -m benchmarks.teacher_pupil [--config=tvsum_msva] [--seed-data=1] [--fold=0]
+    python -m benchmarks.teacher_pupil [--config=tvsum_msva:synthetic] [--seed-data=1] [--fold=0]
         [--out=docs] [--config.a.b=V ...]
 
 One fold of a synthetic category-family data set (by default the validation draw,
@@ -110,7 +110,11 @@ def body(args, overrides: dict[str, str]) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = make_parser("python -m benchmarks.teacher_pupil", __doc__)
-    parser.add_argument("--config", default="tvsum_msva", help="named config (category family)")
+    parser.add_argument(
+        "--config",
+        default="tvsum_msva:synthetic",
+        help="named config (the synthetic category family)",
+    )
     parser.add_argument("--seed-data", type=int, default=1, help="synthetic generator seed")
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--out", default="docs")
