@@ -85,7 +85,8 @@ def train_collection(config, videos: dict[str, Video], in_dims, buckets, workdir
 def format_unlabelled(results: dict, workdir) -> str:
     """What an unlabelled run printed: what it trained and how to use it."""
     loss = results["final_loss"]
+    loss = "already trained" if loss is None else f"final loss {loss:.4f}"
     return (f"{results['config']}: CSUM trained on {results['n_videos']} unlabelled videos "
-            f"(final loss {loss:.4f}); no labels, so no metrics. Scores: "
+            f"({loss}); no labels, so no metrics. Scores: "
             f"{Path(workdir) / results['scores']}; summaries of these or other videos: "
             f"python -m experiments.summarize PATH... --model={workdir}")  # fmt: skip

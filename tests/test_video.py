@@ -247,6 +247,9 @@ def test_a_processed_collection_is_a_data_set_for_experiments_run(clip, tmp_path
     scores = json.loads((work / "scores.json").read_text())
     assert {k: len(s) for k, s in scores.items()} == {k: v.n_steps for k, v in videos.items()}
     assert (work / "fold_0" / "contrast.npz").is_file()
+    assert run(argv) == 0  # a rerun resumes the finished run: the same scores
+    assert json.loads((work / "scores.json").read_text()) == scores
+    capsys.readouterr()
     # a labelled regime or chosen folds: one line, exit 2
     assert run([*argv, "--config.train.regime=supervised"]) == 2
     assert "needs labels" in capsys.readouterr().err
