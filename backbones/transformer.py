@@ -13,23 +13,29 @@ import jax.numpy as jnp
 from flax import nnx
 
 from backbones.attention import MultiHeadAttention
-from backbones.registry import BACKBONES
+from backbones.registry import BACKBONES, Outputs
 from csum.dropout import Dropout
 from csum.layers import dense
-from csum.positions import sinusoidal_positions
+from csum.positions import sincos_2d, sinusoidal_positions
 
 
 class EncoderLayer(nnx.Module):
-    """Post-norm transformer layer: ``x = LN(x + attn(x, ctx)); x = LN(x + FFN(x))``.
+    """Transformer layer, post-norm ``x = LN(x + attn(x, ctx)); x = LN(x + FFN(x))`` (UMT)
+    or pre-norm ``x = x + attn(LN(x), ctx); x = x + FFN(LN(x))`` (``004_…``, section 3.1).
 
     Args:
         dim: width; heads, ffn: heads and feed-forward width; dropout: rate on attention
         weights and on each residual branch; dtype: matmul compute dtype; path: the
         attention path (``impl``, ``chunk``, ``dense_max`` of ``csum.attention``).
+        pre_norm: the pre-norm form.
+        memory: persistent memory slots (Sukhbaatar et al. 2019; ``004_…``, section 2.3):
+            learned key-value vectors that self-attention reads beside the sequence's own
+            clips, a context that every video shares. 0: none.
     """
 
     def __init__(self, dim: int, *, rngs: nnx.Rngs, heads: int, ffn: int, dropout: float,
-                 dtype=jnp.float32, path=None):  # fmt: skip
+                 dtype=jnp.float32, path=None, pre_norm: bool = False,
+                 memory: int = 0):  # fmt: skip
         self.attention = MultiHeadAttention(dim, heads=heads, dropout=dropout, dtype=dtype,
                                             rngs=rngs, **(path or {}))  # fmt: skip
         self.norm_attention = nnx.LayerNorm(dim, rngs=rngs)
@@ -37,36 +43,70 @@ class EncoderLayer(nnx.Module):
         self.ffn_out = dense(ffn, dim, dtype=dtype, rngs=rngs)
         self.norm_ffn = nnx.LayerNorm(dim, rngs=rngs)
         self.dropout = Dropout(dropout, rngs=rngs)
+        self.pre_norm = pre_norm
+        self.memory = (nnx.Param(0.02 * jax.random.normal(rngs.params(), (memory, dim)))
+                       if memory else None)  # fmt: skip
 
     def __call__(self, x, context=None, context_mask=None, *, mask):
         """x [B, T, D] with ``mask`` [B, T]; context (default: x itself) [B, S, D]."""
-        if context is None:
+        ffn = lambda h: self.ffn_out(self.dropout(jax.nn.relu(self.ffn_in(h))))  # noqa: E731
+        if self.pre_norm:
+            q = self.norm_attention(x)
+            x = x + self.dropout(self.attend(q, context, context_mask, mask))
+            return x + self.dropout(ffn(self.norm_ffn(x)))
+        x = self.norm_attention(x + self.dropout(self.attend(x, context, context_mask, mask)))
+        return self.norm_ffn(x + self.dropout(ffn(x)))
+
+    def attend(self, x, context, context_mask, mask):
+        if context is None:  # self-attention, over the persistent memory too
             context, context_mask = x, mask
-        x = self.norm_attention(x + self.dropout(self.attention(x, context, context_mask)))
-        h = self.ffn_out(self.dropout(jax.nn.relu(self.ffn_in(x))))
-        return self.norm_ffn(x + self.dropout(h))
+            if self.memory is not None:
+                B, n = x.shape[0], self.memory.shape[0]
+                slots = jnp.broadcast_to(self.memory[...].astype(x.dtype), (B, n, x.shape[-1]))
+                context = jnp.concatenate([x, slots], axis=1)
+                context_mask = jnp.concatenate([mask, jnp.ones((B, n), bool)], axis=1)
+        return self.attention(x, context, context_mask)
+
+
+POSITIONS = ("sinusoidal", "sincos2d")
+"""``positions``: UMT's 1-D sinusoids, or ``004_…``'s 2-D sine-cosine table
+(``csum.positions.sincos_2d``, the clips laid out as a 1 x T grid)."""
+
+
+def position_table(kind: str, length: int, dim: int) -> jax.Array:
+    """[length, dim] positions of one of ``POSITIONS``."""
+    if kind == "sincos2d":
+        return sincos_2d(1, length, dim)
+    return sinusoidal_positions(length, dim)
 
 
 class ModalityEncoder(nnx.Module):
-    """Input projection, sinusoidal positions and ``layers`` self-attention layers."""
+    """Input projection, positions and ``layers`` self-attention layers (a final LayerNorm
+    in the pre-norm form)."""
 
     def __init__(self, in_dim: int, dim: int, *, rngs: nnx.Rngs, layers: int, heads: int,
-                 ffn: int, dropout: float, dtype=jnp.float32, path=None):  # fmt: skip
+                 ffn: int, dropout: float, dtype=jnp.float32, path=None,
+                 positions: str = "sinusoidal", pre_norm: bool = False,
+                 memory: int = 0):  # fmt: skip
+        if positions not in POSITIONS:
+            raise ValueError(f"positions={positions!r}: expected one of {POSITIONS}")
         self.project = dense(in_dim, dim, dtype=dtype, rngs=rngs)
         self.norm = nnx.LayerNorm(dim, rngs=rngs)
         self.layers = nnx.List(
             [EncoderLayer(dim, heads=heads, ffn=ffn, dropout=dropout, dtype=dtype, path=path,
-                          rngs=rngs)
+                          pre_norm=pre_norm, memory=memory, rngs=rngs)
              for _ in range(layers)]
         )  # fmt: skip
+        self.final_norm = nnx.LayerNorm(dim, rngs=rngs) if pre_norm else None
         self.dropout = Dropout(dropout, rngs=rngs)
+        self.positions = positions
 
     def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
         h = self.norm(self.project(self.dropout(x)))
-        h = h + sinusoidal_positions(x.shape[1], h.shape[-1])
+        h = h + position_table(self.positions, x.shape[1], h.shape[-1])
         for layer in self.layers:
             h = layer(h, mask=mask)
-        return h
+        return h if self.final_norm is None else self.final_norm(h)
 
 
 @BACKBONES.register("transformer")
@@ -97,7 +137,13 @@ class Transformer(nnx.Module):
         dim, heads, ffn, layers, dropout: transformer sizes (above).
         bottleneck: number of fusion tokens.
         audio: treat the last source as audio (needs at least two sources).
-        query_dim: text-query token size; 0 builds no query branch.
+        query_dim: text-query token size; 0 builds no query branch. With one, the
+            backbone reads the ``query`` stream (``csum.data.streams``).
+        positions: ``"sinusoidal"`` or ``"sincos2d"`` (``POSITIONS``).
+        norm: ``"post"`` (UMT) or ``"pre"`` layer normalisation (``EncoderLayer``).
+        memory: persistent memory slots of the uni-modal encoders (``EncoderLayer``).
+        moments: also predict moments (``csum.multimodal.moments``): the backbone then
+            returns ``Outputs`` with ``saliency`` logits and ``moments`` [B, T, 3].
         dtype: matmul compute dtype; parameters are float32.
         attention, attention_chunk, attention_dense_max: the attention path
             (``csum.attention``: "auto", "dense", "chunked" or "cudnn").
@@ -105,33 +151,42 @@ class Transformer(nnx.Module):
 
     def __init__(self, in_dims, *, rngs: nnx.Rngs, dim: int = 256, heads: int = 8,
                  ffn: int = 1024, layers: int = 1, bottleneck: int = 4, dropout: float = 0.1,
-                 audio: bool = False, query_dim: int = 0, dtype=jnp.float32,
-                 attention: str = "auto", attention_chunk: int = 512,
+                 audio: bool = False, query_dim: int = 0, positions: str = "sinusoidal",
+                 norm: str = "post", memory: int = 0, moments: bool = False,
+                 dtype=jnp.float32, attention: str = "auto", attention_chunk: int = 512,
                  attention_dense_max: int = 4096):  # fmt: skip
         in_dims = tuple(in_dims)
         if audio and len(in_dims) < 2:
             raise ValueError(f"transformer(audio=True) needs a video and an audio source, got "
                              f"{len(in_dims)} source(s)")  # fmt: skip
         video_dims = in_dims[:-1] if audio else in_dims
+        if norm not in ("post", "pre"):
+            raise ValueError(f"transformer norm={norm!r}: expected 'post' or 'pre'")
         path = dict(impl=attention, chunk=attention_chunk, dense_max=attention_dense_max)
+        pre_norm = norm == "pre"
         sizes = dict(layers=layers, heads=heads, ffn=ffn, dropout=dropout, dtype=dtype,
-                     path=path)  # fmt: skip
+                     path=path, positions=positions, pre_norm=pre_norm)  # fmt: skip
         self.audio = audio
-        self.video = ModalityEncoder(sum(video_dims), dim, rngs=rngs, **sizes)
+        self.streams = ("query",) if query_dim else ()
+        self.video = ModalityEncoder(sum(video_dims), dim, rngs=rngs, memory=memory, **sizes)
         self.audio_encoder = (
-            ModalityEncoder(in_dims[-1], dim, rngs=rngs, **sizes) if audio else None
-        )
+            ModalityEncoder(in_dims[-1], dim, rngs=rngs, memory=memory, **sizes)
+            if audio else None
+        )  # fmt: skip
         n_modalities = 2 if audio else 1
         self.tokens = nnx.Param(0.02 * jax.random.normal(rngs.params(), (bottleneck, dim)))
-        layer = dict(heads=heads, ffn=ffn, dropout=dropout, dtype=dtype, path=path, rngs=rngs)
+        layer = dict(heads=heads, ffn=ffn, dropout=dropout, dtype=dtype, path=path, rngs=rngs,
+                     pre_norm=pre_norm)  # fmt: skip
         self.gather = EncoderLayer(dim, **layer)
         self.scatter = nnx.List([EncoderLayer(dim, **layer) for _ in range(n_modalities)])
         self.query = ModalityEncoder(query_dim, dim, rngs=rngs, **sizes) if query_dim else None
         self.conditioning = EncoderLayer(dim, **layer) if query_dim else None
         self.head_hidden = dense(dim, dim, dtype=dtype, rngs=rngs)
         self.head_out = nnx.Linear(dim, 1, rngs=rngs)
+        self.moment_hidden = dense(dim, dim, dtype=dtype, rngs=rngs) if moments else None
+        self.moment_out = nnx.Linear(dim, 3, rngs=rngs) if moments else None
 
-    def __call__(self, features, mask: jax.Array, query=None, query_mask=None) -> jax.Array:
+    def __call__(self, features, mask: jax.Array, query=None, query_mask=None):
         """Scores clips, optionally conditioned on a text query.
 
         Args:
@@ -141,7 +196,8 @@ class Transformer(nnx.Module):
             query_mask: [B, L] bool (default: all True).
 
         Returns:
-            [B, T] scores in (0, 1), 0 at padding.
+            [B, T] scores in (0, 1), 0 at padding; with ``moments``, ``Outputs`` of those
+            scores, their ``saliency`` logits and the ``moments`` [B, T, 3] head.
         """
         video = features[:-1] if self.audio else features
         streams = [self.video(jnp.concatenate(video, axis=-1), mask)]
@@ -160,5 +216,28 @@ class Transformer(nnx.Module):
             query_mask = jnp.ones(query.shape[:2], bool) if query_mask is None else query_mask
             q = self.query(query, query_mask)
             h = self.conditioning(h, q, query_mask, mask=mask)
-        scores = jax.nn.sigmoid(self.head_out(jax.nn.relu(self.head_hidden(h)))[..., 0])
-        return jnp.where(mask, scores, 0.0)
+        logits = self.head_out(jax.nn.relu(self.head_hidden(h)))[..., 0].astype(jnp.float32)
+        scores = jnp.where(mask, jax.nn.sigmoid(logits), 0.0)
+        if self.moment_out is None:
+            return scores
+        moments = self.moment_out(jax.nn.relu(self.moment_hidden(h))).astype(jnp.float32)
+        return Outputs(scores, saliency=jnp.where(mask, logits, 0.0),
+                       moments=jnp.where(mask[..., None], moments, 0.0))  # fmt: skip
+
+
+@BACKBONES.register("visionary")
+class Visionary(Transformer):
+    """The query-based moment retrieval and highlight detection transformer of ``004_…``
+    (VisionaryVids): UMT's video and audio encoders, bottleneck fusion and query
+    conditioning (``Transformer``), with the paper's changes: 2-D sine-cosine positions
+    (section 2.2), persistent memory in the uni-modal encoders' self-attention (section
+    2.3), pre-norm layers (section 3.1), and a moment head (UMT's anchor-free centre,
+    width and offset per clip, ``csum.multimodal.moments``). The paper trains it with Lion
+    (``train.optimizer=lion``, section 2.4). The paper does not give the number of memory
+    slots; 4 here.
+    """
+
+    def __init__(self, in_dims, *, rngs: nnx.Rngs, positions: str = "sincos2d",
+                 norm: str = "pre", memory: int = 4, moments: bool = True, **kwargs):  # fmt: skip
+        super().__init__(in_dims, rngs=rngs, positions=positions, norm=norm, memory=memory,
+                         moments=moments, **kwargs)  # fmt: skip

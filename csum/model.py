@@ -10,6 +10,7 @@ import numpy as np
 from flax import nnx
 
 import backbones
+from backbones.registry import outputs
 from csum import topk
 from csum.data.batching import Batch
 from csum.losses import ntxent
@@ -173,7 +174,7 @@ def csum_loss(model: Summarizer, batch: Batch, *, ratio: float, tau: float, oper
     """
     if scores not in SCORES:
         raise ValueError(f"topk.scores must be one of {SCORES}, not {scores!r}")
-    ranked = model.backbone(batch.features, batch.mask)
+    ranked = outputs(model.backbone, batch.features, batch.mask, batch.streams).scores
     if scores == "standardized":
         ranked = standardize_scores(ranked, batch.mask)
     T = batch.mask.shape[1]

@@ -7,13 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 from flax import nnx
 
+from backbones.registry import outputs
 from csum.data.batching import eval_batches
 from csum.data.video import Video
 
 
 @nnx.jit
-def _scores(backbone, features, mask):
-    return backbone(features, mask)
+def _scores(backbone, features, mask, streams):
+    return outputs(backbone, features, mask, streams).scores
 
 
 def predict_scores(backbone, videos: Sequence[Video], batch_size: int,
@@ -32,7 +33,7 @@ def predict_scores(backbone, videos: Sequence[Video], batch_size: int,
     backbone.eval()
     out = {}
     for group, batch in eval_batches(videos, batch_size, buckets):
-        scores = np.asarray(_scores(backbone, batch.features, batch.mask))
+        scores = np.asarray(_scores(backbone, batch.features, batch.mask, batch.streams))
         for b, v in enumerate(group):
             out[v.key] = scores[b, : v.n_steps].astype(np.float64)
     backbone.train()

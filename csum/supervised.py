@@ -16,6 +16,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from backbones.registry import outputs
+
 
 def mse(scores: jax.Array, target: jax.Array, mask: jax.Array) -> jax.Array:
     """Mean squared error over the real steps of the batch.
@@ -152,7 +154,7 @@ def supervised_loss(model, batch, *, dpp_weight: float) -> jax.Array:
     if dpp_weight > 0:
         scores, phi = model.backbone.scores_and_diversity(batch.features, batch.mask)
     else:
-        scores = model.backbone(batch.features, batch.mask)
+        scores = outputs(model.backbone, batch.features, batch.mask, batch.streams).scores
     loss = mse(scores, batch.target, mask)
     if dpp_weight > 0:
         nll = dpp_nll(scores, phi, batch.keyframes, mask)
@@ -187,4 +189,5 @@ def saliency_bce(scores: jax.Array, target: jax.Array, mask: jax.Array,
 def saliency_loss(model, batch) -> jax.Array:
     """``saliency_bce`` of the backbone's scores against the batch's labels (``target``)."""
     mask = batch.mask & batch.valid[:, None]
-    return saliency_bce(model.backbone(batch.features, batch.mask), batch.target, mask)
+    scores = outputs(model.backbone, batch.features, batch.mask, batch.streams).scores
+    return saliency_bce(scores, batch.target, mask)

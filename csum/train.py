@@ -20,8 +20,8 @@ from csum.banks import video_bank, window_bank
 from csum.checkpoint import Checkpointer
 from csum.data.stream import MemorySource, stream_batches
 from csum.data.video import Video
-from csum.model import Summarizer, csum_loss, set_contrast_stats
-from csum.supervised import saliency_loss, supervised_loss
+from csum.model import Summarizer, set_contrast_stats
+from csum.objectives import LOSSES, operator_kwargs  # noqa: F401  (operator_kwargs: API)
 
 
 class TrainingError(RuntimeError):
@@ -54,27 +54,16 @@ def _optimizer(name: str, lr: float, weight_decay: float,
     return optax.chain(optax.clip_by_global_norm(max_grad_norm), update)
 
 
-def operator_kwargs(config) -> dict:
-    """The configured top-k operator's hyperparameters (``config.topk.<name>``).
-
-    Raises:
-        UnknownNameError: an operator name that is not registered (lists the known ones).
-    """
-    name = config.topk.name
-    topk.get(name)
-    return dict(config.topk[name]) if name in config.topk else {}
-
-
 NEGATIVES = ("batch", "all", "windows")
 """``loss.negatives``: the other videos and summaries of the batch (the paper, Eq. 1), also
 every training video's embedding (``video_bank``), or every window of every other training
 video against each summary window (``window_bank``, ``csum.losses.window_nce``)."""
 
-REGIMES = ("csum", "supervised", "saliency")
-"""Training regimes (``train.regime``): CSUM's contrastive loss, or the backbone's own
-supervised loss (``csum.supervised``), or UMT's saliency loss on per-clip highlight labels
-(``saliency``: binary cross-entropy, for highlight detection). All share this trainer,
-data and evaluation."""
+REGIMES = tuple(LOSSES)
+"""Training regimes (``train.regime``): the training losses of the registry
+(``csum.objectives.LOSSES``: CSUM's contrastive loss, the backbones' supervised loss, UMT's
+saliency loss, the multimodal systems' own losses). All share this trainer, data and
+evaluation."""
 
 
 def check_regime(config) -> None:
@@ -93,6 +82,7 @@ def check_regime(config) -> None:
                          "projector fixes (no gradient reaches it); set "
                          "--config.projector.trainable=false or loss.negatives=batch")  # fmt: skip
     parallel.resolve_devices(config.train.devices, config.train.batch_size)
+    LOSSES.build(config.train.regime, config)  # a loss checks the config it binds
     cls = backbones.BACKBONES.get(config.backbone.name)
     dpp = config.train.regime == "supervised" and config.loss.dpp_weight > 0
     if dpp and not hasattr(cls, "scores_and_diversity"):
@@ -102,23 +92,14 @@ def check_regime(config) -> None:
 
 
 def regime_loss(config) -> Callable:
-    """``loss(model, batch) -> scalar`` of the configured regime, hyperparameters bound.
+    """``loss(model, batch, bank=None) -> scalar`` of the configured regime, hyperparameters
+    bound (``csum.objectives.LOSSES``).
 
     Raises:
         ValueError: see ``check_regime``.
     """
     check_regime(config)
-    regime = config.train.regime
-    if regime == "csum":
-        return functools.partial(
-            csum_loss, ratio=config.topk.ratio, tau=config.loss.tau,
-            operator=config.topk.name, operator_kwargs=operator_kwargs(config),
-            scores=config.topk.scores, negatives=config.loss.negatives,
-        )  # fmt: skip
-    if regime == "saliency":
-        return lambda model, batch, bank=None: saliency_loss(model, batch)
-    supervised = functools.partial(supervised_loss, dpp_weight=config.loss.dpp_weight)
-    return lambda model, batch, bank=None: supervised(model, batch)
+    return LOSSES.build(config.train.regime, config)
 
 
 def trainable(config):
@@ -303,3 +284,47 @@ def train_fold(
     if mesh is not None:  # evaluation runs per process on whole videos
         parallel.localize(model, optimizer)
     return records
+
+
+def phase_config(config, regime: str, workdir: Path, settings=None):
+    """The trainer config of one phase of a multi-phase run: ``config`` with
+    ``train.regime = regime``, ``workdir``, and ``settings`` (``epochs``, ``lr``,
+    ``weight_decay``, ``batch_size`` and/or ``optimizer``) over ``train``'s."""
+    c = config.copy_and_resolve_references()
+    with c.unlocked():
+        c.train.regime = regime
+        c.workdir = str(workdir)
+        for key, value in dict(settings or {}).items():
+            c.train[key] = value
+    return c
+
+
+def train_phase(config, regime: str, videos: Sequence[Video], workdir: Path,
+                model: Summarizer | None = None, settings=None) -> Summarizer:  # fmt: skip
+    """Trains (or resumes) one phase on ``videos``; returns the model.
+
+    A run of several phases (pre-training, then fine-tuning) hands each phase's model to
+    the next. The phase folder gets its resolved ``config.json`` and ``model.json``, so
+    that ``csum.load(folder)`` returns the trained model.
+
+    Args:
+        config: the run's config.
+        regime: the phase's loss (``csum.objectives.LOSSES``).
+        videos: training videos.
+        workdir: the phase folder (its checkpoints, metrics and configs).
+        model: the model to go on training (default: a fresh one).
+        settings: the phase's ``train`` settings (``phase_config``).
+    """
+    from csum.data.batching import default_buckets
+    from csum.model import build_summarizer
+
+    c = phase_config(config, regime, workdir, settings)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.json").write_text(c.to_json_best_effort(indent=2) + "\n")
+    (workdir / "model.json").write_text(json.dumps({"in_dims": list(videos[0].dims)}) + "\n")
+    buckets = default_buckets(max(v.n_steps for v in videos), c.train.bucket_quantum,
+                              c.train.bucket_growth)  # fmt: skip
+    if model is None:
+        model = build_summarizer(c, videos[0].dims, seed=c.seed)
+    train_fold(c, model, videos, 0, workdir, make_train_step(c), buckets)
+    return model

@@ -134,7 +134,8 @@ def train(config, videos):
     """Trains CSUM on the user's videos (``HighlightVideo``); returns ``(model, items)``,
     the items as the model takes them (``csum.highlights.experiment.model_inputs``)."""
     from csum.data.errors import DataError
-    from csum.highlights.experiment import model_inputs, train_phase
+    from csum.highlights.experiment import model_inputs
+    from csum.train import train_phase
 
     if len(videos) < 2:
         raise DataError(config.workdir, "training without labels contrasts a video with the "

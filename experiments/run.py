@@ -85,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             print(format_result(run_highlights(config)))
             print(f"results: {config.workdir}/results_{config.highlights.regime}.json")
             return 0
+        if config.task == "queries":
+            from csum.multimodal.retrieval import format_result, run_queries
+
+            print(format_result(run_queries(config)))
+            print(f"results: {config.workdir}/results_{config.queries.regime}.json")
+            return 0
         from csum.experiment import format_table, run_experiment  # heavy imports after checks
 
         results = run_experiment(config, allow_unlabelled=True)

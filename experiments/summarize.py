@@ -168,7 +168,8 @@ def train_model(args, overrides, videos, workdir: Path):
     """Trains CSUM on the collection in ``workdir`` (resuming it); returns ``(model,
     videos)``, the videos as the model scores them (with their collection contrast)."""
     from csum.data.errors import DataError
-    from csum.highlights.experiment import model_inputs, train_phase
+    from csum.highlights.experiment import model_inputs
+    from csum.train import train_phase
     from experiments.config_loader import apply_overrides
     from experiments.configs.common import make
     from experiments.validate import validate

@@ -70,8 +70,9 @@ def domains(source: str) -> tuple[str, ...]:
 
 
 def cell_config(source: str, domain: str, row: str, backbone: str, synthetic: bool,
-                quick: bool, overrides: dict, out: Path):  # fmt: skip
-    """The validated config of one cell (a named config with the row's words)."""
+                quick: bool, overrides: dict, out: Path, seed: int = 0):  # fmt: skip
+    """The validated config of one cell (a named config with the row's words) for one
+    training seed."""
     from experiments.validate import validate
 
     regime, _, audio = row.partition("_")
@@ -81,8 +82,9 @@ def cell_config(source: str, domain: str, row: str, backbone: str, synthetic: bo
     config = load_config(f"{name}:{','.join(words)}")
     # One work directory per domain and stream: the finetuned row resumes the csum row's
     # contrastive phase instead of repeating it.
-    workdir = out / (f"{domain}_audio" if audio else domain)
-    apply_overrides(config, {**overrides, "workdir": str(workdir)})
+    # Seed 0 keeps the single-seed layout, so that adding seeds resumes its runs.
+    workdir = out / ((f"{domain}_audio" if audio else domain) + (f"_seed{seed}" if seed else ""))
+    apply_overrides(config, {**overrides, "seed": str(seed), "workdir": str(workdir)})
     validate(config)
     return config
 
@@ -101,38 +103,53 @@ def human_and_random(config) -> tuple[float, float]:
     return float(human), float(rand)
 
 
-def run_table(source, rows, backbone, synthetic, quick, overrides, out: Path) -> dict:
+def run_table(source, rows, backbone, synthetic, quick, overrides, out: Path,
+              seeds=(0,)) -> dict:  # fmt: skip
+    """Every cell for every training seed (``seed``); a cell's value is the mean over the
+    seeds, each seed's value is kept under ``per_seed``."""
     from csum.highlights.experiment import format_result, run_highlights
 
     names = domains(source)
-    configs = {(d, r): cell_config(source, d, r, backbone, synthetic, quick, overrides, out)
-               for d in names for r in rows}  # fmt: skip
-    cells, random_ap, human = {}, {}, {}
-    for (d, r), config in configs.items():
+    # every config is built and validated before the first run starts
+    configs = {(d, r, s): cell_config(source, d, r, backbone, synthetic, quick, overrides, out, s)
+               for s in seeds for d in names for r in rows}  # fmt: skip
+    per_seed, random_ap, human = {}, {}, {}
+    for (d, r, s), config in configs.items():
         result = run_highlights(config)
-        print(format_result(result), flush=True)
-        cells.setdefault(r, {})[d] = result["ap"]
-        random_ap[d] = result["random_ap"]
+        print(f"seed {s}: " + format_result(result), flush=True)
+        per_seed.setdefault(r, {}).setdefault(d, []).append(result["ap"])
+        random_ap.setdefault(d, []).append(result["random_ap"])
         if source == "tvsum" and d not in human:
-            human[d], random_ap[d] = human_and_random(config)
+            human[d], rand = human_and_random(config)
+            random_ap[d] = [rand]  # many draws of the same test videos: seed-independent
+    cells = {r: {d: float(np.mean(v)) for d, v in by_domain.items()}
+             for r, by_domain in per_seed.items()}  # fmt: skip
     return {"source": source, "backbone": backbone, "quick": quick,
             "data": "synthetic" if synthetic else "user files", "domains": list(names),
-            "rows": cells, "random": random_ap, "human": human, "overrides": overrides}  # fmt: skip
+            "seeds": list(seeds), "rows": cells, "per_seed": per_seed,
+            "random": {d: float(np.mean(v)) for d, v in random_ap.items()}, "human": human,
+            "overrides": overrides}  # fmt: skip
 
 
 def markdown(result: dict) -> str:
     names = result["domains"]
     metric = "top-5 mAP %" if result["source"] == "tvsum" else "clip AP % (UMT's protocol)"
+    seeds = result.get("seeds", [0])
+    trained = (f"; mean of training seeds {', '.join(map(str, seeds))}, Avg ± its standard "
+               "deviation over the seeds" if len(seeds) > 1 else "")  # fmt: skip
     lines = [f"Table 2 analogue: {result['source']}, {metric}, test videos of each domain "
              f"({result['data']}{', quick' if result['quick'] else ''}; backbone "
-             f"{result['backbone']})", "",
+             f"{result['backbone']}{trained})", "",
              "| row | labels | audio | " + " | ".join(names) + " | Avg |",
              "|" + "---|" * (len(names) + 4)]  # fmt: skip
 
-    def line(name, labels, audio, values):
+    def line(name, labels, audio, values, runs=None):
         values = [100 * values[d] for d in names]
+        spread = ""
+        if runs and len(seeds) > 1:  # the Avg of each seed, then their spread
+            spread = f" ± {np.std(100 * np.mean([runs[d] for d in names], axis=0), ddof=1):.1f}"
         return (f"| {name} | {labels} | {audio} | " + " | ".join(f"{v:.1f}" for v in values)
-                + f" | {np.mean(values):.1f} |")  # fmt: skip
+                + f" | {np.mean(values):.1f}{spread} |")  # fmt: skip
 
     lines.append(line("random scores", "", "", result["random"]))
     if result["human"]:
@@ -141,7 +158,8 @@ def markdown(result: dict) -> str:
         regime, _, audio = row.partition("_")
         labels = "no" if regime == "csum" else "yes"
         lines.append(line(f"{regime} ({result['backbone']})", labels,
-                          "yes" if audio else "no", values))  # fmt: skip
+                          "yes" if audio else "no", values,
+                          result.get("per_seed", {}).get(row)))  # fmt: skip
     if result["source"] == "youtube":
         lines += ["", "The paper's Table 2 (real YouTube Highlights features, mAP %); rows that "
                   "correspond to ours are marked with the row's name:", "",
@@ -166,6 +184,8 @@ def build_parser():
                         help=f"rows from {', '.join(ROWS)} (default: "
                              f"youtube {','.join(DEFAULT_ROWS['youtube'])}; tvsum "
                              f"{','.join(DEFAULT_ROWS['tvsum'])})")  # fmt: skip
+    parser.add_argument("--seeds", default="0", metavar="S,T",
+                        help="training seeds (config.seed); each cell is their mean")  # fmt: skip
     parser.add_argument("--out", default="runs", metavar="DIR",
                         help="where table2_SOURCE.{json,md} and the runs go")  # fmt: skip
     return parser
@@ -179,9 +199,16 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--rows={args.rows!r}: unknown {bad}; known: {', '.join(ROWS)}")
         if args.source == "tvsum" and any(r.endswith("_audio") for r in rows):
             raise ConfigError("--rows: TVSum highlights have no audio stream")
+        try:
+            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        except ValueError:
+            raise ConfigError(f"--seeds={args.seeds!r}: expected integers, e.g. 0,1,2") from None
+        if not seeds or len(set(seeds)) < len(seeds) or min(seeds) < 0:
+            raise ConfigError(f"--seeds={args.seeds!r}: expected distinct seeds >= 0")
         out = Path(args.out)
         result = run_table(args.source, rows, args.backbone, args.synthetic or args.quick,
-                           args.quick, overrides, out / f"table2_{args.source}")  # fmt: skip
+                           args.quick, overrides, out / f"table2_{args.source}",
+                           seeds)  # fmt: skip
         stem = out / f"table2_{args.source}"
         write_report(stem, markdown(result), result)
         print(f"wrote {stem}.{{json,md}}")

@@ -244,7 +244,7 @@ RULES: dict[str, Rule] = {
     "eval.batch_size": COUNT,
     "eval.random_seeds": COUNT,
     "eval.protocol": Rule(_protocol, _Lazy(_protocols), "bogus"),
-    "task": one_of(("summarize", "highlights")),
+    "task": one_of(("summarize", "highlights", "queries")),
     "highlights.source": one_of(_names("csum.highlights.experiment", "SOURCES")),
     "highlights.domain": text(),
     "highlights.regime": one_of(_names("csum.highlights.experiment", "REGIMES")),
@@ -269,6 +269,23 @@ RULES: dict[str, Rule] = {
     "highlights.finetune.lr": POSITIVE,
     "highlights.finetune.weight_decay": number(0),
     "highlights.finetune.batch_size": COUNT,
+    "loss.moment_weight": number(0),
+    "queries.regime": one_of(_names("csum.multimodal.retrieval", "REGIMES")),
+    "queries.train": any_text(),
+    "queries.val": any_text(),
+    "queries.video_dir": any_text(),
+    "queries.text_dir": any_text(),
+    "queries.synthetic_overrides": Rule(
+        lambda v, c: set(v) <= _fields("csum.multimodal.synthetic", "MultimodalSpec"),
+        "fields of csum.multimodal.synthetic.MultimodalSpec",
+        {"bogus": 1},
+    ),  # fmt: skip
+    "queries.windows": COUNT,
+    "queries.finetune.epochs": COUNT,
+    "queries.finetune.lr": POSITIVE,
+    "queries.finetune.weight_decay": number(0),
+    "queries.finetune.batch_size": COUNT,
+    "queries.finetune.optimizer": one_of(_names("csum.train", "OPTIMIZERS")),
 }
 """Every config leaf's rule, by dotted key (``backbone.kwargs`` is checked apart)."""
 
@@ -281,7 +298,14 @@ def _highlight_spec_fields(source: str) -> set[str]:
                                                else SyntheticSpec)}  # fmt: skip
 
 
-MAPPINGS = ("backbone.kwargs", "data.synthetic_overrides", "highlights.synthetic_overrides")
+def _fields(module: str, name: str) -> set[str]:
+    import importlib
+
+    return {f.name for f in dataclasses.fields(getattr(importlib.import_module(module), name))}
+
+
+MAPPINGS = ("backbone.kwargs", "data.synthetic_overrides", "highlights.synthetic_overrides",
+            "queries.synthetic_overrides")  # fmt: skip
 """Config nodes checked as a whole, not leaf by leaf."""
 
 
@@ -310,9 +334,15 @@ def _check_backbone_kwargs(config) -> None:
     import backbones
 
     cls = backbones.BACKBONES.get(config.backbone.name)
-    params = inspect.signature(cls.__init__).parameters
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    named = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n != "rngs"]
+    # A subclass that passes **kwargs on takes its bases' arguments too.
+    named, takes_any = [], True
+    for base in cls.__mro__:
+        if "__init__" not in vars(base) or not takes_any:
+            continue
+        params = inspect.signature(base.__init__).parameters
+        named += [n for n, p in params.items()
+                  if p.kind is p.KEYWORD_ONLY and n != "rngs" and n not in named]  # fmt: skip
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
     for key in config.backbone.kwargs:
         if not takes_any and key not in named:
             raise ConfigError(f"--config.backbone.kwargs.{key}: backbone "

@@ -7,6 +7,7 @@ import pytest
 from flax import nnx
 
 import backbones
+from backbones.registry import outputs
 from csum.registry import UnknownNameError
 
 KWARGS = {
@@ -17,8 +18,17 @@ KWARGS = {
     "vasnet_aperture": {"aperture": 3},
     "transformer": {"dim": 16, "heads": 4, "ffn": 32},
     "transformer_audio": {"dim": 16, "heads": 4, "ffn": 32, "audio": True},
+    "visionary": {"dim": 16, "heads": 4, "ffn": 32, "query_dim": 5},
+    "visionary_audio": {"dim": 16, "heads": 4, "ffn": 32, "query_dim": 5, "audio": True},
 }
 NAMES = list(KWARGS)
+QUERY = {"query": jax.random.normal(jax.random.key(9), (2, 4, 5)),
+         "query_mask": jnp.array([[True] * 4, [True, True, False, False]])}  # fmt: skip
+
+
+def _call(model, feats, mask):
+    """The backbone through the input contract (the query stream when it reads one)."""
+    return outputs(model, feats, mask, QUERY)
 
 
 def _build(name, dims=(6, 6), **extra):
@@ -36,14 +46,21 @@ def test_shape_range_mask_invariance_and_jit(name):
     model = _build(name)
     model.eval()
     feats, mask = _inputs()
-    s = model(feats, mask)
+    out = _call(model, feats, mask)
+    s = out.scores
     assert s.shape == (2, 12)
     assert bool(jnp.all((s[mask] > 0) & (s[mask] < 1))) and float(jnp.abs(s[~mask]).max()) == 0
     polluted = tuple(f.at[1, 7:].set(1e3) for f in feats)
-    np.testing.assert_allclose(model(polluted, mask), s, atol=1e-6)
-    shorter = model(tuple(f[1:, :7] for f in feats), mask[1:, :7])
-    np.testing.assert_allclose(shorter[0], s[1, :7], atol=1e-5)
-    np.testing.assert_allclose(nnx.jit(lambda m, f, k: m(f, k))(model, feats, mask), s, atol=1e-5)
+    for a, b in zip(_call(model, polluted, mask), out, strict=True):
+        if b is not None:  # every named output, not the scores alone
+            np.testing.assert_allclose(a, b, atol=1e-5)
+    short = jax.tree.map(lambda x: x[1:], QUERY)
+    shorter = outputs(model, tuple(f[1:, :7] for f in feats), mask[1:, :7], short)
+    for a, b in zip(shorter, out, strict=True):
+        if b is not None:
+            np.testing.assert_allclose(a[0], b[1, :7], atol=1e-5)
+    jitted = nnx.jit(lambda m, f, k: _call(m, f, k).scores)(model, feats, mask)
+    np.testing.assert_allclose(jitted, s, atol=1e-5)
 
 
 def _objective(model, feats, mask):
@@ -51,7 +68,9 @@ def _objective(model, feats, mask):
     if hasattr(model, "scores_and_diversity"):
         s, phi = model.scores_and_diversity(feats, mask)
         return jnp.sum(s * jnp.arange(12)) + jnp.sum(phi[..., 0] * jnp.arange(12))
-    return jnp.sum(model(feats, mask) * jnp.arange(12))
+    out = _call(model, feats, mask)
+    moments = 0.0 if out.moments is None else jnp.sum(out.moments * jnp.arange(36).reshape(12, 3))
+    return jnp.sum(out.scores * jnp.arange(12)) + moments
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -130,7 +149,7 @@ def test_bfloat16_compute_close_to_float32():
 
 
 def test_registry_errors():
-    known = "dpplstm, msva, transformer, vasnet, vslstm"
+    known = "dpplstm, msva, transformer, vasnet, visionary, vslstm"
     with pytest.raises(UnknownNameError, match=f"unknown backbone 'msvaa'; known: {known}"):
         backbones.build("msvaa", (6,), rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="already registered"):

@@ -66,9 +66,13 @@ def test_console_script_dispatches_and_lists(capsys):
 HIGHLIGHT_ARGS = {"youtube": ("", ":synthetic", ":quick,audio,finetuned", ":msva,supervised"),
                   "tvsum": ("", ":synthetic", ":quick,scratch", ":vslstm")}  # fmt: skip
 SUMMARY_ARGS = ("", ":synthetic", ":stock,quick", ":small")
+QUERY_ARGS = {"qvhighlights_visionary": ("", ":synthetic", ":quick,finetuned", ":csum"),
+              "qvhighlights_transformer": ("", ":quick")}  # fmt: skip
 
 
 def config_args(name: str) -> tuple[str, ...]:
+    if name in QUERY_ARGS:
+        return QUERY_ARGS[name]
     if name.startswith("youtube_"):
         return HIGHLIGHT_ARGS["youtube"]
     return HIGHLIGHT_ARGS["tvsum"] if name.startswith("tvsum_highlights_") else SUMMARY_ARGS
@@ -117,9 +121,17 @@ def _sweep() -> list[tuple[str, str]]:
     """(config, key) pairs: every key with a bad value, on configs that have the key."""
     summaries, highlights = ["tvsum_msva", "summe_dpplstm_supervised"], ["youtube_dog",
                                                                          "tvsum_highlights_vt"]  # fmt: skip
+    queries = ["qvhighlights_visionary"]
+
+    def configs(key):
+        if key.startswith("highlights."):
+            return highlights
+        if key.startswith("queries.") or key == "loss.moment_weight":
+            return queries
+        return summaries + highlights
+
     return [(name, key) for key in sorted(k for k, r in RULES.items() if r.bad is not None)
-            for name in (highlights if key.startswith("highlights.") else
-                         summaries + highlights)]  # fmt: skip
+            for name in configs(key)]  # fmt: skip
 
 
 @pytest.mark.parametrize("name,key", _sweep())

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from csum.data.streams import collate_named
 from csum.data.video import Video
 
 
@@ -32,6 +33,9 @@ class Batch(NamedTuple):
         index: [B] int32 position of each slot's video in the list it was batched from
             (training: the fold's training videos), -1 for empty slots; it lets a loss
             exclude a batch's own videos from a bank of all videos' embeddings.
+        streams: named inputs beside the visual sources, ``{name: [B, L, ...]}`` with
+            ``{name}_mask`` (``csum.data.streams``); empty for video-only data.
+        targets: named labels (``csum.data.streams``); empty for video-only data.
     """
 
     features: tuple[np.ndarray, ...]
@@ -41,6 +45,8 @@ class Batch(NamedTuple):
     target: np.ndarray
     keyframes: np.ndarray
     index: np.ndarray
+    streams: dict = {}  # noqa: RUF012  (never mutated: collate builds a new dict)
+    targets: dict = {}  # noqa: RUF012
 
 
 def default_buckets(max_len: int, quantum: int = 64, growth: float = 1.125) -> list[int]:
@@ -105,7 +111,9 @@ def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int],
     slots = np.full((batch_size,), -1, np.int32)
     if index is not None:
         slots[: len(videos)] = index
-    return Batch(tuple(feats), mask, length, valid, target, keyframes, slots)
+    streams = collate_named([v.streams for v in videos], batch_size, T)
+    targets = collate_named([v.targets for v in videos], batch_size, T)
+    return Batch(tuple(feats), mask, length, valid, target, keyframes, slots, streams, targets)
 
 
 def plan_epoch(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,

@@ -123,10 +123,10 @@ def _collate_rows(source: VideoSource, chunk: np.ndarray, start: int, stop: int,
     # A last, partial batch can leave this process no video: empty slots, shaped (feature
     # sizes and dtypes) like the batch's first video.
     blank = collate([source.load(int(chunk[0]))], stop - start, buckets, steps=steps)
-    return Batch(tuple(np.zeros_like(x) for x in blank.features), np.zeros_like(blank.mask),
-                 np.zeros_like(blank.length), np.zeros_like(blank.valid),
-                 np.zeros_like(blank.target), np.zeros_like(blank.keyframes),
-                 np.full_like(blank.index, -1))  # fmt: skip
+    return Batch(tuple(np.zeros_like(x) for x in blank.features),
+                 *(np.zeros_like(x) for x in blank[1:6]), np.full_like(blank.index, -1),
+                 *({k: np.zeros_like(x) for k, x in named.items()}
+                   for named in (blank.streams, blank.targets)))  # fmt: skip
 
 
 class MemorySource:

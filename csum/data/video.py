@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -23,6 +24,10 @@ class Video:
         gtscore: [n_steps] float mean importance, or None.
         user_scores: [U, n_frames] per-annotator frame scores (TVSum), or None.
         name: the original video name (``video_name``), or the key.
+        streams: named inputs beside the visual sources (``csum.data.streams``), e.g.
+            ``query`` [L, D_q]; empty for video-only data.
+        targets: named labels beside ``gtscore`` (``csum.data.streams``), e.g.
+            ``saliency`` [n_steps], ``moments`` [M, 2]; empty for video-only data.
     """
 
     key: str
@@ -34,6 +39,8 @@ class Video:
     gtscore: np.ndarray | None = None
     user_scores: np.ndarray | None = None
     name: str = ""
+    streams: Mapping[str, np.ndarray] = field(default_factory=dict)
+    targets: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_steps(self) -> int:

@@ -31,6 +31,7 @@ from csum.data.errors import DataError
 from csum.highlights.data import HighlightVideo, read_umt
 from csum.highlights.extract import choose_theta, segment_map, segments
 from csum.highlights.metrics import trapezoid_ap, tvsum_top5_ap
+from csum.train import train_phase
 
 REGIMES = ("csum", "finetuned", "scratch", "supervised")
 """``highlights.regime``: see the module docstring."""
@@ -95,42 +96,6 @@ def holdout_split(keys: list[str], fraction: float, seed: int) -> tuple[list[str
         raise DataError("highlights", f"{len(keys)} training video(s): too few to hold out "
                         f"{n} for Theta and train on the rest")  # fmt: skip
     return [keys[i] for i in sorted(order[n:])], [keys[i] for i in sorted(order[:n])]
-
-
-def phase_config(config, regime: str, workdir: Path):
-    """The trainer config of one phase: ``csum``, ``supervised`` or ``saliency``
-    (fine-tuning and from scratch: UMT's optimiser, ``highlights.finetune``)."""
-    c = config.copy_and_resolve_references()
-    with c.unlocked():
-        c.train.regime = regime
-        c.workdir = str(workdir)
-        if regime == "saliency":
-            f = config.highlights.finetune
-            c.train.epochs, c.train.lr = f.epochs, f.lr
-            c.train.weight_decay, c.train.batch_size = f.weight_decay, f.batch_size
-    return c
-
-
-def train_phase(config, regime: str, videos, workdir: Path, model=None):
-    """Trains (or resumes) one phase on ``videos`` (summarization Videos); returns the model.
-
-    The phase folder gets its resolved ``config.json`` and ``model.json``, so that
-    ``csum.load(folder)`` returns the trained model.
-    """
-    from csum.data.batching import default_buckets
-    from csum.model import build_summarizer
-    from csum.train import make_train_step, train_fold
-
-    c = phase_config(config, regime, workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.json").write_text(c.to_json_best_effort(indent=2) + "\n")
-    (workdir / "model.json").write_text(json.dumps({"in_dims": list(videos[0].dims)}) + "\n")
-    buckets = default_buckets(max(v.n_steps for v in videos), c.train.bucket_quantum,
-                              c.train.bucket_growth)  # fmt: skip
-    if model is None:
-        model = build_summarizer(c, videos[0].dims, seed=c.seed)
-    train_fold(c, model, videos, 0, workdir, make_train_step(c), buckets)
-    return model
 
 
 def model_inputs(config, groups, phase_dirs, audio: bool = False):
@@ -216,7 +181,9 @@ def run_highlights(config) -> dict:
         audio=bool(h.audio),
     )  # fmt: skip
     for regime, folder in phases:
-        model = train_phase(config, regime, train, workdir / folder, model)
+        # UMT's saliency optimiser (highlights.finetune) for fine-tuning and from scratch
+        settings = h.finetune if regime == "saliency" else None
+        model = train_phase(config, regime, train, workdir / folder, model, settings)
 
     from csum.data.batching import default_buckets
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from csum.data.errors import DataError
+from csum.data.video import Video
 from csum.highlights.qvhighlights import CLIP_SECONDS, SubmissionError, read_jsonl
 
 FIELDS = ("qid", "query", "vid", "duration")
@@ -59,6 +60,26 @@ class Query:
     @property
     def n_clips(self) -> int:
         return int(len(self.clips))
+
+    def as_video(self) -> Video:
+        """The query on its video as the trainer sees it: one step per clip, the query's
+        tokens as the ``query`` stream, its clips' mean saliency over 4 (annotators' 0-4
+        scores) as the ``saliency`` target and as ``gtscore``, its windows as the
+        ``moments`` target in clips (``csum.data.streams``). The key is the qid.
+
+        Raises:
+            DataError: a query without text features.
+        """
+        if self.tokens is None:
+            raise DataError(f"qid {self.qid}", "no text features (give the text folder)")
+        n = self.n_clips
+        steps = np.arange(n, dtype=np.int64)
+        saliency = (self.saliency.mean(axis=1) / 4).astype(np.float32)
+        moments = np.clip(self.windows / CLIP_SECONDS, 0, n).astype(np.float32)
+        return Video(key=str(self.qid), features=(self.clips,), n_frames=n, picks=steps,
+                     change_points=np.stack([steps, steps], axis=1), user_summary=None,
+                     gtscore=saliency, name=self.vid, streams={"query": self.tokens},
+                     targets={"saliency": saliency, "moments": moments})  # fmt: skip
 
     def relevant(self, minimum: int = 2) -> np.ndarray:
         """[n_clips] bool: some annotator scored the clip ``>= minimum`` (Fair = 2)."""

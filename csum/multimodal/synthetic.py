@@ -191,13 +191,18 @@ def generate(spec: MultimodalSpec, seed: int = 0):
     return videos, {"train": ids[n_val:], "val": ids[:n_val]}
 
 
+def layout(root) -> dict[str, Path]:
+    """The paths of a data set under ``root``: ``{"train", "val", "video_dir", "text_dir",
+    "transcripts"}``."""
+    root = Path(root).expanduser()
+    return {"train": root / "train.jsonl", "val": root / "val.jsonl",
+            "video_dir": root / "video", "text_dir": root / "text",
+            "transcripts": root / "transcripts"}  # fmt: skip
+
+
 def write(videos, splits, root) -> dict[str, Path]:
-    """Writes the videos in QVHighlights' layout (module doc); returns the paths
-    ``{"train", "val", "video_dir", "text_dir", "transcripts"}``."""
-    root = Path(root)
-    paths = {"train": root / "train.jsonl", "val": root / "val.jsonl",
-             "video_dir": root / "video", "text_dir": root / "text",
-             "transcripts": root / "transcripts"}  # fmt: skip
+    """Writes the videos in QVHighlights' layout (module doc); returns ``layout(root)``."""
+    paths = layout(root)
     for key in ("video_dir", "text_dir", "transcripts"):
         paths[key].mkdir(parents=True, exist_ok=True)
     by_id = {v.vid: v for v in videos}
@@ -216,3 +221,31 @@ def write(videos, splits, root) -> dict[str, Path]:
                 for (a, b), y in zip(v.sentence_spans, v.sentence_labels, strict=True)]  # fmt: skip
         (paths["transcripts"] / f"{v.vid}.json").write_text(json.dumps(rows) + "\n")
     return paths
+
+
+GENERATOR_VERSION = 1
+"""Bumped whenever ``generate`` changes what a seed produces (cached folders are keyed by it)."""
+
+
+def ensure(directory, seed: int = 0, **overrides) -> dict[str, Path]:
+    """The paths (``write``) of a synthetic multimodal data set, generated on first use.
+
+    Args:
+        directory: cache folder.
+        seed: generator seed.
+        **overrides: ``MultimodalSpec`` fields.
+
+    Returns:
+        ``write``'s paths, under a folder named by a digest of the spec, seed and version.
+    """
+    import hashlib
+
+    spec = dataclasses.replace(MultimodalSpec(), **overrides)
+    resolved = json.dumps([GENERATOR_VERSION, seed, dataclasses.asdict(spec)], sort_keys=True)
+    digest = hashlib.sha256(resolved.encode()).hexdigest()[:10]
+    root = Path(directory).expanduser() / f"synthetic_multimodal_seed{seed}_{digest}"
+    done = root / "complete"
+    if not done.is_file():
+        write(*generate(spec, seed), root)
+        done.write_text("")  # last: marks completion
+    return layout(root)

@@ -1,0 +1,91 @@
+"""The input contract: named streams and targets, their padding, and the models that read them."""
+
+import json
+from dataclasses import replace
+
+import jax
+import numpy as np
+import pytest
+
+from csum.data.batching import collate
+from csum.data.streams import collate_named, padded_length
+from csum.data.video import Video
+from experiments.config_loader import ConfigError, apply_overrides, load_config
+
+
+def _video(key, n, query_len=None, moments=None):
+    steps = np.arange(n)
+    streams = {} if query_len is None else {"query": np.ones((query_len, 5), np.float32)}
+    targets = {} if moments is None else {"saliency": np.linspace(0, 1, n, dtype=np.float32),
+                                          "moments": np.asarray(moments, np.float32)}  # fmt: skip
+    return Video(key, (np.ones((n, 4), np.float32),), n, steps, np.stack([steps, steps], 1),
+                 None, streams=streams, targets=targets)  # fmt: skip
+
+
+def test_named_streams_pad_on_their_own_axis():
+    batch = collate([_video("a", 5, 3, [[0, 2]]), _video("b", 9, 11, [[1, 4], [6, 9]])], 3, [16])
+    q, qm = batch.streams["query"], batch.streams["query_mask"]
+    assert q.shape == (3, 16, 5) and padded_length(11) == 16
+    assert qm.sum(1).tolist() == [3, 11, 0] and float(q[0, 3:].sum()) == 0
+    m, mm = batch.targets["moments"], batch.targets["moments_mask"]
+    assert m.shape == (3, 8, 2) and mm.sum(1).tolist() == [1, 2, 0]
+    np.testing.assert_array_equal(m[1, :2], [[1, 4], [6, 9]])
+    assert (
+        batch.targets["saliency"].shape == (3, 16) and batch.targets["saliency"][0, 5:].sum() == 0
+    )
+
+
+def test_video_only_batches_carry_no_streams():
+    batch = collate([_video("a", 5)], 2, [8])
+    assert batch.streams == {} and batch.targets == {}
+    assert jax.tree.leaves(batch.streams) == []
+
+
+def test_mixed_or_unknown_streams_are_one_line_errors():
+    with pytest.raises(ValueError, match="different streams"):
+        collate([_video("a", 5, 3), _video("b", 5)], 2, [8])
+    with pytest.raises(ValueError, match="unknown stream or target"):
+        collate_named([{"bogus": np.ones((2, 2))}], 1, 8)
+
+
+def test_query_configs_check_backbone_and_regime():
+    """A query-free backbone cannot train the query loss; a wrong query size is named."""
+    from experiments.validate import validate
+
+    config = load_config("qvhighlights_transformer:quick")
+    apply_overrides(config, {"train.regime": "query"})
+    with pytest.raises(ConfigError, match="needs a backbone that reads a query"):
+        validate(config)
+    with pytest.raises(ValueError, match="reads no query"):
+        load_config("qvhighlights_transformer:finetuned")
+
+
+def test_query_dim_mismatch_is_named(tmp_path):
+    from csum.data.errors import DataError
+    from csum.multimodal.retrieval import check_inputs
+
+    config = load_config("qvhighlights_visionary:quick")
+    apply_overrides(config, {"backbone.kwargs.query_dim": "7"})
+    with pytest.raises(DataError, match="query tokens are 5-d; set --config.backbone.kwargs"):
+        check_inputs(config, [_video("3", 5, 2)])
+
+
+def test_query_loss_ignores_padding():
+    """The system's loss on two queries equals their loss padded into a wider batch."""
+    from csum.model import build_summarizer
+    from csum.train import regime_loss
+
+    config = load_config("qvhighlights_visionary:quick")
+    apply_overrides(config, {"backbone.kwargs.query_dim": "5", "backbone.kwargs.dim": "16",
+                             "backbone.kwargs.ffn": "32", "backbone.kwargs.heads": "4",
+                             "backbone.kwargs.dropout": "0.0", "train.regime": "query"})  # fmt: skip
+    model = build_summarizer(config, (4,), seed=0)
+    loss = regime_loss(config)
+    rng = np.random.default_rng(0)
+    videos = [_video("a", 6, 3, [[1, 3]]), _video("b", 10, 4, [[2, 7]])]
+    videos = [replace(v, features=(rng.normal(size=(v.n_steps, 4)).astype(np.float32),))
+              for v in videos]  # fmt: skip
+    small, large = collate(videos, 2, [16]), collate(videos, 4, [32])
+    np.testing.assert_allclose(loss(model, small), loss(model, large), rtol=1e-5)
+    json.dumps(float(loss(model, small)))  # a finite Python float
+    assert np.isfinite(float(loss(model, small)))
