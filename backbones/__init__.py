@@ -3,7 +3,14 @@
 Every module is imported here explicitly, so registration never depends on import order.
 """
 
-from backbones import dpplstm, msva, transformer, vasnet, vslstm  # noqa: F401  (registers the backbones)
+from backbones import (  # noqa: F401  (registers the backbones)
+    crosstask,
+    dpplstm,
+    msva,
+    transformer,
+    vasnet,
+    vslstm,
+)
 from backbones.registry import BACKBONES, build
 
 __all__ = ["BACKBONES", "build"]

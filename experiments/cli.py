@@ -182,6 +182,7 @@ COMMANDS = {
     "table2": ("experiments.table2", "highlight detection per domain (the paper's Table 2)"),
     "highlights": ("experiments.highlights", "highlights of your own features, without labels"),
     "summarize": ("experiments.summarize", "summaries and highlights of your own video files"),
+    "multimodal": ("experiments.multimodal", "the multimodal systems, a table each"),
     "evaluate": ("experiments.evaluate", "score a prediction file with a benchmark's protocol"),
 }
 """``csum`` subcommands: ``{name: (module with main(argv), one line)}``; ``csum bench

@@ -88,10 +88,10 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, str]
         except (ValueError, TypeError) as err:
             raise ConfigError(f"--config.{dotted}: {err}") from None
         if dotted == "backbone.name":
-            from experiments.configs.common import BACKBONE_KWARGS
+            from experiments.configs.common import backbone_kwargs
 
             with config.backbone.unlocked():
-                config.backbone.kwargs = ml_collections.ConfigDict(BACKBONE_KWARGS.get(value, {}))
+                config.backbone.kwargs = ml_collections.ConfigDict(backbone_kwargs(value))
 
 
 def _literal(value: str):

@@ -20,6 +20,8 @@ KWARGS = {
     "transformer_audio": {"dim": 16, "heads": 4, "ffn": 32, "audio": True},
     "visionary": {"dim": 16, "heads": 4, "ffn": 32, "query_dim": 5},
     "visionary_audio": {"dim": 16, "heads": 4, "ffn": 32, "query_dim": 5, "audio": True},
+    "crosstask_sm": {"dim": 16, "heads": 4},
+    "crosstask_lm": {"dim": 16, "heads": 4, "query_dim": 5},
 }
 NAMES = list(KWARGS)
 QUERY = {"query": jax.random.normal(jax.random.key(9), (2, 4, 5)),
@@ -32,7 +34,8 @@ def _call(model, feats, mask):
 
 
 def _build(name, dims=(6, 6), **extra):
-    return backbones.build(name.split("_")[0], dims, rngs=nnx.Rngs(0), **KWARGS[name], **extra)
+    registered = name if name in backbones.BACKBONES else name.rsplit("_", 1)[0]
+    return backbones.build(registered, dims, rngs=nnx.Rngs(0), **KWARGS[name], **extra)
 
 
 def _inputs(B=2, T=12, dims=(6, 6)):
@@ -149,7 +152,7 @@ def test_bfloat16_compute_close_to_float32():
 
 
 def test_registry_errors():
-    known = "dpplstm, msva, transformer, vasnet, visionary, vslstm"
+    known = "crosstask_lm, crosstask_sm, dpplstm, msva, transformer, vasnet, visionary, vslstm"
     with pytest.raises(UnknownNameError, match=f"unknown backbone 'msvaa'; known: {known}"):
         backbones.build("msvaa", (6,), rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="already registered"):

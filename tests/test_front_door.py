@@ -29,13 +29,15 @@ def test_help_lists_options_and_names(module, capsys):
     if module != "experiments.study":
         # (names checked one by one: a plugin test may have registered one more)
         assert all(f"{b}," in out or f"{b}\n" in out for b in ("dpplstm", "msva", "vasnet"))
-        assert "backbones (--config.backbone.name): dpplstm, msva, " in out
+        assert (
+            "backbones (--config.backbone.name): crosstask_lm, crosstask_sm, dpplstm, msva, " in out
+        )
     else:
         assert "learning, objective, topk_operators, window_size" in out
 
 
 @pytest.mark.parametrize("module", ["experiments.evaluate", "experiments.highlights", "experiments.table2", "experiments.summarize",
-                                    "experiments.highlight_baselines"])  # fmt: skip
+                                    "experiments.highlight_baselines", "experiments.multimodal"])  # fmt: skip
 def test_highlight_commands_have_help(module, capsys):
     assert importlib.import_module(module).main(["--help"]) == 0
     out = capsys.readouterr().out
@@ -67,7 +69,8 @@ HIGHLIGHT_ARGS = {"youtube": ("", ":synthetic", ":quick,audio,finetuned", ":msva
                   "tvsum": ("", ":synthetic", ":quick,scratch", ":vslstm")}  # fmt: skip
 SUMMARY_ARGS = ("", ":synthetic", ":stock,quick", ":small")
 QUERY_ARGS = {"qvhighlights_visionary": ("", ":synthetic", ":quick,finetuned", ":csum"),
-              "qvhighlights_transformer": ("", ":quick")}  # fmt: skip
+              "qvhighlights_transformer": ("", ":quick"),
+              "qvhighlights_crosstask_lm": ("", ":quick,finetuned")}  # fmt: skip
 
 
 def config_args(name: str) -> tuple[str, ...]:

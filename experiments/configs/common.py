@@ -36,6 +36,19 @@ BACKBONE_KWARGS = {
 }  # fmt: skip
 BACKBONE_NAMES = tuple(BACKBONE_KWARGS)
 """The built-in backbones, in the order of the paper's Table 1 (transformer last)."""
+MULTIMODAL_KWARGS = {
+    "visionary": {"dim": 256, "heads": 8, "ffn": 1024, "layers": 1, "bottleneck": 4,
+                  "dropout": 0.1},
+    "crosstask_sm": {"dim": 128, "heads": 4, "dropout": 0.1},
+    "crosstask_lm": {"dim": 128, "heads": 4, "dropout": 0.1},
+}  # fmt: skip
+"""Sizes of the seed papers' systems (``docs/multimodal.md``)."""
+
+
+def backbone_kwargs(name: str) -> dict:
+    """The default ``backbone.kwargs`` of a backbone (empty for one a user registered)."""
+    return dict({**BACKBONE_KWARGS, **MULTIMODAL_KWARGS}.get(name, {}))
+
 
 # The eccv16 files carry GoogLeNet only; the synthetic data also carries I3D-like sources,
 # which MSVA fuses (the other backbones use the GoogLeNet-like source, as in their papers).
@@ -125,7 +138,7 @@ def make(dataset: str, backbone: str, arg: str | None,
 
     c.backbone = ml_collections.ConfigDict()
     c.backbone.name = backbone
-    c.backbone.kwargs = ml_collections.ConfigDict(BACKBONE_KWARGS.get(backbone, {}))
+    c.backbone.kwargs = ml_collections.ConfigDict(backbone_kwargs(backbone))
     # Each clip's collection contrast (its CSUM window loss against the training videos'
     # windows) as a last, one-wide input source, in both regimes (csum.contrast,
     # docs/learning.md section 6). Summarization runs (experiments.run) only.
@@ -286,6 +299,8 @@ def make_highlights(source: str, domain: str, arg: str | None) -> ml_collections
 
 
 QUERY_ARGS = ("synthetic", "quick", "finetuned", "csum")
+QUERY_BACKBONES = ("visionary", "crosstask_lm")
+"""Backbones that read the query stream and predict moments."""
 """Words of a query config's argument (``make_queries``)."""
 QUERY_QUICK = {"videos": 24}
 
@@ -311,13 +326,13 @@ def make_queries(backbone: str, arg: str | None) -> ml_collections.ConfigDict:
     regimes = sorted(words & {"finetuned", "csum"})
     if len(regimes) > 1:
         raise ValueError(f"one regime, got {regimes}")
-    queryless = backbone != "visionary"
+    queryless = backbone not in QUERY_BACKBONES
     if queryless and "finetuned" in regimes:
         raise ValueError(f"'finetuned' fine-tunes the query loss: backbone {backbone!r} reads "
                          f"no query")  # fmt: skip
     regime = regimes[0] if regimes else ("saliency" if queryless else "query")
     quick = "quick" in words
-    c = make("tvsum", "transformer", "synthetic" if words & {"synthetic", "quick"} else None)
+    c = make("tvsum", backbone, "synthetic" if words & {"synthetic", "quick"} else None)
     shown = sorted(words - {"synthetic"}) + (["synthetic"] if "synthetic" in words else [])
     with c.unlocked():
         c.name = f"qvhighlights_{backbone}" + (f":{','.join(shown)}" if shown else "")
@@ -326,7 +341,6 @@ def make_queries(backbone: str, arg: str | None) -> ml_collections.ConfigDict:
         c.data.synthetic = bool(words & {"synthetic", "quick"})
         c.data.synthetic_overrides = ml_collections.ConfigDict()
         c.data.feature_keys = ("features",)
-        c.backbone.name = backbone
         c.backbone.contrast_input = False  # the clip features alone, as the paper's model
         if not queryless:
             # The synthetic set's query tokens (csum.multimodal.synthetic.MultimodalSpec).

@@ -1,0 +1,153 @@
+"""Every multimodal system of the seed papers on the built-in synthetic data, one table each.
+
+    python -m experiments.multimodal [--quick] [--systems=visionary,...] [--out=DIR]
+        [--json=OUT.json] [--config.a.b=V ...]
+
+A system's table has its own metrics, rows for the system under each training regime, the
+video-only or query-free models it should beat, and random predictions on the same data;
+the papers' published numbers (on the real benchmarks) stand beside them where the papers
+report that setting. Systems:
+
+* ``crosstask``: the localization module of ``003_…`` (config
+  ``qvhighlights_crosstask_lm``) on the same data and protocol, beside the query-free
+  transformer. (Its summarization module, ``crosstask_sm``, is a video-only summarizer:
+  ``tvsum_crosstask_sm[_supervised]`` configs of ``experiments.run``.)
+* ``visionary``: query-based moment retrieval and highlight detection (``004_…``; configs
+  ``qvhighlights_visionary`` and ``qvhighlights_transformer``), on synthetic
+  QVHighlights-format data (``csum.multimodal.synthetic``), evaluated with the
+  QVHighlights protocol (``experiments.evaluate --format=qvhighlights``). Rows: trained
+  with its loss; CSUM pre-training then its loss; CSUM alone (no labels: saliency only);
+  the query-free transformer trained on the same clips' saliency; random.
+
+``--quick`` runs small data and few epochs (a smoke test). Writes ``DIR/multimodal.{md,json}``
+and, with ``--json``, the JSON also to OUT: per system, each metric's value for every row
+and for random on the same data. Every run stays under ``DIR/multimodal/`` and a rerun
+resumes from its checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from experiments.cli import make_parser, run_command, write_report
+from experiments.config_loader import ConfigError, apply_overrides, load_config
+
+SYSTEMS = {
+    "visionary": {
+        "paper": "004_… (VisionaryVids), QVHighlights",
+        "metrics": ("MR-full-mAP", "MR-full-mAP@0.5", "MR-full-R1@0.5", "MR-full-R1@0.7",
+                    "HL-min-VeryGood-mAP", "HL-min-VeryGood-Hit1"),
+        "rows": (("visionary, own loss", "qvhighlights_visionary", ""),
+                 ("visionary, CSUM then own loss", "qvhighlights_visionary", "finetuned"),
+                 ("visionary, CSUM alone (no labels)", "qvhighlights_visionary", "csum"),
+                 ("query-free transformer, saliency", "qvhighlights_transformer", "")),
+        # 004_…, Table 1 (real QVHighlights val; MR mAP and HD mAP, the paper's columns)
+        "published": {"Moment-DETR": {"MR-full-mAP": 34.05, "HL-min-VeryGood-mAP": 37.67},
+                      "UMT": {"MR-full-mAP": 38.59, "HL-min-VeryGood-mAP": 39.85},
+                      "VisionaryVids": {"MR-full-mAP": 38.28, "HL-min-VeryGood-mAP": 39.12}},
+    },
+    "crosstask": {
+        "paper": "003_… (Jiang and Mu), its localization module",
+        "metrics": ("MR-full-mAP", "MR-full-mAP@0.5", "MR-full-R1@0.5", "MR-full-R1@0.7",
+                    "HL-min-VeryGood-mAP", "HL-min-VeryGood-Hit1"),
+        "rows": (("crosstask_lm, own loss", "qvhighlights_crosstask_lm", ""),
+                 ("crosstask_lm, CSUM then own loss", "qvhighlights_crosstask_lm", "finetuned"),
+                 ("query-free transformer, saliency", "qvhighlights_transformer", "")),
+        "published": {},  # the supplement has no results table; the main paper is not here
+    },
+}  # fmt: skip
+"""Each system: its metrics, its rows ``(label, config, regime word)`` and the published
+numbers of its paper's table."""
+
+
+def row_config(name: str, word: str, quick: bool, overrides: dict, out: Path):
+    """The validated config of one row."""
+    from experiments.validate import validate
+
+    words = [w for w in (word, "quick" if quick else "synthetic") if w]
+    config = load_config(f"{name}:{','.join(words)}")
+    apply_overrides(config, {**overrides, "workdir": str(out / "_".join([name, *words]))})
+    validate(config)
+    return config
+
+
+def run_system(system: str, quick: bool, overrides: dict, out: Path) -> dict:
+    """Every row of one system: ``{"metrics", "rows": {label: {metric: value}},
+    "random": {metric: value}, "published"}``."""
+    from csum.multimodal.retrieval import format_result, run_queries
+
+    spec = SYSTEMS[system]
+    configs = [(label, row_config(name, word, quick, overrides, out))
+               for label, name, word in spec["rows"]]  # fmt: skip
+    rows, random = {}, {}
+    for label, config in configs:  # every config is checked before the first run
+        result = run_queries(config)
+        print(format_result(result), flush=True)
+        rows[label] = {m: result["metrics"].get(m) for m in spec["metrics"]}
+        random = {m: result["random"][m] for m in spec["metrics"]}  # the same data each row
+    return {"paper": spec["paper"], "metrics": list(spec["metrics"]), "rows": rows,
+            "random": random, "published": spec["published"]}  # fmt: skip
+
+
+def markdown(result: dict) -> str:
+    lines = []
+    for system, table in result["systems"].items():
+        metrics = table["metrics"]
+        lines += [
+            f"### {system} ({table['paper']}; {result['data']})",
+            "",
+            "| row | " + " | ".join(metrics) + " |",
+            "|" + "---|" * (len(metrics) + 1),
+        ]
+        cell = lambda v: "" if v is None else f"{v:.2f}"  # noqa: E731
+        for label, values in [*table["rows"].items(), ("random", table["random"])]:
+            lines.append(f"| {label} | " + " | ".join(cell(values.get(m)) for m in metrics) + " |")
+        lines += ["", "Published (real data; not comparable with the synthetic rows, only "
+                  "their order is):", "", "| model | " + " | ".join(metrics) + " |",
+                  "|" + "---|" * (len(metrics) + 1)]  # fmt: skip
+        if not table["published"]:
+            lines.append("| (none published for this setting) |" + " |" * len(metrics))
+        for model, values in table["published"].items():
+            lines.append(f"| {model} | " + " | ".join(cell(values.get(m)) for m in metrics) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def build_parser():
+    parser = make_parser("python -m experiments.multimodal", __doc__)
+    parser.add_argument("--quick", action="store_true", help="small data, few epochs")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), metavar="A,B",
+                        help=f"systems from {', '.join(SYSTEMS)}")  # fmt: skip
+    parser.add_argument("--out", default="runs", metavar="DIR",
+                        help="where multimodal.{md,json} and the runs go")  # fmt: skip
+    parser.add_argument("--json", default="", metavar="OUT.json",
+                        help="also write the JSON here")  # fmt: skip
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    def body(args, overrides) -> int:
+        systems = [s for s in args.systems.split(",") if s]
+        bad = sorted(set(systems) - set(SYSTEMS))
+        if bad or not systems:
+            raise ConfigError(f"--systems={args.systems!r}: unknown {bad}; known: "
+                              f"{', '.join(SYSTEMS)}")  # fmt: skip
+        out = Path(args.out)
+        result = {"data": "synthetic, quick" if args.quick else "synthetic",
+                  "systems": {s: run_system(s, args.quick, overrides, out / "multimodal")
+                              for s in systems}, "overrides": overrides}  # fmt: skip
+        write_report(out / "multimodal", markdown(result), result)
+        if args.json:
+            path = Path(args.json)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {out / 'multimodal'}.{{json,md}}")
+        return 0
+
+    return run_command(build_parser(), argv, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
