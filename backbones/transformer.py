@@ -1,9 +1,10 @@
 """UMT-style transformer: modality encoders, bottleneck fusion, query conditioning, saliency.
 
 After UMT (Liu et al., "UMT: Unified Multi-modal Transformers for Joint Video Moment
-Retrieval and Highlight Detection", CVPR 2022), reduced to what scores clips: its moment
-decoder (query generator and decoder) predicts spans, which summaries do not use, and is
-left out.
+Retrieval and Highlight Detection", CVPR 2022). UMT's moment decoder (a query generator
+and a DETR-like decoder) is replaced by an optional anchor-free moment head, one clip at a
+time (``moments=True``, ``csum.multimodal.moments``); ``visionary`` is the query-based
+model of ``004_…`` built from the same parts.
 """
 
 from __future__ import annotations

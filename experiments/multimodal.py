@@ -19,10 +19,10 @@ report that setting. Systems:
   with its loss; CSUM pre-training then its loss; CSUM alone (no labels: saliency only);
   the query-free transformer trained on the same clips' saliency; random.
 
-``--quick`` runs small data and few epochs (a smoke test). Writes ``DIR/multimodal.{md,json}``
-and, with ``--json``, the JSON also to OUT: per system, each metric's value for every row
-and for random on the same data. Every run stays under ``DIR/multimodal/`` and a rerun
-resumes from its checkpoints.
+``--quick`` runs small data and few epochs (a smoke test). Writes
+``DIR/multimodal_table.{md,json}`` and, with ``--json``, the JSON also to OUT: per system,
+each metric's value for every row and for random on the same data. Every run stays under
+``DIR/multimodal_runs/`` and a rerun resumes from its checkpoints.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def build_parser():
     parser.add_argument("--systems", default=",".join(SYSTEMS), metavar="A,B",
                         help=f"systems from {', '.join(SYSTEMS)}")  # fmt: skip
     parser.add_argument("--out", default="runs", metavar="DIR",
-                        help="where multimodal.{md,json} and the runs go")  # fmt: skip
+                        help="where multimodal_table.{md,json} and the runs go")  # fmt: skip
     parser.add_argument("--json", default="", metavar="OUT.json",
                         help="also write the JSON here")  # fmt: skip
     return parser
@@ -136,14 +136,14 @@ def main(argv: list[str] | None = None) -> int:
                               f"{', '.join(SYSTEMS)}")  # fmt: skip
         out = Path(args.out)
         result = {"data": "synthetic, quick" if args.quick else "synthetic",
-                  "systems": {s: run_system(s, args.quick, overrides, out / "multimodal")
+                  "systems": {s: run_system(s, args.quick, overrides, out / "multimodal_runs")
                               for s in systems}, "overrides": overrides}  # fmt: skip
-        write_report(out / "multimodal", markdown(result), result)
+        write_report(out / "multimodal_table", markdown(result), result)
         if args.json:
             path = Path(args.json)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {out / 'multimodal'}.{{json,md}}")
+        print(f"wrote {out / 'multimodal_table'}.{{json,md}}")
         return 0
 
     return run_command(build_parser(), argv, body)

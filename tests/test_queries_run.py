@@ -36,3 +36,22 @@ def test_predictions_evaluate_to_the_reported_numbers(visionary_run, tmp_path, c
                  f"--gt={result['gt']}", f"--out={out}"])  # fmt: skip
     assert code == 0
     assert json.loads(out.read_text())["brief"] == result["metrics"]
+
+
+def test_multimodal_command_writes_a_table_per_system(tmp_path, capsys):
+    from experiments.multimodal import main
+
+    out = tmp_path / "o.json"
+    code = main(["--quick", "--systems=crosstask", f"--out={tmp_path}", f"--json={out}",
+                 f"--config.data.synthetic_dir={tmp_path / 'data'}", "--config.train.epochs=1",
+                 "--config.queries.finetune.epochs=2", "--config.train.progress=false"])  # fmt: skip
+    assert code == 0
+    result = json.loads(out.read_text())
+    table = result["systems"]["crosstask"]
+    assert set(table["rows"]) == {"crosstask_lm, own loss", "crosstask_lm, CSUM then own loss",
+                                  "query-free transformer, saliency"}  # fmt: skip
+    for metric in table["metrics"]:
+        assert isinstance(table["random"][metric], float)
+    assert table["rows"]["query-free transformer, saliency"]["MR-full-mAP"] is None
+    printed = capsys.readouterr().out
+    assert "| random |" in printed and (tmp_path / "multimodal_table.md").is_file()
