@@ -4,6 +4,7 @@ Every module is imported here explicitly, so registration never depends on impor
 """
 
 from backbones import (  # noqa: F401  (registers the backbones)
+    a2summ,
     crosstask,
     dpplstm,
     msva,

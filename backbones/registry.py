@@ -42,12 +42,15 @@ class Outputs(NamedTuple):
             centred on the clip, then the moment's log-width and its centre's offset from
             the clip, both in clips (``csum.multimodal.moments``), or None.
         sentences: [B, S] sentence scores in (0, 1) (a text summary), or None.
+        extras: named intermediate arrays that the system's own loss reads (e.g. A2Summ's
+            [CLS] embeddings), or None.
     """
 
     scores: jax.Array
     saliency: jax.Array | None = None
     moments: jax.Array | None = None
     sentences: jax.Array | None = None
+    extras: dict | None = None
 
 
 def settings(name: str, kwargs: Mapping) -> dict:

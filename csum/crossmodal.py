@@ -67,14 +67,14 @@ def context_query_attention(video: jax.Array, query: jax.Array, video_mask: jax.
     sim = jnp.einsum("bnd,bmd->bnm", video.astype(jnp.float32), query.astype(jnp.float32))
     sim = sim * scale
     both = video_mask[:, :, None] & query_mask[:, None, :]
-    row = _masked_softmax(sim, both, axis=2)  # over tokens
-    col = _masked_softmax(sim, both, axis=1)  # over steps
+    row = masked_softmax(sim, both, axis=2)  # over tokens
+    col = masked_softmax(sim, both, axis=1)  # over steps
     t = jnp.einsum("bnm,bkm,bkd->bnd", row, col, video.astype(jnp.float32))
     t_bar = jnp.einsum("bnm,bmd->bnd", row, query.astype(jnp.float32))
     return t, t_bar
 
 
-def _masked_softmax(x: jax.Array, mask: jax.Array, axis: int) -> jax.Array:
+def masked_softmax(x: jax.Array, mask: jax.Array, axis: int) -> jax.Array:
     """Softmax of ``x`` over ``axis`` among ``mask``; 0 where masked and on empty lines."""
     x = jnp.where(mask, x, -jnp.inf)
     top = jnp.max(x, axis=axis, keepdims=True)

@@ -8,6 +8,12 @@ video-only or query-free models it should beat, and random predictions on the sa
 the papers' published numbers (on the real benchmarks) stand beside them where the papers
 report that setting. Systems:
 
+* ``a2summ``: A2Summ (``000_…``; configs ``transcripts_a2summ`` and
+  ``transcripts_transformer``) on synthetic videos with time-aligned transcripts
+  (``csum.multimodal.transcripts``): the video summary's cosine similarity with the
+  ground truth and its key-frame AP, the text summary's ROUGE F1 (%). Rows: its loss;
+  CSUM pre-training then its loss; CSUM alone; a video-only transformer trained on the
+  same videos' labels; random.
 * ``crosstask``: the localization module of ``003_…`` (config
   ``qvhighlights_crosstask_lm``) on the same data and protocol, beside the query-free
   transformer. (Its summarization module, ``crosstask_sm``, is a video-only summarizer:
@@ -48,6 +54,18 @@ SYSTEMS = {
                       "UMT": {"MR-full-mAP": 38.59, "HL-min-VeryGood-mAP": 39.85},
                       "VisionaryVids": {"MR-full-mAP": 38.28, "HL-min-VeryGood-mAP": 39.12}},
     },
+    "a2summ": {
+        "paper": "000_… (A2Summ), video and transcript summarization",
+        "runner": "transcripts",
+        "metrics": ("video-cos", "video-AP", "R-1", "R-2", "R-L"),
+        "rows": (("a2summ, own loss", "transcripts_a2summ", ""),
+                 ("a2summ, CSUM then own loss", "transcripts_a2summ", "finetuned"),
+                 ("a2summ, CSUM alone (no labels)", "transcripts_a2summ", "csum"),
+                 ("video-only transformer, supervised", "transcripts_transformer", "")),
+        # 000_…, Table 1 (Daily Mail: ROUGE F1 % of the text summary; Cos % of the video)
+        "published": {"A2Summ (Daily Mail)": {"R-1": 44.11, "R-2": 20.31, "R-L": 35.92,
+                                              "video-cos": 70.20}},
+    },
     "crosstask": {
         "paper": "003_… (Jiang and Mu), its localization module",
         "metrics": ("MR-full-mAP", "MR-full-mAP@0.5", "MR-full-R1@0.5", "MR-full-R1@0.7",
@@ -73,17 +91,27 @@ def row_config(name: str, word: str, quick: bool, overrides: dict, out: Path):
     return config
 
 
+def runner(spec: dict):
+    """``(run, format_result)`` of a system's task."""
+    if spec.get("runner") == "transcripts":
+        from csum.multimodal import transcripts as task
+
+        return task.run_transcripts, task.format_result
+    from csum.multimodal import retrieval as task
+
+    return task.run_queries, task.format_result
+
+
 def run_system(system: str, quick: bool, overrides: dict, out: Path) -> dict:
     """Every row of one system: ``{"metrics", "rows": {label: {metric: value}},
     "random": {metric: value}, "published"}``."""
-    from csum.multimodal.retrieval import format_result, run_queries
-
     spec = SYSTEMS[system]
+    run, format_result = runner(spec)
     configs = [(label, row_config(name, word, quick, overrides, out))
                for label, name, word in spec["rows"]]  # fmt: skip
     rows, random = {}, {}
     for label, config in configs:  # every config is checked before the first run
-        result = run_queries(config)
+        result = run(config)
         print(format_result(result), flush=True)
         rows[label] = {m: result["metrics"].get(m) for m in spec["metrics"]}
         random = {m: result["random"][m] for m in spec["metrics"]}  # the same data each row

@@ -85,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             print(format_result(run_highlights(config)))
             print(f"results: {config.workdir}/results_{config.highlights.regime}.json")
             return 0
+        if config.task == "transcripts":
+            from csum.multimodal.transcripts import format_result, run_transcripts
+
+            print(format_result(run_transcripts(config)))
+            print(f"results: {config.workdir}/results_{config.transcripts.regime}.json")
+            return 0
         if config.task == "queries":
             from csum.multimodal.retrieval import format_result, run_queries
 

@@ -244,7 +244,7 @@ RULES: dict[str, Rule] = {
     "eval.batch_size": COUNT,
     "eval.random_seeds": COUNT,
     "eval.protocol": Rule(_protocol, _Lazy(_protocols), "bogus"),
-    "task": one_of(("summarize", "highlights", "queries")),
+    "task": one_of(("summarize", "highlights", "queries", "transcripts")),
     "highlights.source": one_of(_names("csum.highlights.experiment", "SOURCES")),
     "highlights.domain": text(),
     "highlights.regime": one_of(_names("csum.highlights.experiment", "REGIMES")),
@@ -286,6 +286,22 @@ RULES: dict[str, Rule] = {
     "queries.finetune.weight_decay": number(0),
     "queries.finetune.batch_size": COUNT,
     "queries.finetune.optimizer": one_of(_names("csum.train", "OPTIMIZERS")),
+    "loss.beta": number(0),
+    "loss.lam": number(0),
+    "loss.ratio": COUNT,
+    "transcripts.regime": one_of(_names("csum.multimodal.transcripts", "REGIMES")),
+    "transcripts.root": any_text(),
+    "transcripts.synthetic_overrides": Rule(
+        lambda v, c: set(v) <= _fields("csum.multimodal.synthetic", "MultimodalSpec"),
+        "fields of csum.multimodal.synthetic.MultimodalSpec",
+        {"bogus": 1},
+    ),  # fmt: skip
+    "transcripts.ratio": number(0, 1, low_open=True, high_open=True, bad=1.0),
+    "transcripts.finetune.epochs": COUNT,
+    "transcripts.finetune.lr": POSITIVE,
+    "transcripts.finetune.weight_decay": number(0),
+    "transcripts.finetune.batch_size": COUNT,
+    "transcripts.finetune.optimizer": one_of(_names("csum.train", "OPTIMIZERS")),
 }
 """Every config leaf's rule, by dotted key (``backbone.kwargs`` is checked apart)."""
 
@@ -305,7 +321,7 @@ def _fields(module: str, name: str) -> set[str]:
 
 
 MAPPINGS = ("backbone.kwargs", "data.synthetic_overrides", "highlights.synthetic_overrides",
-            "queries.synthetic_overrides")  # fmt: skip
+            "queries.synthetic_overrides", "transcripts.synthetic_overrides")  # fmt: skip
 """Config nodes checked as a whole, not leaf by leaf."""
 
 

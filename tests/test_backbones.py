@@ -22,15 +22,25 @@ KWARGS = {
     "visionary_audio": {"dim": 16, "heads": 4, "ffn": 32, "query_dim": 5, "audio": True},
     "crosstask_sm": {"dim": 16, "heads": 4},
     "crosstask_lm": {"dim": 16, "heads": 4, "query_dim": 5},
+    "a2summ": {"dim": 16, "heads": 4, "text_dim": 5, "layers": 2},
 }
 NAMES = list(KWARGS)
 QUERY = {"query": jax.random.normal(jax.random.key(9), (2, 4, 5)),
-         "query_mask": jnp.array([[True] * 4, [True, True, False, False]])}  # fmt: skip
+         "query_mask": jnp.array([[True] * 4, [True, True, False, False]]),
+         "text": jax.random.normal(jax.random.key(8), (2, 3, 5)),
+         "text_mask": jnp.array([[True] * 3, [True, True, False]]),
+         "text_spans": jnp.array([[[0, 4], [4, 9], [9, 12]], [[0, 3], [3, 7], [0, 0]]])}  # fmt: skip
+"""Every named stream (each backbone is handed the ones it reads)."""
 
 
 def _call(model, feats, mask):
-    """The backbone through the input contract (the query stream when it reads one)."""
+    """The backbone through the input contract (its streams when it reads some)."""
     return outputs(model, feats, mask, QUERY)
+
+
+def _close(a, b, atol):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(x, y, atol=atol)
 
 
 def _build(name, dims=(6, 6), **extra):
@@ -54,14 +64,14 @@ def test_shape_range_mask_invariance_and_jit(name):
     assert s.shape == (2, 12)
     assert bool(jnp.all((s[mask] > 0) & (s[mask] < 1))) and float(jnp.abs(s[~mask]).max()) == 0
     polluted = tuple(f.at[1, 7:].set(1e3) for f in feats)
-    for a, b in zip(_call(model, polluted, mask), out, strict=True):
-        if b is not None:  # every named output, not the scores alone
-            np.testing.assert_allclose(a, b, atol=1e-5)
+    _close(_call(model, polluted, mask), out, 1e-5)  # every named output, not scores alone
     short = jax.tree.map(lambda x: x[1:], QUERY)
     shorter = outputs(model, tuple(f[1:, :7] for f in feats), mask[1:, :7], short)
-    for a, b in zip(shorter, out, strict=True):
-        if b is not None:
-            np.testing.assert_allclose(a[0], b[1, :7], atol=1e-5)
+    for name, a in shorter._asdict().items():
+        b = getattr(out, name)
+        for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+            steps = y.shape[1] == 12 and x.shape[1] == 7  # a per-step output: cut to 7
+            np.testing.assert_allclose(x[0], y[1, :7] if steps else y[1], atol=1e-5)
     jitted = nnx.jit(lambda m, f, k: _call(m, f, k).scores)(model, feats, mask)
     np.testing.assert_allclose(jitted, s, atol=1e-5)
 
@@ -73,7 +83,8 @@ def _objective(model, feats, mask):
         return jnp.sum(s * jnp.arange(12)) + jnp.sum(phi[..., 0] * jnp.arange(12))
     out = _call(model, feats, mask)
     moments = 0.0 if out.moments is None else jnp.sum(out.moments * jnp.arange(36).reshape(12, 3))
-    return jnp.sum(out.scores * jnp.arange(12)) + moments
+    sentences = 0.0 if out.sentences is None else jnp.sum(out.sentences * jnp.arange(3))
+    return jnp.sum(out.scores * jnp.arange(12)) + moments + sentences
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -152,7 +163,9 @@ def test_bfloat16_compute_close_to_float32():
 
 
 def test_registry_errors():
-    known = "crosstask_lm, crosstask_sm, dpplstm, msva, transformer, vasnet, visionary, vslstm"
+    known = (
+        "a2summ, crosstask_lm, crosstask_sm, dpplstm, msva, transformer, vasnet, visionary, vslstm"
+    )
     with pytest.raises(UnknownNameError, match=f"unknown backbone 'msvaa'; known: {known}"):
         backbones.build("msvaa", (6,), rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="already registered"):

@@ -30,7 +30,8 @@ def test_help_lists_options_and_names(module, capsys):
         # (names checked one by one: a plugin test may have registered one more)
         assert all(f"{b}," in out or f"{b}\n" in out for b in ("dpplstm", "msva", "vasnet"))
         assert (
-            "backbones (--config.backbone.name): crosstask_lm, crosstask_sm, dpplstm, msva, " in out
+            "backbones (--config.backbone.name): a2summ, crosstask_lm, crosstask_sm, dpplstm, msva, "
+            in out
         )
     else:
         assert "learning, objective, topk_operators, window_size" in out

@@ -76,6 +76,7 @@ def collate_named(items: Sequence[Mapping[str, np.ndarray]], batch_size: int,
             length = steps
         else:
             owner = PAIRED.get(name, name)
+            owner = owner if owner in names else name  # a target of a stream: same length
             length = padded_length(max(len(item[owner]) for item in items))
         tail = arrays[0].shape[1:]
         if any(a.shape[1:] != tail for a in arrays):

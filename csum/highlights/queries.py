@@ -86,7 +86,10 @@ class Query:
         return (self.saliency >= minimum).any(axis=1)
 
 
-def _array(folder: Path, stem: str, npz_key: str, what: str, qid) -> np.ndarray | None:
+def read_array(folder: Path, stem: str, npz_key: str, what: str, qid) -> np.ndarray | None:
+    """``folder/stem.npz`` (array ``npz_key``) or ``folder/stem.npy`` as float32 [n, D];
+    None when neither exists; one ``DataError`` line (naming ``qid``, the query or video)
+    for an unreadable, non-2-D or non-finite array."""
     for path in (folder / f"{stem}.npz", folder / f"{stem}.npy"):
         if not path.is_file():
             continue
@@ -137,7 +140,7 @@ def read_queries(annotations, video_dirs, text_dir=None) -> list[Query]:
         qid, vid = row["qid"], str(row["vid"])
         streams = []
         for folder in folders:
-            x = _array(folder, vid, "features", "clip feature", qid)
+            x = read_array(folder, vid, "features", "clip feature", qid)
             if x is None:
                 raise DataError(folder / f"{vid}.npz", "clip features not found (.npz or .npy)",
                                 video=vid)  # fmt: skip
@@ -148,9 +151,9 @@ def read_queries(annotations, video_dirs, text_dir=None) -> list[Query]:
         clips = np.concatenate([s[:n_clips] for s in streams], axis=1)
         tokens = None
         if text_dir is not None:
-            tokens = _array(Path(text_dir), f"qid{qid}", "last_hidden_state", "text feature", qid)
-            tokens = _array(Path(text_dir), str(qid), "last_hidden_state", "text feature",
-                            qid) if tokens is None else tokens  # fmt: skip
+            for stem in (f"qid{qid}", str(qid)):
+                tokens = read_array(Path(text_dir), stem, "last_hidden_state", "text feature",
+                                    qid) if tokens is None else tokens  # fmt: skip
             if tokens is None:
                 raise DataError(Path(text_dir) / f"qid{qid}.npz", "text features not found",
                                 video=str(qid))  # fmt: skip

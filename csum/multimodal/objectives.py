@@ -6,6 +6,12 @@ import jax
 import jax.numpy as jnp
 
 from backbones.registry import outputs
+from csum.multimodal.losses import (
+    focal_loss,
+    hard_negatives,
+    inter_sample_loss,
+    intra_sample_loss,
+)
 from csum.multimodal.moments import moment_loss
 
 
@@ -36,6 +42,46 @@ def query_loss(model, batch, moment_weight: float = 1.0) -> jax.Array:
                                               mask, batch.valid)  # fmt: skip
 
 
+def a2summ_loss(model, batch, beta: float = 0.1, lam: float = 1.0, ratio: int = 16,
+                expand: int = 1) -> jax.Array:  # fmt: skip
+    """A2Summ's objective (``000_…``, Eq. 9): ``L_cls + beta L_inter + lambda L_intra``.
+
+    ``L_cls`` (Eqs. 4-5): the focal loss of the frame scores against the key frames
+    (``targets["saliency"] > 0.5``: every step of the ground-truth summary) plus that of
+    the sentence scores against ``text_labels``.
+    ``L_inter`` (Eq. 6): the [CLS] embeddings of each video-text pair against the batch's
+    other pairs. ``L_intra`` (Eq. 8): key frames against key sentences within each pair,
+    the top ``n / ratio`` non-key frames and sentences by predicted score (outside the key
+    segments widened by ``expand``) as hard negatives; mean over the valid pairs. Eq. 7's
+    temperature is the backbone's learned one.
+
+    Args:
+        model: a Summarizer whose backbone is ``a2summ`` (or returns the same extras).
+        batch: a ``Batch`` with the ``text`` stream and the ``text_labels`` and
+            ``saliency`` targets.
+        beta, lam: the weights of Eq. 9 (the paper's TVSum values by default).
+        ratio: the paper's r; expand: the widening of key segments.
+    """
+    out = outputs(model.backbone, batch.features, batch.mask, batch.streams)
+    mask = batch.mask & batch.valid[:, None]
+    text_mask = batch.streams["text_mask"] & batch.valid[:, None]
+    key_frames = (batch.targets["saliency"] > 0.5) & mask
+    key_sentences = (batch.targets["text_labels"] > 0) & text_mask
+    cls = focal_loss(out.scores, key_frames, mask) + focal_loss(out.sentences, key_sentences,
+                                                                text_mask)  # fmt: skip
+    x, tau = out.extras, out.extras["tau"]
+    inter = inter_sample_loss(x["cls_video"], x["cls_text"], batch.valid, tau)
+    hard = jax.vmap(hard_negatives, in_axes=(0, 0, 0, None, None))
+    stop = jax.lax.stop_gradient  # the selection is by score; no gradient flows through it
+    hard_f = hard(stop(out.scores), key_frames, mask, ratio, expand)
+    hard_s = hard(stop(out.sentences), key_sentences, text_mask, ratio, expand)
+    intra = jax.vmap(intra_sample_loss, in_axes=(0, 0, 0, 0, 0, 0, None))(
+        x["frames"], x["sentence_states"], key_frames, key_sentences, hard_f, hard_s, tau
+    )
+    intra = jnp.sum(jnp.where(batch.valid, intra, 0.0)) / jnp.maximum(jnp.sum(batch.valid), 1)
+    return cls + beta * inter + lam * intra
+
+
 def _register():
     from csum.objectives import LOSSES
 
@@ -54,6 +100,18 @@ def _register():
                              f"{kwargs.get('moments')}")  # fmt: skip
         weight = float(config.loss.get("moment_weight", 1.0))
         return lambda model, batch, bank=None: query_loss(model, batch, weight)
+
+    @LOSSES.register("a2summ")
+    def _a2summ(config):
+        """``a2summ_loss``; the backbone must read a transcript and score sentences."""
+        if config.backbone.name != "a2summ":
+            raise ValueError(f"train.regime=a2summ needs the a2summ backbone (frame and "
+                             f"sentence scores, [CLS] embeddings), not "
+                             f"{config.backbone.name!r}")  # fmt: skip
+        weights = {k: config.loss.get(k, d) for k, d in
+                   (("beta", 0.1), ("lam", 1.0), ("ratio", 16))}  # fmt: skip
+        weights["ratio"] = int(weights["ratio"])
+        return lambda model, batch, bank=None: a2summ_loss(model, batch, **weights)
 
 
 _register()

@@ -25,8 +25,10 @@ sets are not reachable here, so this generator makes them, in QVHighlights' layo
 
 Files (``write``): ``{split}.jsonl`` in QVHighlights' annotation format, ``video/{vid}.npz``
 (``features``), ``text/qid{qid}.npz`` (``last_hidden_state``), and per video
-``transcripts/{vid}.json`` (sentences with start and end seconds and a label) with
-``transcripts/{vid}.npy`` [n_sentences, D_t] sentence features. ``csum.highlights.queries
+``transcripts/{vid}.json`` (sentences with start and end seconds, a label and the words) with
+``transcripts/{vid}.npy`` [n_sentences, D_t] sentence features, ``labels.json`` (per video
+its ``gtscore`` per clip and its ``shots``, the scenes' clip spans) and ``splits.json``
+(``{"train": [vid], "val": [vid]}``). ``csum.highlights.queries
 .read_queries`` reads the first three as it reads the real files.
 """
 
@@ -93,6 +95,8 @@ class MultimodalVideo:
         sentence_labels: [n_sentences] int 1 for a key scene's sentence.
         queries: list of dicts in QVHighlights' annotation format, each with its
             ``tokens`` [n_tokens, text_dim] and ``scenes`` (indices it describes).
+        sentence_texts: each sentence's words: three of its concept's own words and two
+            common ones (for ROUGE, which compares words).
     """
 
     vid: str
@@ -105,6 +109,7 @@ class MultimodalVideo:
     sentence_spans: np.ndarray
     sentence_labels: np.ndarray
     queries: list
+    sentence_texts: tuple = ()
 
     @property
     def duration(self) -> float:
@@ -119,6 +124,15 @@ def generate(spec: MultimodalSpec, seed: int = 0):
     visual = rng.normal(size=(LATENT, spec.dim)) / math.sqrt(LATENT)
     textual = rng.normal(size=(LATENT, spec.text_dim)) / math.sqrt(LATENT)
     chatter = n_concepts - 1
+    # Words come from their own stream, so that adding them changed no array of a seed.
+    wrng = np.random.default_rng([seed, 7])
+    vocabulary = [[f"w{c}x{k}" for k in range(4)] for c in range(n_concepts)]
+    common_words = ["the", "and", "then", "here", "we", "see", "now", "this"]
+
+    def say(concept: int) -> str:
+        own = list(wrng.choice(vocabulary[concept], size=3, replace=False))
+        return " ".join(own + list(wrng.choice(common_words, size=2)))
+
     videos, qid = [], 0
     for i in range(spec.videos):
         n_scenes = int(rng.integers(spec.min_scenes, spec.max_scenes + 1))
@@ -142,11 +156,13 @@ def generate(spec: MultimodalSpec, seed: int = 0):
         spans = [tuple(s) for s in scenes]
         words = [concepts[c] for c in kinds]
         labels = [int(k) for k in key]
+        said = [int(c) for c in kinds]
         for _ in range(spec.fillers):
             a = int(rng.integers(0, len(clips) - 1))
             spans.append((a, int(rng.integers(a + 1, min(a + 4, len(clips)) + 1))))
             words.append(concepts[chatter])
             labels.append(0)
+            said.append(chatter)
         order = np.argsort([s[0] for s in spans], kind="stable")
         sentences = np.stack([(words[j] + 0.3 * rng.normal(size=LATENT)) @ textual
                               for j in order])  # fmt: skip
@@ -185,7 +201,7 @@ def generate(spec: MultimodalSpec, seed: int = 0):
             concepts=kinds, key=key, gtscore=gtscore, sentences=sentences.astype(np.float32),
             sentence_spans=np.asarray([spans[j] for j in order], np.int64),
             sentence_labels=np.asarray([labels[j] for j in order], np.int64),
-            queries=queries))  # fmt: skip
+            queries=queries, sentence_texts=tuple(say(said[j]) for j in order)))  # fmt: skip
     n_val = max(1, round(spec.val_fraction * spec.videos))
     ids = [v.vid for v in videos]
     return videos, {"train": ids[n_val:], "val": ids[:n_val]}
@@ -193,11 +209,12 @@ def generate(spec: MultimodalSpec, seed: int = 0):
 
 def layout(root) -> dict[str, Path]:
     """The paths of a data set under ``root``: ``{"train", "val", "video_dir", "text_dir",
-    "transcripts"}``."""
+    "transcripts", "labels", "splits"}``."""
     root = Path(root).expanduser()
     return {"train": root / "train.jsonl", "val": root / "val.jsonl",
             "video_dir": root / "video", "text_dir": root / "text",
-            "transcripts": root / "transcripts"}  # fmt: skip
+            "transcripts": root / "transcripts", "labels": root / "labels.json",
+            "splits": root / "splits.json"}  # fmt: skip
 
 
 def write(videos, splits, root) -> dict[str, Path]:
@@ -217,13 +234,19 @@ def write(videos, splits, root) -> dict[str, Path]:
         for q in v.queries:
             np.savez(paths["text_dir"] / f"qid{q['qid']}.npz", last_hidden_state=q["tokens"])
         np.save(paths["transcripts"] / f"{v.vid}.npy", v.sentences)
-        rows = [{"start": CLIP_SECONDS * int(a), "end": CLIP_SECONDS * int(b), "label": int(y)}
-                for (a, b), y in zip(v.sentence_spans, v.sentence_labels, strict=True)]  # fmt: skip
+        rows = [{"start": CLIP_SECONDS * int(a), "end": CLIP_SECONDS * int(b), "label": int(y),
+                 "text": text}
+                for (a, b), y, text in zip(v.sentence_spans, v.sentence_labels,
+                                           v.sentence_texts, strict=True)]  # fmt: skip
         (paths["transcripts"] / f"{v.vid}.json").write_text(json.dumps(rows) + "\n")
+    labels = {v.vid: {"gtscore": [round(float(g), 4) for g in v.gtscore],
+                      "shots": v.scenes.tolist()} for v in videos}  # fmt: skip
+    paths["labels"].write_text(json.dumps(labels) + "\n")
+    paths["splits"].write_text(json.dumps(splits) + "\n")
     return paths
 
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bumped whenever ``generate`` changes what a seed produces (cached folders are keyed by it)."""
 
 

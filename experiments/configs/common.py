@@ -41,6 +41,7 @@ MULTIMODAL_KWARGS = {
                   "dropout": 0.1},
     "crosstask_sm": {"dim": 128, "heads": 4, "dropout": 0.1},
     "crosstask_lm": {"dim": 128, "heads": 4, "dropout": 0.1},
+    "a2summ": {"dim": 128, "heads": 4, "layers": 2, "dropout": 0.1},
 }  # fmt: skip
 """Sizes of the seed papers' systems (``docs/multimodal.md``)."""
 
@@ -361,5 +362,63 @@ def make_queries(backbone: str, arg: str | None) -> ml_collections.ConfigDict:
                                                 "weight_decay": 1e-4, "batch_size": 32,
                                                 "optimizer": "lion"})  # fmt: skip
         c.loss.moment_weight = 1.0
+    c.lock()
+    return c
+
+
+TRANSCRIPT_ARGS = ("synthetic", "quick", "finetuned", "csum")
+"""Words of a transcript config's argument (``make_transcripts``)."""
+
+
+def make_transcripts(backbone: str, arg: str | None) -> ml_collections.ConfigDict:
+    """Builds the locked config of a video-and-transcript summarization run
+    (``csum.multimodal.transcripts``).
+
+    ``backbone``: ``a2summ`` (``000_…``: frames and sentences; trained with its own loss,
+    ``a2summ``, by default) or a video-only backbone (trained by its supervised loss on
+    the same videos: the baseline without the transcript). ``arg`` words: ``synthetic``,
+    ``quick``, ``finetuned`` (CSUM pre-training, then the system's loss) or ``csum`` (no
+    labels).
+    """
+    words = {w.strip() for w in (arg or "").split(",") if w.strip()}
+    unknown = sorted(words - set(TRANSCRIPT_ARGS))
+    if unknown:
+        raise ValueError(f"unknown config argument(s) {unknown}; known: "
+                         f"{', '.join(TRANSCRIPT_ARGS)}")  # fmt: skip
+    regimes = sorted(words & {"finetuned", "csum"})
+    if len(regimes) > 1:
+        raise ValueError(f"one regime, got {regimes}")
+    textless = backbone != "a2summ"
+    if textless and "finetuned" in regimes:
+        raise ValueError(f"'finetuned' fine-tunes A2Summ's loss: backbone {backbone!r} reads "
+                         f"no transcript")  # fmt: skip
+    regime = regimes[0] if regimes else ("supervised" if textless else "a2summ")
+    quick = "quick" in words
+    c = make("tvsum", backbone, "synthetic" if words & {"synthetic", "quick"} else None)
+    shown = sorted(words - {"synthetic"}) + (["synthetic"] if "synthetic" in words else [])
+    with c.unlocked():
+        c.name = f"transcripts_{backbone}" + (f":{','.join(shown)}" if shown else "")
+        c.task = "transcripts"
+        c.workdir = f"runs/transcripts_{backbone}" + "".join(f"_{w}" for w in sorted(words))
+        c.data.synthetic = bool(words & {"synthetic", "quick"})
+        c.data.synthetic_overrides = ml_collections.ConfigDict()
+        c.data.feature_keys = ("features",)
+        c.backbone.contrast_input = False
+        if not textless:
+            c.backbone.kwargs.text_dim = 32  # the synthetic set's sentence features
+        if quick:
+            c.train.epochs = 4
+        c.transcripts = ml_collections.ConfigDict()
+        t = c.transcripts
+        t.regime = regime
+        t.root = ""  # the user's data set folder (csum.multimodal.transcripts layout)
+        t.synthetic_overrides = ml_collections.ConfigDict(QUERY_QUICK if quick else {})
+        t.ratio = 0.15  # the video summary's share of clips
+        # The supervised phase: A2Summ's TVSum recipe (batch 4, lr 1e-3, weight decay 1e-5;
+        # 100 epochs instead of 300 on this small data; 000_..., supplement).
+        t.finetune = ml_collections.ConfigDict({"epochs": 15 if quick else 100, "lr": 1e-3,
+                                                "weight_decay": 1e-5, "batch_size": 4,
+                                                "optimizer": "adamw"})  # fmt: skip
+        c.loss.beta, c.loss.lam, c.loss.ratio = 0.1, 1.0, 16  # Eq. 9's weights, r
     c.lock()
     return c

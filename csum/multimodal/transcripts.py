@@ -1,0 +1,244 @@
+"""Videos with time-aligned transcripts: the reader, and one multimodal summarization run.
+
+The task of A2Summ (``000_…``): from a video and its transcript, pick the key frames (a
+video summary) and the key sentences (a text summary). Layout (the synthetic set's,
+``csum.multimodal.synthetic.write``; real sets converted to it):
+
+* ``video/{vid}.npz`` (``features``) or ``.npy``: [n_clips, D] clip features (2 s clips);
+* ``transcripts/{vid}.json``: the sentences, ``[{"start": s, "end": s, "label": 0/1,
+  "text": "..."}, ...]`` in seconds (``label``: the sentence belongs in the text summary;
+  ``text``: its words, for ROUGE); ``transcripts/{vid}.npy``: [n_sentences, D_t] sentence
+  features, in the same order;
+* ``labels.json``: ``{vid: {"gtscore": [per clip], "shots": [[start, end), ...]}}``;
+* ``splits.json``: ``{"train": [vid], "val": [vid]}``.
+
+A run (``config.transcripts``) trains by ``transcripts.regime``: ``a2summ`` (the system's
+loss, ``csum.multimodal.objectives.a2summ_loss``), ``finetuned`` (CSUM pre-training without
+labels, then that loss), ``csum`` (no labels), or ``supervised`` (a video-only backbone's
+own loss on the same videos: the baseline without the transcript). It scores the val
+videos and reports, beside random scores on the same videos:
+
+* the video summary: the top ``transcripts.ratio`` of clips by score, its cosine similarity
+  with the ground-truth summary (the mean feature of the key clips against that of the
+  selected ones: A2Summ's video metric on multimodal sets, section 4.1), and the AP of the
+  key clips in the score ranking;
+* the text summary (a model that scores sentences): as many top-scored sentences as the
+  video has key sentences, in time order, against the key sentences' text: ROUGE-1, -2
+  and -L F1 (Google's ``rouge-score``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from csum.data.errors import DataError
+from csum.data.video import Video
+from csum.evaluation import keyshot_summary
+from csum.highlights.qvhighlights import CLIP_SECONDS
+
+REGIMES = ("a2summ", "finetuned", "csum", "supervised")
+"""``transcripts.regime``: see the module docstring."""
+
+
+def _json(path: Path, what: str):
+    if not path.is_file():
+        raise DataError(path, f"{what} not found")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise DataError(path, f"not JSON ({e.msg})") from None
+
+
+def read_videos(root, vids) -> tuple[list[Video], dict[str, list[str]]]:
+    """The videos ``vids`` of a transcript data set under ``root`` (module docstring).
+
+    Returns:
+        ``(videos, texts)``: each a ``Video`` with the ``text`` and ``text_spans`` streams
+        (spans in clips), the ``text_labels`` target and its key frames as the
+        ``saliency`` target (every step of the 15 % keyshot summary of ``gtscore``);
+        ``texts[vid]``: its sentences' words.
+
+    Raises:
+        DataError: a missing or malformed file, key or array (one line).
+    """
+    from csum.highlights.queries import read_array
+
+    root = Path(root).expanduser()
+    labels = _json(root / "labels.json", "labels file")
+    videos, texts = [], {}
+    for vid in vids:
+        if vid not in labels or "gtscore" not in labels[vid] or "shots" not in labels[vid]:
+            raise DataError(root / "labels.json", "no gtscore and shots for the video",
+                            video=vid, key="gtscore")  # fmt: skip
+        clips = read_array(root / "video", vid, "features", "clip feature", vid)
+        if clips is None:
+            raise DataError(root / "video" / f"{vid}.npz", "clip features not found", video=vid)
+        sentences = read_array(root / "transcripts", vid, "features", "sentence feature", vid)
+        rows = _json(root / "transcripts" / f"{vid}.json", "transcript")
+        if sentences is None or len(sentences) != len(rows) or not rows:
+            raise DataError(root / "transcripts" / f"{vid}.npy", f"expected one feature row per "
+                            f"transcript sentence ({len(rows)})", video=vid)  # fmt: skip
+        n = len(clips)
+        gtscore = np.asarray(labels[vid]["gtscore"], np.float64)
+        if len(gtscore) != n:
+            raise DataError(root / "labels.json", f"gtscore has {len(gtscore)} values for {n} "
+                            f"clips", video=vid, key="gtscore")  # fmt: skip
+        try:
+            spans = np.asarray([[r["start"], r["end"]] for r in rows], np.float64)
+            sentence_labels = np.asarray([r.get("label", 0) for r in rows], np.int64)
+        except (KeyError, TypeError):
+            raise DataError(root / "transcripts" / f"{vid}.json", "every sentence needs "
+                            "'start' and 'end' (seconds)", video=vid,
+                            key="start") from None  # fmt: skip
+        steps = np.clip(np.stack([np.floor(spans[:, 0] / CLIP_SECONDS),
+                                  np.ceil(spans[:, 1] / CLIP_SECONDS)], 1), 0, n)  # fmt: skip
+        picks = np.arange(n, dtype=np.int64)
+        shots = np.asarray(labels[vid]["shots"], np.int64).reshape(-1, 2)
+        change_points = np.stack([shots[:, 0], shots[:, 1] - 1], 1)
+        # Key frames: every step of the ground-truth keyshot summary (15 %, the
+        # evaluation's knapsack over the shots), as A2Summ labels frames.
+        key = keyshot_summary(gtscore, change_points, n, picks, 0.15)[picks]
+        videos.append(Video(
+            key=vid, features=(clips,), n_frames=n, picks=picks,
+            change_points=change_points, user_summary=None, gtscore=gtscore, name=vid,
+            streams={"text": sentences, "text_spans": steps.astype(np.int32)},
+            targets={"text_labels": sentence_labels,
+                     "saliency": key.astype(np.float32)}))  # fmt: skip
+        texts[vid] = [str(r.get("text", "")) for r in rows]
+    return videos, texts
+
+
+def load(config):
+    """``(train, val, texts)`` of the configured data (synthetic or ``transcripts.root``)."""
+    t = config.transcripts
+    if config.data.synthetic:
+        from csum.multimodal.synthetic import ensure
+
+        root = ensure(config.data.synthetic_dir, seed=config.data.synthetic_seed,
+                      **dict(t.synthetic_overrides))["labels"].parent  # fmt: skip
+    elif not t.root:
+        raise DataError("--config.transcripts.root", "no folder given (or use the config "
+                        "argument 'synthetic')")  # fmt: skip
+    else:
+        root = Path(t.root).expanduser()
+    splits = _json(root / "splits.json", "splits file")
+    for part in ("train", "val"):
+        if not splits.get(part):
+            raise DataError(root / "splits.json", f"no {part!r} videos")
+    train, texts = read_videos(root, splits["train"])
+    val, more = read_videos(root, splits["val"])
+    return train, val, {**texts, **more}
+
+
+def summary_metrics(video: Video, scores: np.ndarray, sentences: np.ndarray | None,
+                    texts: list[str], ratio: float, rouge) -> dict[str, float]:  # fmt: skip
+    """The video (and text) summary metrics of one video's scores (module docstring), in %."""
+    from csum.highlights.metrics import ranking_ap
+
+    x = np.asarray(video.features[0], np.float64)
+    key = video.targets["saliency"] > 0.5
+    k = max(1, int(round(ratio * video.n_steps)))
+    chosen = np.argsort(-scores, kind="stable")[:k]
+    a, b = x[chosen].mean(0), x[key].mean(0) if key.any() else x.mean(0)
+    cos = a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12)
+    out = {"video-cos": 100 * float(cos), "video-AP": 100 * float(ranking_ap(key, scores))}
+    if sentences is not None:
+        wanted = np.flatnonzero(video.targets["text_labels"] > 0)
+        picked = np.sort(np.argsort(-sentences, kind="stable")[: max(1, len(wanted))])
+        reference = " ".join(texts[i] for i in wanted)
+        summary = " ".join(texts[i] for i in picked)
+        scored = rouge.score(reference, summary)
+        out.update({f"R-{n}": 100 * float(scored[f"rouge{n}"].fmeasure) for n in ("1", "2", "L")})
+    return out
+
+
+def predict(config, model, videos):
+    """``{vid: (clip scores [n], sentence scores [m] or None)}`` in evaluation mode."""
+    from flax import nnx
+
+    from backbones.registry import outputs
+    from csum.data.batching import default_buckets, eval_batches
+
+    @nnx.jit
+    def run(backbone, features, mask, streams):
+        out = outputs(backbone, features, mask, streams)
+        return out.scores, out.sentences
+
+    backbone = model.backbone
+    backbone.eval()
+    result = {}
+    buckets = default_buckets(max(v.n_steps for v in videos))
+    for group, batch in eval_batches(videos, config.eval.batch_size, buckets):
+        scores, sentences = run(backbone, batch.features, batch.mask, batch.streams)
+        scores = np.asarray(scores, np.float64)
+        sentences = None if sentences is None else np.asarray(sentences, np.float64)
+        for b, v in enumerate(group):
+            m = len(v.streams["text"])
+            result[v.key] = (scores[b, : v.n_steps], None if sentences is None
+                             else sentences[b, :m])  # fmt: skip
+    backbone.train()
+    return result
+
+
+def run_transcripts(config) -> dict:
+    """Trains ``config``'s regime on the training videos and scores the val videos.
+
+    Returns:
+        ``{"regime", "backbone", "metrics", "random", "videos"}``: the mean of each
+        metric over the val videos, for the run and for random scores (also written to
+        ``results_{regime}.json``).
+    """
+    import jax.numpy as jnp
+    from rouge_score import rouge_scorer
+
+    from csum.data.video import cast_features
+    from csum.model import build_summarizer
+    from csum.train import train_phase
+
+    t = config.transcripts
+    workdir = Path(config.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.json").write_text(config.to_json(indent=2) + "\n")
+    train, val, texts = load(config)
+    if config.backbone.name == "a2summ":
+        dim = int(train[0].streams["text"].shape[1])
+        if config.backbone.kwargs.get("text_dim") != dim:
+            raise DataError(f"video {train[0].key}", f"sentence features are {dim}-d; set "
+                            f"--config.backbone.kwargs.text_dim={dim}")  # fmt: skip
+    dtype = jnp.dtype(config.compute_dtype)
+    train, val = cast_features(train, dtype), cast_features(val, dtype)
+    model = build_summarizer(config, train[0].dims, seed=config.seed)
+    phases = {"a2summ": [("a2summ", "a2summ")], "csum": [("csum", "csum")],
+              "finetuned": [("csum", "csum"), ("a2summ", "finetuned")],
+              "supervised": [("supervised", "supervised")]}[t.regime]  # fmt: skip
+    for regime, folder in phases:
+        settings = None if regime == "csum" else t.finetune
+        model = train_phase(config, regime, train, workdir / folder, model, settings)
+    predictions = predict(config, model, val)
+    rouge = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
+    rng = np.random.default_rng([config.seed, 4])
+    mine, rand = [], []
+    for v in val:
+        scores, sentences = predictions[v.key]
+        if t.regime == "csum":
+            sentences = None  # an untrained sentence head
+        mine.append(summary_metrics(v, scores, sentences, texts[v.key], t.ratio, rouge))
+        rand.append(summary_metrics(v, rng.random(v.n_steps), rng.random(len(texts[v.key])),
+                                    texts[v.key], t.ratio, rouge))  # fmt: skip
+    mean = lambda rows: {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}  # noqa: E731
+    result = {"regime": t.regime, "backbone": config.backbone.name, "metrics": mean(mine),
+              "random": mean(rand), "videos": len(val)}  # fmt: skip
+    (workdir / f"results_{t.regime}.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def format_result(result: dict) -> str:
+    """The run's metrics beside random scores'."""
+    lines = [f"transcripts: {result['regime']} ({result['backbone']}), {result['videos']} "
+             f"val videos"]  # fmt: skip
+    for name, value in result["metrics"].items():
+        lines.append(f"  {name:10s} {value:6.2f}   (random {result['random'][name]:.2f})")
+    return "\n".join(lines)
