@@ -89,3 +89,41 @@ def test_query_loss_ignores_padding():
     np.testing.assert_allclose(loss(model, small), loss(model, large), rtol=1e-5)
     json.dumps(float(loss(model, small)))  # a finite Python float
     assert np.isfinite(float(loss(model, small)))
+
+
+@pytest.mark.parametrize("backbone", ["visionary", "a2summ"])
+def test_csum_pretrains_multimodal_backbones_and_ignores_padding(backbone, tmp_path):
+    """CSUM's loss reaches a multimodal backbone through its streams; padding (more slots,
+    a longer bucket, longer token axes) changes neither the loss nor its gradient."""
+    import jax
+    from flax import nnx
+
+    from csum.model import build_summarizer
+    from csum.multimodal.synthetic import MultimodalSpec, generate, write
+    from csum.multimodal.transcripts import read_videos
+    from csum.train import regime_loss
+
+    write(*generate(MultimodalSpec(videos=6), seed=4), tmp_path)
+    videos, _ = read_videos(tmp_path, ["mm0000", "mm0001", "mm0002"])
+    if backbone == "visionary":  # one query on each video instead of its transcript
+        rng = np.random.default_rng(0)
+        videos = [replace(v, streams={"query": rng.normal(size=(3 + i, 32)).astype(np.float32)})
+                  for i, v in enumerate(videos)]  # fmt: skip
+        config = load_config("qvhighlights_visionary:quick")
+    else:
+        config = load_config("transcripts_a2summ:quick")
+    apply_overrides(config, {"backbone.kwargs.dim": "16", "backbone.kwargs.heads": "4",
+                             "backbone.kwargs.dropout": "0.0", "train.regime": "csum",
+                             "loss.negatives": "batch", "topk.name": "sinkhorn"})  # fmt: skip
+    if backbone == "visionary":
+        apply_overrides(config, {"backbone.kwargs.ffn": "32"})
+    model = build_summarizer(config, videos[0].dims, seed=0)
+    loss = regime_loss(config)
+    small, large = collate(videos, 3, [64]), collate(videos, 5, [128])
+    a, ga = nnx.value_and_grad(lambda m: loss(m, small))(model)
+    b, gb = nnx.value_and_grad(lambda m: loss(m, large))(model)
+    assert np.isfinite(float(a)) and abs(float(a) - float(b)) < 1e-4
+    grads = [np.abs(np.asarray(g)).max() for g in jax.tree.leaves(nnx.state(ga, nnx.Param))]
+    assert max(grads) > 0
+    for x, y in zip(jax.tree.leaves(ga), jax.tree.leaves(gb), strict=True):
+        np.testing.assert_allclose(x, y, atol=1e-4)
