@@ -32,7 +32,14 @@ def test_every_backbone_has_both_regimes_on_both_datasets():
         assert config.backbone.name in name
 
 
-@pytest.mark.parametrize("name", CONFIGS)
+RUN_CONFIGS = [n for n in CONFIGS if n.startswith("tvsum_")] + [
+    n for n in CONFIGS if n.startswith("summe_vslstm")]  # fmt: skip
+"""Every backbone and regime runs on TVSum's shape; SumMe's configs differ from TVSum's only
+in data and F1 mode (each is loaded and validated in test_front_door), so one backbone's
+pair runs on it."""
+
+
+@pytest.mark.parametrize("name", RUN_CONFIGS)
 def test_quick_run_of_every_config(tmp_path, synthetic_dir, name, capsys):
     assert main(_args(tmp_path, synthetic_dir, name)) == 0
     results = json.loads((tmp_path / name / "results.json").read_text())
