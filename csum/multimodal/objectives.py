@@ -47,7 +47,7 @@ def a2summ_loss(model, batch, beta: float = 0.1, lam: float = 1.0, ratio: int = 
     """A2Summ's objective (``000_…``, Eq. 9): ``L_cls + beta L_inter + lambda L_intra``.
 
     ``L_cls`` (Eqs. 4-5): the focal loss of the frame scores against the key frames
-    (``targets["saliency"] > 0.5``: every step of the ground-truth summary) plus that of
+    (``targets["saliency"] > 0.5``, ``csum.multimodal.transcripts.key_steps``) plus that of
     the sentence scores against ``text_labels``.
     ``L_inter`` (Eq. 6): the [CLS] embeddings of each video-text pair against the batch's
     other pairs. ``L_intra`` (Eq. 8): key frames against key sentences within each pair,

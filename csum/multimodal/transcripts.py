@@ -36,7 +36,6 @@ import numpy as np
 
 from csum.data.errors import DataError
 from csum.data.video import Video
-from csum.evaluation import keyshot_summary
 from csum.highlights.qvhighlights import CLIP_SECONDS
 
 REGIMES = ("a2summ", "finetuned", "csum", "supervised")
@@ -52,14 +51,26 @@ def _json(path: Path, what: str):
         raise DataError(path, f"not JSON ({e.msg})") from None
 
 
+def key_steps(gtscore: np.ndarray, share: float = 0.15) -> np.ndarray:
+    """[n] bool: A2Summ's key frames, the steps whose ``gtscore`` reaches the top ``share``
+    of the video's (ties included) and exceeds its minimum.
+
+    Ties matter: a gtscore that is flat over the key scenes (the synthetic set's 1.0) keeps
+    all of them, whether they hold more or less than ``share`` of the video, and the
+    minimum (the background) is never key. (A keyshot knapsack at 15 % would drop a key
+    scene longer than 15 % of the video and fill the budget with background shots.)
+    """
+    g = np.asarray(gtscore, np.float64)
+    return (g >= np.quantile(g, 1 - share)) & (g > g.min())
+
+
 def read_videos(root, vids) -> tuple[list[Video], dict[str, list[str]]]:
     """The videos ``vids`` of a transcript data set under ``root`` (module docstring).
 
     Returns:
         ``(videos, texts)``: each a ``Video`` with the ``text`` and ``text_spans`` streams
-        (spans in clips), the ``text_labels`` target and its key frames as the
-        ``saliency`` target (every step of the 15 % keyshot summary of ``gtscore``);
-        ``texts[vid]``: its sentences' words.
+        (spans in clips), the ``text_labels`` target and its key frames (``key_steps``)
+        as the ``saliency`` target; ``texts[vid]``: its sentences' words.
 
     Raises:
         DataError: a missing or malformed file, key or array (one line).
@@ -98,9 +109,7 @@ def read_videos(root, vids) -> tuple[list[Video], dict[str, list[str]]]:
         picks = np.arange(n, dtype=np.int64)
         shots = np.asarray(labels[vid]["shots"], np.int64).reshape(-1, 2)
         change_points = np.stack([shots[:, 0], shots[:, 1] - 1], 1)
-        # Key frames: every step of the ground-truth keyshot summary (15 %, the
-        # evaluation's knapsack over the shots), as A2Summ labels frames.
-        key = keyshot_summary(gtscore, change_points, n, picks, 0.15)[picks]
+        key = key_steps(gtscore)
         videos.append(Video(
             key=vid, features=(clips,), n_frames=n, picks=picks,
             change_points=change_points, user_summary=None, gtscore=gtscore, name=vid,
