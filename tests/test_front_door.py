@@ -71,7 +71,9 @@ HIGHLIGHT_ARGS = {"youtube": ("", ":synthetic", ":quick,audio,finetuned", ":msva
 SUMMARY_ARGS = ("", ":synthetic", ":stock,quick", ":small")
 QUERY_ARGS = {"qvhighlights_visionary": ("", ":synthetic", ":quick,finetuned", ":csum"),
               "qvhighlights_transformer": ("", ":quick"),
-              "qvhighlights_crosstask_lm": ("", ":quick,finetuned")}  # fmt: skip
+              "qvhighlights_crosstask_lm": ("", ":quick,finetuned"),
+              "transcripts_a2summ": ("", ":synthetic", ":quick,finetuned", ":csum"),
+              "transcripts_transformer": ("", ":quick")}  # fmt: skip
 
 
 def config_args(name: str) -> tuple[str, ...]:
@@ -123,8 +125,9 @@ def _set(config, key, bad):
 
 def _sweep() -> list[tuple[str, str]]:
     """(config, key) pairs: every key with a bad value, on configs that have the key."""
-    summaries, highlights = ["tvsum_msva", "summe_dpplstm_supervised"], ["youtube_dog",
-                                                                         "tvsum_highlights_vt"]  # fmt: skip
+    # A key shared by every config is swept on one summarization and one highlight config
+    # (its rule is the same object for all); highlight keys on both highlight sources.
+    summaries, highlights = ["tvsum_msva"], ["youtube_dog", "tvsum_highlights_vt"]
     queries = ["qvhighlights_visionary"]
 
     def configs(key):
@@ -132,7 +135,9 @@ def _sweep() -> list[tuple[str, str]]:
             return highlights
         if key.startswith("queries.") or key == "loss.moment_weight":
             return queries
-        return summaries + highlights
+        if key.startswith("transcripts.") or key in ("loss.beta", "loss.lam", "loss.ratio"):
+            return ["transcripts_a2summ"]
+        return summaries + highlights[:1]
 
     return [(name, key) for key in sorted(k for k, r in RULES.items() if r.bad is not None)
             for name in configs(key)]  # fmt: skip
