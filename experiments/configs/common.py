@@ -299,6 +299,40 @@ def make_highlights(source: str, domain: str, arg: str | None) -> ml_collections
     return c
 
 
+def _multimodal_base(prefix: str, task: str, backbone: str, arg: str | None,
+                     known: tuple[str, ...], reads: bool, own: str, baseline: str,
+                     what: str):  # fmt: skip
+    """The part of a query or transcript config that both share: the argument words, the
+    regime (``own`` for a backbone that ``reads`` the stream, else ``baseline``; words
+    ``finetuned``/``csum``), the base config and its name, task, work directory and data.
+
+    Returns:
+        ``(config, regime, quick)``; the caller finishes and locks the config.
+    """
+    words = {w.strip() for w in (arg or "").split(",") if w.strip()}
+    unknown = sorted(words - set(known))
+    if unknown:
+        raise ValueError(f"unknown config argument(s) {unknown}; known: {', '.join(known)}")
+    regimes = sorted(words & {"finetuned", "csum"})
+    if len(regimes) > 1:
+        raise ValueError(f"one regime, got {regimes}")
+    if not reads and "finetuned" in regimes:
+        raise ValueError(f"'finetuned' fine-tunes {what}: backbone {backbone!r} reads no "
+                         f"{'query' if task == 'queries' else 'transcript'}")  # fmt: skip
+    regime = regimes[0] if regimes else (own if reads else baseline)
+    c = make("tvsum", backbone, "synthetic" if words & {"synthetic", "quick"} else None)
+    shown = sorted(words - {"synthetic"}) + (["synthetic"] if "synthetic" in words else [])
+    with c.unlocked():
+        c.name = f"{prefix}_{backbone}" + (f":{','.join(shown)}" if shown else "")
+        c.task = task
+        c.workdir = f"runs/{prefix}_{backbone}" + "".join(f"_{w}" for w in sorted(words))
+        c.data.synthetic = bool(words & {"synthetic", "quick"})
+        c.data.synthetic_overrides = ml_collections.ConfigDict()
+        c.data.feature_keys = ("features",)
+        c.backbone.contrast_input = False  # the clip features alone, as the papers' models
+    return c, regime, "quick" in words
+
+
 QUERY_ARGS = ("synthetic", "quick", "finetuned", "csum")
 QUERY_BACKBONES = ("visionary", "crosstask_lm")
 """Backbones that read the query stream and predict moments."""
@@ -320,29 +354,19 @@ def make_queries(backbone: str, arg: str | None) -> ml_collections.ConfigDict:
         backbone: ``visionary`` or ``transformer``.
         arg: the config argument, comma-joined words.
     """
-    words = {w.strip() for w in (arg or "").split(",") if w.strip()}
-    unknown = sorted(words - set(QUERY_ARGS))
-    if unknown:
-        raise ValueError(f"unknown config argument(s) {unknown}; known: {', '.join(QUERY_ARGS)}")
-    regimes = sorted(words & {"finetuned", "csum"})
-    if len(regimes) > 1:
-        raise ValueError(f"one regime, got {regimes}")
     queryless = backbone not in QUERY_BACKBONES
-    if queryless and "finetuned" in regimes:
-        raise ValueError(f"'finetuned' fine-tunes the query loss: backbone {backbone!r} reads "
-                         f"no query")  # fmt: skip
-    regime = regimes[0] if regimes else ("saliency" if queryless else "query")
-    quick = "quick" in words
-    c = make("tvsum", backbone, "synthetic" if words & {"synthetic", "quick"} else None)
-    shown = sorted(words - {"synthetic"}) + (["synthetic"] if "synthetic" in words else [])
+    c, regime, quick = _multimodal_base(
+        "qvhighlights",
+        "queries",
+        backbone,
+        arg,
+        QUERY_ARGS,
+        not queryless,
+        "query",
+        "saliency",
+        "the query loss",
+    )
     with c.unlocked():
-        c.name = f"qvhighlights_{backbone}" + (f":{','.join(shown)}" if shown else "")
-        c.task = "queries"
-        c.workdir = f"runs/qvhighlights_{backbone}" + "".join(f"_{w}" for w in sorted(words))
-        c.data.synthetic = bool(words & {"synthetic", "quick"})
-        c.data.synthetic_overrides = ml_collections.ConfigDict()
-        c.data.feature_keys = ("features",)
-        c.backbone.contrast_input = False  # the clip features alone, as the paper's model
         if not queryless:
             # The synthetic set's query tokens (csum.multimodal.synthetic.MultimodalSpec).
             c.backbone.kwargs.query_dim = 32
@@ -380,30 +404,19 @@ def make_transcripts(backbone: str, arg: str | None) -> ml_collections.ConfigDic
     ``quick``, ``finetuned`` (CSUM pre-training, then the system's loss) or ``csum`` (no
     labels).
     """
-    words = {w.strip() for w in (arg or "").split(",") if w.strip()}
-    unknown = sorted(words - set(TRANSCRIPT_ARGS))
-    if unknown:
-        raise ValueError(f"unknown config argument(s) {unknown}; known: "
-                         f"{', '.join(TRANSCRIPT_ARGS)}")  # fmt: skip
-    regimes = sorted(words & {"finetuned", "csum"})
-    if len(regimes) > 1:
-        raise ValueError(f"one regime, got {regimes}")
     textless = backbone != "a2summ"
-    if textless and "finetuned" in regimes:
-        raise ValueError(f"'finetuned' fine-tunes A2Summ's loss: backbone {backbone!r} reads "
-                         f"no transcript")  # fmt: skip
-    regime = regimes[0] if regimes else ("supervised" if textless else "a2summ")
-    quick = "quick" in words
-    c = make("tvsum", backbone, "synthetic" if words & {"synthetic", "quick"} else None)
-    shown = sorted(words - {"synthetic"}) + (["synthetic"] if "synthetic" in words else [])
+    c, regime, quick = _multimodal_base(
+        "transcripts",
+        "transcripts",
+        backbone,
+        arg,
+        TRANSCRIPT_ARGS,
+        not textless,
+        "a2summ",
+        "supervised",
+        "A2Summ's loss",
+    )
     with c.unlocked():
-        c.name = f"transcripts_{backbone}" + (f":{','.join(shown)}" if shown else "")
-        c.task = "transcripts"
-        c.workdir = f"runs/transcripts_{backbone}" + "".join(f"_{w}" for w in sorted(words))
-        c.data.synthetic = bool(words & {"synthetic", "quick"})
-        c.data.synthetic_overrides = ml_collections.ConfigDict()
-        c.data.feature_keys = ("features",)
-        c.backbone.contrast_input = False
         if not textless:
             c.backbone.kwargs.text_dim = 32  # the synthetic set's sentence features
         if quick:
