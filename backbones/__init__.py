@@ -7,6 +7,7 @@ from backbones import (  # noqa: F401  (registers the backbones)
     a2summ,
     crosstask,
     dpplstm,
+    mhms,
     msva,
     transformer,
     vasnet,

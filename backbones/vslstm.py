@@ -8,7 +8,7 @@ from flax import nnx
 
 from backbones.registry import BACKBONES
 from csum.dropout import Dropout
-from csum.layers import dense
+from csum.layers import bilstm, dense
 
 
 @BACKBONES.register("vslstm")
@@ -30,13 +30,7 @@ class VsLSTM(nnx.Module):
     def __init__(self, in_dims, *, rngs: nnx.Rngs, hidden: int = 256, dropout: float = 0.5,
                  dtype=jnp.float32):  # fmt: skip
         D = sum(in_dims)
-
-        def rnn(reverse):
-            # The recurrence stays float32: 256-wide steps gain nothing from bf16.
-            cell = nnx.OptimizedLSTMCell(D, hidden, rngs=rngs)
-            return nnx.RNN(cell, reverse=reverse, keep_order=True, rngs=rngs)
-
-        self.lstm = nnx.Bidirectional(rnn(False), rnn(True), rngs=rngs)
+        self.lstm = bilstm(D, hidden, rngs=rngs)
         self.mlp_hidden = dense(D + 2 * hidden, hidden, dtype=dtype, rngs=rngs)
         self.mlp_out = nnx.Linear(hidden, 1, rngs=rngs)
         self.dropout = Dropout(dropout, rngs=rngs)

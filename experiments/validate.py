@@ -289,6 +289,7 @@ RULES: dict[str, Rule] = {
     "loss.beta": number(0),
     "loss.lam": number(0),
     "loss.ratio": COUNT,
+    "loss.ot_weight": number(0),
     "transcripts.regime": one_of(_names("csum.multimodal.transcripts", "REGIMES")),
     "transcripts.root": any_text(),
     "transcripts.synthetic_overrides": Rule(
@@ -395,5 +396,9 @@ def validate(config) -> None:
 
     try:
         check_regime(config)
+        if config.task == "transcripts":
+            from csum.multimodal.transcripts import check_regime as check_transcripts
+
+            check_transcripts(config)
     except ValueError as err:
         raise ConfigError(str(err)) from None

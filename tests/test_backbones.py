@@ -23,6 +23,7 @@ KWARGS = {
     "crosstask_sm": {"dim": 16, "heads": 4},
     "crosstask_lm": {"dim": 16, "heads": 4, "query_dim": 5},
     "a2summ": {"dim": 16, "heads": 4, "text_dim": 5, "layers": 2},
+    "mhms": {"hidden": 8, "heads": 4, "text_dim": 5, "align": 8, "window": 2},
 }
 NAMES = list(KWARGS)
 QUERY = {"query": jax.random.normal(jax.random.key(9), (2, 4, 5)),
@@ -95,7 +96,7 @@ def _objective(model, feats, mask):
 def test_gradient_reaches_every_parameter(name):
     model = _build(name, dropout=0.0)
     feats, mask = _inputs()
-    grads = nnx.grad(lambda m: _objective(m, feats, mask))(model)
+    grads = nnx.jit(nnx.grad(_objective))(model, feats, mask)
     for path, g in jax.tree_util.tree_leaves_with_path(nnx.state(grads, nnx.Param)):
         assert bool(jnp.all(jnp.isfinite(g))), path
         assert float(jnp.abs(g).max()) > 0, f"no gradient reaches {jax.tree_util.keystr(path)}"
@@ -168,7 +169,8 @@ def test_bfloat16_compute_close_to_float32():
 
 def test_registry_errors():
     known = (
-        "a2summ, crosstask_lm, crosstask_sm, dpplstm, msva, transformer, vasnet, visionary, vslstm"
+        "a2summ, crosstask_lm, crosstask_sm, dpplstm, mhms, msva, transformer, vasnet, "
+        "visionary, vslstm"
     )
     with pytest.raises(UnknownNameError, match=f"unknown backbone 'msvaa'; known: {known}"):
         backbones.build("msvaa", (6,), rngs=nnx.Rngs(0))

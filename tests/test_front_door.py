@@ -30,7 +30,7 @@ def test_help_lists_options_and_names(module, capsys):
         # (names checked one by one: a plugin test may have registered one more)
         assert all(f"{b}," in out or f"{b}\n" in out for b in ("dpplstm", "msva", "vasnet"))
         assert (
-            "backbones (--config.backbone.name): a2summ, crosstask_lm, crosstask_sm, dpplstm, msva, "
+            "backbones (--config.backbone.name): a2summ, crosstask_lm, crosstask_sm, dpplstm, mhms, "
             in out
         )
     else:
@@ -73,6 +73,7 @@ QUERY_ARGS = {"qvhighlights_visionary": ("", ":synthetic", ":quick,finetuned", "
               "qvhighlights_transformer": ("", ":quick"),
               "qvhighlights_crosstask_lm": ("", ":quick,finetuned"),
               "transcripts_a2summ": ("", ":synthetic", ":quick,finetuned", ":csum"),
+              "transcripts_mhms": ("", ":quick,finetuned"),
               "transcripts_transformer": ("", ":quick")}  # fmt: skip
 
 
@@ -137,6 +138,8 @@ def _sweep() -> list[tuple[str, str]]:
             return queries
         if key.startswith("transcripts.") or key in ("loss.beta", "loss.lam", "loss.ratio"):
             return ["transcripts_a2summ"]
+        if key == "loss.ot_weight":
+            return ["transcripts_mhms"]
         return summaries + highlights[:1]
 
     return [(name, key) for key in sorted(k for k, r in RULES.items() if r.bad is not None)

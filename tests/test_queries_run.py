@@ -55,3 +55,17 @@ def test_multimodal_command_writes_a_table_per_system(tmp_path, capsys):
     assert table["rows"]["query-free transformer, saliency"]["MR-full-mAP"] is None
     printed = capsys.readouterr().out
     assert "| random |" in printed and (tmp_path / "multimodal_table.md").is_file()
+
+
+def test_multimodal_report_keeps_the_tables_it_did_not_rerun(tmp_path):
+    from experiments.multimodal import kept_tables
+
+    path = tmp_path / "multimodal_table.json"
+    old = {"data": "synthetic", "overrides": {"seed": "1"},
+           "systems": {"visionary": {"rows": 1}, "a2summ": {"rows": 2}, "gone": {}}}  # fmt: skip
+    path.write_text(json.dumps(old))
+    assert kept_tables(path, "synthetic", {"seed": "1"}, ["a2summ"]) == {"visionary": {"rows": 1}}
+    # another data set or other overrides: nothing is kept
+    assert kept_tables(path, "synthetic, quick", {"seed": "1"}, ["a2summ"]) == {}
+    assert kept_tables(path, "synthetic", {}, ["a2summ"]) == {}
+    assert kept_tables(tmp_path / "none.json", "synthetic", {}, []) == {}

@@ -93,14 +93,14 @@ def test_unknown_backbone_is_one_line(tmp_path, synthetic_dir, capsys):
     assert main(_args(tmp_path, synthetic_dir, "tvsum_msva", "--config.backbone.name=lstm")) == 2
     assert (
         "--config.backbone.name='lstm': expected one of a2summ, crosstask_lm, crosstask_sm, "
-        "dpplstm, msva, transformer, vasnet, visionary, vslstm" in (_error_line(capsys))
+        "dpplstm, mhms, msva, transformer, vasnet, visionary, vslstm" in (_error_line(capsys))
     )
 
 
 @pytest.mark.parametrize(
     "extra,pattern",
     [
-        (["--config.train.regime=self"], "--config.train.regime='self': expected one of a2summ, csum, query, saliency, supervised"),
+        (["--config.train.regime=self"], "--config.train.regime='self': expected one of a2summ, csum, mhms, query, saliency, supervised"),
         (["--config.train.regime=supervised", "--config.loss.dpp_weight=1.0"],
          "needs a backbone with DPP diversity features (dpplstm), not 'msva'"),
         (["--import=no_such_module_xyz"], "--import=no_such_module_xyz: ModuleNotFoundError"),

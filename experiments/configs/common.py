@@ -42,6 +42,7 @@ MULTIMODAL_KWARGS = {
     "crosstask_sm": {"dim": 128, "heads": 4, "dropout": 0.1},
     "crosstask_lm": {"dim": 128, "heads": 4, "dropout": 0.1},
     "a2summ": {"dim": 128, "heads": 4, "layers": 2, "dropout": 0.1},
+    "mhms": {"hidden": 128, "window": 4, "heads": 4, "align": 128, "dropout": 0.1},
 }  # fmt: skip
 """Sizes of the seed papers' systems (``docs/multimodal.md``)."""
 
@@ -334,9 +335,9 @@ def _multimodal_base(prefix: str, task: str, backbone: str, arg: str | None,
 
 
 QUERY_ARGS = ("synthetic", "quick", "finetuned", "csum")
+"""Words of a query config's argument (``make_queries``)."""
 QUERY_BACKBONES = ("visionary", "crosstask_lm")
 """Backbones that read the query stream and predict moments."""
-"""Words of a query config's argument (``make_queries``)."""
 QUERY_QUICK = {"videos": 24}
 
 
@@ -398,13 +399,16 @@ def make_transcripts(backbone: str, arg: str | None) -> ml_collections.ConfigDic
     """Builds the locked config of a video-and-transcript summarization run
     (``csum.multimodal.transcripts``).
 
-    ``backbone``: ``a2summ`` (``000_…``: frames and sentences; trained with its own loss,
-    ``a2summ``, by default) or a video-only backbone (trained by its supervised loss on
-    the same videos: the baseline without the transcript). ``arg`` words: ``synthetic``,
+    ``backbone``: ``a2summ`` (``000_…``: frames and sentences) or ``mhms`` (``001_…``:
+    segments, keyframes, sentences and their alignment), each trained with its own loss
+    by default, or a video-only backbone (trained by its supervised loss on the same
+    videos: the baseline without the transcript). ``arg`` words: ``synthetic``,
     ``quick``, ``finetuned`` (CSUM pre-training, then the system's loss) or ``csum`` (no
     labels).
     """
-    textless = backbone != "a2summ"
+    from csum.multimodal.transcripts import SYSTEMS
+
+    textless = backbone not in SYSTEMS
     c, regime, quick = _multimodal_base(
         "transcripts",
         "transcripts",
@@ -412,9 +416,9 @@ def make_transcripts(backbone: str, arg: str | None) -> ml_collections.ConfigDic
         arg,
         TRANSCRIPT_ARGS,
         not textless,
-        "a2summ",
+        SYSTEMS.get(backbone, ""),
         "supervised",
-        "A2Summ's loss",
+        "the system's loss",
     )
     with c.unlocked():
         if not textless:
@@ -432,6 +436,8 @@ def make_transcripts(backbone: str, arg: str | None) -> ml_collections.ConfigDic
         t.finetune = ml_collections.ConfigDict({"epochs": 15 if quick else 100, "lr": 1e-3,
                                                 "weight_decay": 1e-5, "batch_size": 4,
                                                 "optimizer": "adamw"})  # fmt: skip
-        c.loss.beta, c.loss.lam, c.loss.ratio = 0.1, 1.0, 16  # Eq. 9's weights, r
+        c.loss.beta, c.loss.lam, c.loss.ratio = 0.1, 1.0, 16  # A2Summ's Eq. 9 weights, r
+        if backbone == "mhms":
+            c.loss.ot_weight = 0.1  # the OT regulariser of MHMS's matching loss
     c.lock()
     return c
