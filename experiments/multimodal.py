@@ -134,7 +134,11 @@ def run_system(system: str, quick: bool, overrides: dict, out: Path) -> dict:
         result = run(config)
         print(format_result(result), flush=True)
         rows[label] = {m: result["metrics"].get(m) for m in spec["metrics"]}
-        random = {m: result["random"][m] for m in spec["metrics"]}  # the same data each row
+        # random on the same data each row; a metric of the system's own outputs (MHMS's
+        # cover, among its candidates) has its random value from the first row
+        for m in spec["metrics"]:
+            if m in result["random"]:
+                random.setdefault(m, result["random"][m])
     return {"paper": spec["paper"], "metrics": list(spec["metrics"]), "rows": rows,
             "random": random, "published": spec["published"]}  # fmt: skip
 

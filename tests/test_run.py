@@ -32,11 +32,13 @@ def test_every_backbone_has_both_regimes_on_both_datasets():
         assert config.backbone.name in name
 
 
-RUN_CONFIGS = [n for n in CONFIGS if n.startswith("tvsum_")] + [
-    n for n in CONFIGS if n.startswith("summe_vslstm")]  # fmt: skip
-"""Every backbone and regime runs on TVSum's shape; SumMe's configs differ from TVSum's only
-in data and F1 mode (each is loaded and validated in test_front_door), so one backbone's
-pair runs on it."""
+RUN_CONFIGS = [n for n in CONFIGS if n.startswith("tvsum_") and not n.endswith("_supervised")]
+RUN_CONFIGS += ["tvsum_dpplstm_supervised", "summe_vslstm_supervised"]
+"""Every backbone runs CSUM on TVSum's shape end to end. The supervised loss is one code
+path for every backbone (each backbone's outputs and gradients are tested in
+test_backbones): it runs with dppLSTM's DPP term on TVSum and on SumMe, whose configs differ
+from TVSum's only in data and F1 mode (each config is loaded and validated in
+test_front_door)."""
 
 
 @pytest.mark.parametrize("name", RUN_CONFIGS)

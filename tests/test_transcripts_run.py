@@ -55,3 +55,16 @@ def test_a2summ_learns_both_summaries(tmp_path):
     # 7 val videos; ROUGE-1 of the picked key sentences is far above random picks
     assert m["R-1"] > r["R-1"] + 20 and m["R-L"] > r["R-L"] + 20
     assert m["video-AP"] > r["video-AP"]
+
+
+def test_video_only_baseline_runs_on_the_transcript_videos(tmp_path):
+    from csum.multimodal.transcripts import run_transcripts
+
+    config = load_config("transcripts_transformer:quick")
+    apply_overrides(config, {"workdir": str(tmp_path / "run"), "train.epochs": "1",
+                             "transcripts.finetune.epochs": "2",
+                             "data.synthetic_dir": str(tmp_path), "train.progress": "false"})  # fmt: skip
+    result = run_transcripts(config)
+    # no sentence scores, no cover: the video metrics only, for the run and for random
+    assert set(result["metrics"]) == set(result["random"]) - {"R-1", "R-2", "R-L"}
+    assert set(result["metrics"]) == {"video-cos", "video-AP"}

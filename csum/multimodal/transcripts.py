@@ -228,7 +228,8 @@ def predict(config, model, videos):
     @nnx.jit
     def run(backbone, features, mask, streams):
         out = outputs(backbone, features, mask, streams)
-        return out.scores, out.sentences, {k: out.extras[k] for k in COVER if k in out.extras}
+        extras = out.extras or {}  # a video-only backbone has none
+        return out.scores, out.sentences, {k: extras[k] for k in COVER if k in extras}
 
     backbone = model.backbone
     backbone.eval()
@@ -287,6 +288,9 @@ def run_transcripts(config) -> dict:
     predictions = predict(config, model, val)
     rouge = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
     rng = np.random.default_rng([config.seed, 4])
+    # the cover's random order has its own stream: the other random rows stay the same
+    # whatever number of candidates a model predicts
+    cover_rng = np.random.default_rng([config.seed, 5])
     mine, rand = [], []
     for v in val:
         scores, sentences, extras = predictions[v.key]
@@ -296,7 +300,7 @@ def run_transcripts(config) -> dict:
         rand.append(summary_metrics(v, rng.random(v.n_steps), rng.random(len(texts[v.key])),
                                     texts[v.key], t.ratio, rouge))  # fmt: skip
         if sentences is not None and set(COVER) <= set(extras):
-            cover = cover_metrics(v, scores, sentences, extras, rng)
+            cover = cover_metrics(v, scores, sentences, extras, cover_rng)
             mine[-1].update({k: x for k, x in cover.items() if not k.startswith("random")})
             rand[-1].update({k[7:]: x for k, x in cover.items() if k.startswith("random")})
     mean = lambda rows: {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}  # noqa: E731
