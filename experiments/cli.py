@@ -33,7 +33,8 @@ def catalog(*sections: str) -> str:
     lines = []
     for section in sections:
         if section == "configs":
-            from experiments.configs.common import ARGS, HIGHLIGHT_ARGS
+            from experiments.configs.common import ARGS
+            from experiments.configs.highlight_common import HIGHLIGHT_ARGS
 
             lines.append(f"configs (--config=NAME[:ARG,...]; summaries: ARG from "
                          f"{', '.join(ARGS)}; highlights (youtube_*, tvsum_highlights_*): "

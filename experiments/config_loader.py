@@ -9,6 +9,8 @@ from pathlib import Path
 import ml_collections
 
 CONFIG_DIR = Path(__file__).parent / "configs"
+BUILDERS = ("__init__", "common", "highlight_common", "multimodal_common")
+"""Modules of the configs folder that build configs but are not named configs."""
 
 
 OPEN_NODES = ("kwargs", "synthetic_overrides")
@@ -20,7 +22,7 @@ class ConfigError(ValueError):
 
 
 def known_configs() -> list[str]:
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.py") if p.stem not in ("__init__", "common"))
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.py") if p.stem not in BUILDERS)
 
 
 def load_config(spec: str) -> ml_collections.ConfigDict:

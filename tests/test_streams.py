@@ -91,7 +91,7 @@ def test_query_loss_ignores_padding():
     assert np.isfinite(float(loss(model, small)))
 
 
-@pytest.mark.parametrize("backbone", ["visionary", "a2summ"])
+@pytest.mark.parametrize("backbone", ["visionary", "a2summ", "mhms"])
 def test_csum_pretrains_multimodal_backbones_and_ignores_padding(backbone, tmp_path):
     """CSUM's loss reaches a multimodal backbone through its streams; padding (more slots,
     a longer bucket, longer token axes) changes neither the loss nor its gradient."""
@@ -111,8 +111,10 @@ def test_csum_pretrains_multimodal_backbones_and_ignores_padding(backbone, tmp_p
                   for i, v in enumerate(videos)]  # fmt: skip
         config = load_config("qvhighlights_visionary:quick")
     else:
-        config = load_config("transcripts_a2summ:quick")
-    apply_overrides(config, {"backbone.kwargs.dim": "16", "backbone.kwargs.heads": "4",
+        config = load_config(f"transcripts_{backbone}:quick")
+    size = {"hidden": "16", "align": "8"} if backbone == "mhms" else {"dim": "16"}
+    apply_overrides(config, {**{f"backbone.kwargs.{k}": v for k, v in size.items()},
+                             "backbone.kwargs.heads": "4",
                              "backbone.kwargs.dropout": "0.0", "train.regime": "csum",
                              "loss.negatives": "batch", "topk.name": "sinkhorn"})  # fmt: skip
     if backbone == "visionary":

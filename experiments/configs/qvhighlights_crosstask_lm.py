@@ -4,7 +4,7 @@ python -m experiments.run --config=qvhighlights_crosstask_lm:synthetic
 python -m experiments.run --config=qvhighlights_crosstask_lm:synthetic,finetuned
 """
 
-from experiments.configs.common import make_queries
+from experiments.configs.multimodal_common import make_queries
 
 
 def get_config(arg=None):

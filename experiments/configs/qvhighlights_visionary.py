@@ -5,7 +5,7 @@ python -m experiments.run --config=qvhighlights_visionary --config.queries.train
     --config.queries.val=val.jsonl --config.queries.video_dir=V --config.queries.text_dir=T
 """
 
-from experiments.configs.common import make_queries
+from experiments.configs.multimodal_common import make_queries
 
 
 def get_config(arg=None):

@@ -4,7 +4,7 @@ python -m experiments.run --config=transcripts_mhms:synthetic
 python -m experiments.run --config=transcripts_mhms --config.transcripts.root=DIR
 """
 
-from experiments.configs.common import make_transcripts
+from experiments.configs.multimodal_common import make_transcripts
 
 
 def get_config(arg=None):

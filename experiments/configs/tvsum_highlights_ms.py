@@ -4,7 +4,7 @@ python -m experiments.run --config=tvsum_highlights_ms:synthetic            # CS
 python -m experiments.run --config=tvsum_highlights_ms:synthetic,finetuned
 """
 
-from experiments.configs.common import make_highlights
+from experiments.configs.highlight_common import make_highlights
 
 
 def get_config(arg=None):

@@ -6,7 +6,7 @@ python -m experiments.run --config=youtube_gymnastics --config.highlights.labels
     --config.highlights.video_dir=V --config.highlights.splits=S.json
 """
 
-from experiments.configs.common import make_highlights
+from experiments.configs.highlight_common import make_highlights
 
 
 def get_config(arg=None):

@@ -6,7 +6,7 @@ python -m experiments.run --config=youtube_skiing --config.highlights.labels=L.j
     --config.highlights.video_dir=V --config.highlights.splits=S.json
 """
 
-from experiments.configs.common import make_highlights
+from experiments.configs.highlight_common import make_highlights
 
 
 def get_config(arg=None):
