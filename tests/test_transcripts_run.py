@@ -1,5 +1,5 @@
-"""A2Summ on videos with transcripts: its loss ignores padding, a run learns both summaries,
-and bad inputs are one line."""
+"""A2Summ and MHMS on videos with transcripts: a2summ's loss ignores padding, each system
+learns both summaries, a video-only baseline runs, and bad inputs are one line."""
 
 import numpy as np
 import pytest
@@ -44,10 +44,11 @@ def test_a2summ_regime_needs_the_a2summ_backbone():
         validate(config)
 
 
-def test_a2summ_learns_both_summaries(tmp_path):
+@pytest.mark.parametrize("system", ["a2summ", "mhms"])
+def test_system_learns_both_summaries(system, tmp_path):
     from csum.multimodal.transcripts import run_transcripts
 
-    config = load_config("transcripts_a2summ:quick")
+    config = load_config(f"transcripts_{system}:quick")
     apply_overrides(config, {"workdir": str(tmp_path / "run"),
                              "data.synthetic_dir": str(tmp_path), "train.progress": "false"})  # fmt: skip
     result = run_transcripts(config)
@@ -55,6 +56,8 @@ def test_a2summ_learns_both_summaries(tmp_path):
     # 7 val videos; ROUGE-1 of the picked key sentences is far above random picks
     assert m["R-1"] > r["R-1"] + 20 and m["R-L"] > r["R-L"] + 20
     assert m["video-AP"] > r["video-AP"]
+    if system == "mhms":  # its cover frame, beside random's on the same candidates
+        assert {"cover-R@1", "cover-MAP"} <= set(m) and {"cover-R@1", "cover-MAP"} <= set(r)
 
 
 def test_video_only_baseline_runs_on_the_transcript_videos(tmp_path):
