@@ -9,7 +9,9 @@ He et al., "Align and Attend: Multimodal Summarization with Dual Contrastive Los
 2. Alignment-guided self-attention (3.3, Eqs. 1-3): frames and sentences form one sequence;
    every pair within a modality attends, across modalities only a sentence and the frames
    of its window (``csum.crossmodal.alignment_mask``; a [CLS] token attends within its
-   modality). ``Z = X + D V W_O``.
+   modality). ``Z = X + D V W_O``. The mask is built block by block
+   (``alignment_rows``) inside ``csum.attention``, dense for short videos and chunked
+   over query blocks for long ones, so memory grows linearly with the video's length.
 3. Mixture of modality experts (3.3): after each attention layer, frames go through a
    video FFN and sentences through a text FFN.
 4. Score prediction (3.3): a frame head and a sentence head.
@@ -32,7 +34,8 @@ import jax.numpy as jnp
 from flax import nnx
 
 from backbones.registry import BACKBONES, Outputs
-from csum.crossmodal import alignment_mask, masked_softmax
+from csum.attention import dot_product_attention
+from csum.crossmodal import alignment_rows, window_sums
 from csum.dropout import Dropout
 from csum.layers import dense
 from csum.positions import sinusoidal_positions
@@ -46,7 +49,7 @@ class AlignedBlock(nnx.Module):
     """
 
     def __init__(self, dim: int, *, rngs: nnx.Rngs, heads: int, dropout: float,
-                 dtype=jnp.float32):  # fmt: skip
+                 dtype=jnp.float32, path: dict | None = None):  # fmt: skip
         if dim % heads:
             raise ValueError(f"a2summ dim {dim} is not a multiple of heads={heads}")
         self.qkv = dense(dim, 3 * dim, dtype=dtype, rngs=rngs)
@@ -59,18 +62,25 @@ class AlignedBlock(nnx.Module):
             for _ in range(2)])  # fmt: skip
         self.dropout = Dropout(dropout, rngs=rngs)
         self.heads = heads
+        self.path = dict(path or {})
 
-    def __call__(self, x: jax.Array, allowed: jax.Array, n_video: int) -> jax.Array:
-        """x [B, L, C] (the first ``n_video`` tokens video); allowed [B, L, L] bool."""
+    def __call__(self, x: jax.Array, rows, n_video: int) -> jax.Array:
+        """x [B, L, C] (the first ``n_video`` tokens video); rows: the attention mask's
+        rows (``csum.attention``'s structured mask: query indices [R] -> [B, R, L] bool)."""
         B, L, C = x.shape
         H = self.heads
         q, k, v = jnp.split(self.qkv(x), 3, axis=-1)
         split = lambda y: y.reshape(B, L, H, C // H).transpose(0, 2, 1, 3)  # noqa: E731
         q, k, v = split(q), split(k), split(v)
-        logits = jnp.einsum("bhqd,bhkd->bhqk", q.astype(jnp.float32), k.astype(jnp.float32))
-        weights = masked_softmax(logits * (C // H) ** -0.5, allowed[:, None], axis=-1)  # Eq. 2
-        weights = self.dropout(weights)
-        y = jnp.einsum("bhqk,bhkd->bhqd", weights, v.astype(jnp.float32))
+        # Eq. 2 in float32 (softmax and matmuls, as the paper's model), by csum.attention:
+        # dense for short videos, query blocks with the mask built block by block for long
+        # ones (memory linear in T).
+        y = dot_product_attention(
+            q.astype(jnp.float32) * (C // H) ** -0.5, k.astype(jnp.float32),
+            v.astype(jnp.float32), jnp.ones((B, L), bool), rows=rows,
+            dropout_rate=self.dropout.rate, dropout_words=self.dropout.words(),
+            dtype=jnp.float32, **self.path,
+        )  # fmt: skip
         y = y.transpose(0, 2, 1, 3).reshape(B, L, C).astype(x.dtype)
         x = self.norm(x + self.dropout(self.out(y)))  # Eq. 3
         parts = []
@@ -92,19 +102,24 @@ class A2Summ(nnx.Module):
         dim: width C; heads: attention heads; layers: aligned blocks; dropout: rate.
         segments: entries of the segment embedding table.
         dtype: matmul compute dtype.
+        attention, attention_chunk, attention_dense_max: the attention path
+            (``csum.attention``: "auto", "dense" or "chunked").
     """
 
     def __init__(self, in_dims, *, rngs: nnx.Rngs, text_dim: int, dim: int = 128,
                  heads: int = 4, layers: int = 2, dropout: float = 0.1, segments: int = 128,
-                 dtype=jnp.float32):  # fmt: skip
+                 dtype=jnp.float32, attention: str = "auto", attention_chunk: int = 512,
+                 attention_dense_max: int = 4096):  # fmt: skip
         self.streams = ("text",)
         self.project_video = dense(sum(in_dims), dim, dtype=dtype, rngs=rngs)
         self.project_text = dense(text_dim, dim, dtype=dtype, rngs=rngs)
         normal = lambda *shape: nnx.Param(0.02 * jax.random.normal(rngs.params(), shape))  # noqa: E731
         self.cls_video, self.cls_text = normal(dim), normal(dim)
         self.segment = normal(segments, dim)
+        path = dict(impl=attention, chunk=attention_chunk, dense_max=attention_dense_max)
         self.blocks = nnx.List([AlignedBlock(dim, heads=heads, dropout=dropout, dtype=dtype,
-                                             rngs=rngs) for _ in range(layers)])  # fmt: skip
+                                             path=path, rngs=rngs)
+                                for _ in range(layers)])  # fmt: skip
         self.video_head = nnx.Linear(dim, 1, rngs=rngs)
         self.text_head = nnx.Linear(dim, 1, rngs=rngs)
         self.dropout = Dropout(dropout, rngs=rngs)
@@ -141,14 +156,8 @@ class A2Summ(nnx.Module):
         table = self.segment[...].astype(f.dtype)
         s = s + table[jnp.minimum(jnp.arange(M), n_seg - 1)][None]
         spans = jnp.where(text_mask[..., None], text_spans, 0)
-        inside = (
-            (jnp.arange(T)[None, None] >= spans[..., :1])
-            & (jnp.arange(T)[None, None] < spans[..., 1:])
-            & text_mask[..., None]
-        )  # [B, M, T]
-        seg = jnp.einsum("bmt,mc->btc", inside.astype(f.dtype),
-                         table[jnp.minimum(jnp.arange(M), n_seg - 1)])  # fmt: skip
-        f = f + seg
+        f = f + window_sums(table[jnp.minimum(jnp.arange(M), n_seg - 1)], spans, text_mask,
+                             T).astype(f.dtype)  # fmt: skip
         # [CLS_V, frames, CLS_T, sentences]: a [CLS] is a step with no window of its own.
         cls = lambda p: jnp.broadcast_to(p[...].astype(f.dtype), (B, 1, C))  # noqa: E731
         x = jnp.concatenate([cls(self.cls_video), f, cls(self.cls_text), s], axis=1)
@@ -156,13 +165,17 @@ class A2Summ(nnx.Module):
         video_mask = jnp.concatenate([one, mask], axis=1)
         words_mask = jnp.concatenate([one, text_mask], axis=1)
         shifted = jnp.concatenate([jnp.zeros((B, 1, 2), spans.dtype), spans + 1], axis=1)
-        allowed = alignment_mask(shifted, video_mask, words_mask)
-        # padded tokens attend to themselves only, so their rows stay finite
-        eye = jnp.eye(allowed.shape[-1], dtype=bool)[None]
         valid = jnp.concatenate([video_mask, words_mask], axis=1)
-        allowed = allowed | (eye & ~valid[:, :, None])
+        L = valid.shape[1]
+
+        def rows(r):  # the alignment mask's rows r: [R] -> [B, R, L]
+            allowed = alignment_rows(shifted, video_mask, words_mask, r)
+            # padded tokens attend to themselves only, so their rows stay finite
+            own = (r[:, None] == jnp.arange(L)[None]) & ~valid[:, jnp.clip(r, 0, L - 1), None]
+            return allowed | own
+
         for block in self.blocks:
-            x = block(x, allowed, T + 1)
+            x = block(x, rows, T + 1)
         frames, sentences = x[:, 1 : T + 1], x[:, T + 2 :]
         v_logit = self.video_head(frames)[..., 0].astype(jnp.float32)
         t_logit = self.text_head(sentences)[..., 0].astype(jnp.float32)

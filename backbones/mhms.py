@@ -36,6 +36,8 @@ heads, alignment space 128.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -111,6 +113,9 @@ class AttentionDecoder(nnx.Module):
         B, T, _ = e.shape
         graph, params = nnx.split((self.cell, self.attend, self.out))
 
+        # Rematerialised in the backward pass: each step's attention weights [B, T] would
+        # otherwise be kept for all T steps (memory quadratic in the video's length).
+        @functools.partial(jax.checkpoint, prevent_cse=False)
         def step(carry, e_t):
             state, previous = carry
             cell, attend, out = nnx.merge(graph, params)

@@ -10,6 +10,10 @@ for the others), for T = 1,024 ... 65,536 (an hour at 2 fps is 7,200 steps; 65,5
 nine hours). Attention backbones take ``csum.attention``'s chunked path above 4,096
 steps (``backbone.kwargs.attention=auto``); the LSTMs are linear in T already.
 
+``--backbones all`` is the five video backbones and the seed papers' systems, each in its
+own config (``CONFIGS``): a system that reads a transcript gets one sentence per 32 steps
+(16 s at 2 fps; 2,048 sentences at 65,536 steps), one that reads a query 16 tokens.
+
 Columns, each row in its own process:
 
 * ``XLA MiB``: the compiled step's buffers (arguments, outputs and temporaries; XLA's
@@ -41,6 +45,33 @@ from benchmarks import json_row
 from experiments.cli import make_parser, write_report
 
 LENGTHS = (1024, 2048, 4096, 8192, 16384, 32768, 65536)
+CONFIGS = {"crosstask_sm": "tvsum_crosstask_sm", "crosstask_lm": "qvhighlights_crosstask_lm",
+           "visionary": "qvhighlights_visionary", "a2summ": "transcripts_a2summ",
+           "mhms": "transcripts_mhms"}  # fmt: skip
+"""The config of each multimodal system (the video backbones: ``tvsum_{name}``)."""
+SENTENCE_STEPS = 32
+QUERY_TOKENS = 16
+
+
+def with_streams(videos, kwargs, seed: int = 0):
+    """The videos with the streams their backbone reads: a transcript (``text_dim``: one
+    sentence per ``SENTENCE_STEPS`` steps, its window those steps) or a query
+    (``query_dim``: ``QUERY_TOKENS`` tokens)."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for v in videos:
+        streams = {}
+        if "text_dim" in kwargs:
+            starts = np.arange(0, v.n_steps, SENTENCE_STEPS)
+            streams["text"] = rng.random((len(starts), kwargs["text_dim"]), dtype=np.float32)
+            streams["text_spans"] = np.stack([starts, np.minimum(starts + SENTENCE_STEPS,
+                                                                 v.n_steps)], 1)  # fmt: skip
+        if "query_dim" in kwargs:
+            streams["query"] = rng.random((QUERY_TOKENS, kwargs["query_dim"]), dtype=np.float32)
+        out.append(replace(v, streams=streams))
+    return out
 
 
 def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
@@ -52,10 +83,10 @@ def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
     from csum.train import make_optimizer_for, make_train_step, negatives_bank, step_key
     from experiments.config_loader import apply_overrides, load_config
 
-    config = load_config(f"tvsum_{backbone}:synthetic")
-    apply_overrides(config, {"compute_dtype": dtype})
+    config = load_config(f"{CONFIGS.get(backbone, f'tvsum_{backbone}')}:synthetic")
+    apply_overrides(config, {"compute_dtype": dtype, "train.regime": "csum"})
     videos = videos_of_lengths([T, T], len(config.data.feature_keys))
-    videos = cast_features(videos, jnp.dtype(dtype))
+    videos = with_streams(cast_features(videos, jnp.dtype(dtype)), dict(config.backbone.kwargs))
     batch = collate(videos, 2, [T])
     model = build_summarizer(config, videos[0].dims, seed=0)
     optimizer = make_optimizer_for(config, model)
@@ -116,7 +147,7 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    from experiments.configs.common import BACKBONE_NAMES
+    from experiments.configs.common import BACKBONE_NAMES, MULTIMODAL_KWARGS
 
     parser = make_parser("python -m benchmarks.long_video", __doc__, overrides=False)
     parser.add_argument("--backbones", default="all")
@@ -130,7 +161,8 @@ def main() -> None:
         backbone, T, run = args.row.split(",")
         print(json.dumps(measure(backbone, int(T), args.dtype, run == "1")), flush=True)
         return
-    names = list(BACKBONE_NAMES) if args.backbones == "all" else args.backbones.split(",")
+    every = [*BACKBONE_NAMES, *MULTIMODAL_KWARGS]
+    names = every if args.backbones == "all" else args.backbones.split(",")
     lengths = [int(t) for t in args.lengths.split(",")]
     rows = []
     for backbone in names:

@@ -2,10 +2,12 @@
 
     y_t = sum_s softmax_s(q_t . k_s  over the allowed s) v_s           (Vaswani et al. 2017)
 
-where key s is allowed for query t when s is a real (unpadded) step and, with an aperture
-a > 0, |t - s| < a (VASNet's local attention). Disallowed logits are set to -1e9 (finite,
-so a row without any allowed key gets uniform weights instead of NaN). Optional dropout
-multiplies the weights, with the hashed mask of ``csum.dropout``.
+where key s is allowed for query t when s is a real (unpadded) step, with an aperture
+a > 0 when |t - s| < a (VASNet's local attention), and with a structured mask (``rows``,
+e.g. A2Summ's alignment mask) when the mask's row t allows s: the mask is a function that
+computes any block of rows, so the chunked path never builds it whole. Disallowed logits
+are set to -1e9 (finite, so a row without any allowed key gets uniform weights instead of
+NaN). Optional dropout multiplies the weights, with the hashed mask of ``csum.dropout``.
 
 * ``dense`` materialises the [..., T, S] weights: the fastest path for short videos, and
   memory quadratic in T (a 65,536-step video would need 16 GiB per head).
@@ -40,7 +42,7 @@ IMPLS = ("auto", "dense", "chunked", "cudnn")
 
 
 def choose_impl(impl: str, n_queries: int, n_keys: int, *, dense_max: int, dropout_on: bool,
-                dtype, head_dim: int, band: int = 0) -> str:  # fmt: skip
+                dtype, head_dim: int, band: int = 0, structured: bool = False) -> str:  # fmt: skip
     """The path ``impl="auto"`` takes for a call of this size (see the module docstring):
     dense while the weights have at most ``dense_max**2`` entries per head and, with an
     aperture, while the chunked path's key band (``band`` keys per block) would not halve
@@ -51,7 +53,8 @@ def choose_impl(impl: str, n_queries: int, n_keys: int, *, dense_max: int, dropo
         return impl
     if n_queries * n_keys <= dense_max**2 and not (band and 2 * band < n_keys):
         return "dense"
-    if cudnn_applies(dropout_on=dropout_on, dtype=dtype, head_dim=head_dim, aperture=band):
+    if not structured and cudnn_applies(dropout_on=dropout_on, dtype=dtype, head_dim=head_dim,
+                                        aperture=band):  # fmt: skip
         return "cudnn"
     return "chunked"
 
@@ -69,9 +72,14 @@ def _specs(n_batch: int) -> tuple[str, str]:
     return f"{b}td,{b}sd->{b}ts", f"{b}ts,{b}sd->{b}td"
 
 
-def _allowed(key_mask, t0, s0, n_t, n_s, aperture):
-    """[..., n_t, n_s] bool: key allowed for query (keys real and within the aperture)."""
+def _allowed(key_mask, t0, s0, n_t, n_s, aperture, rows=None):
+    """[..., n_t, n_s] bool: key allowed for query (keys real, within the aperture, and
+    allowed by the structured mask's rows t0 ... t0 + n_t - 1)."""
     allowed = key_mask[..., None, :]
+    if rows is not None:
+        block = rows(t0 + jnp.arange(n_t, dtype=jnp.int32))  # [B, n_t, S]
+        allowed = allowed & block.reshape(block.shape[0], *([1] * (key_mask.ndim - 2)),
+                                          *block.shape[1:])  # fmt: skip
     if aperture > 0:
         t = t0 + jnp.arange(n_t)[:, None]
         s = s0 + jnp.arange(n_s)[None, :]
@@ -79,12 +87,12 @@ def _allowed(key_mask, t0, s0, n_t, n_s, aperture):
     return allowed
 
 
-def _block(q, k, v, key_mask, t0, s0, *, aperture, rate, words, dtype):
+def _block(q, k, v, key_mask, t0, s0, *, aperture, rate, words, dtype, rows=None):
     """Attention of one block of queries (starting at step t0) to keys starting at s0."""
     n_batch = q.ndim - 2
     logit_spec, out_spec = _specs(n_batch)
     logits = precision.einsum(logit_spec, q, k, dtype)
-    allowed = _allowed(key_mask, t0, s0, q.shape[-2], k.shape[-2], aperture)
+    allowed = _allowed(key_mask, t0, s0, q.shape[-2], k.shape[-2], aperture, rows)
     weights = jax.nn.softmax(jnp.where(allowed, logits, MASKED), axis=-1)
     if words is not None:
         weights = apply_dropout(weights, rate, words, (0,) * n_batch + (t0, s0))
@@ -94,7 +102,7 @@ def _block(q, k, v, key_mask, t0, s0, *, aperture, rate, words, dtype):
 def dot_product_attention(q: jax.Array, k: jax.Array, v: jax.Array, key_mask: jax.Array, *,
                           aperture: int = 0, dropout_rate: float = 0.0, dropout_words=None,
                           impl: str = "auto", chunk: int = 512, dense_max: int = 4096,
-                          dtype=jnp.float32) -> jax.Array:  # fmt: skip
+                          dtype=jnp.float32, rows=None) -> jax.Array:  # fmt: skip
     """Attention from queries to keys with padding, an optional aperture and dropout.
 
     Args:
@@ -109,6 +117,10 @@ def dot_product_attention(q: jax.Array, k: jax.Array, v: jax.Array, key_mask: ja
         chunk: queries per block of the chunked path.
         dense_max: "auto" runs densely while T x S <= dense_max**2.
         dtype: matmul input dtype; softmax and accumulation stay float32.
+        rows: optional structured mask: a function of query indices [n] int32 (traced;
+            indices past T may occur in the chunked path's last block) to the mask's rows
+            [B, n, S] bool (True: allowed), applied with ``key_mask``. It takes the place
+            of a [B, T, S] mask, which the chunked path never builds; no cuDNN path.
 
     Returns:
         [*batch, T, d_v] float32.
@@ -120,18 +132,21 @@ def dot_product_attention(q: jax.Array, k: jax.Array, v: jax.Array, key_mask: ja
         raise ValueError("an attention aperture needs as many queries as keys")
     key_mask = key_mask.reshape(key_mask.shape[0], *([1] * (n_batch - 1)), key_mask.shape[-1])
     band = chunk + 2 * (aperture - 1) if aperture > 0 else 0
+    if rows is not None and aperture > 0:
+        raise ValueError("attention takes an aperture or a structured mask (rows), not both")
     path = choose_impl(impl, q.shape[-2], k.shape[-2], dense_max=dense_max, band=band,
                        dropout_on=dropout_words is not None and dropout_rate > 0,
-                       dtype=dtype, head_dim=q.shape[-1])  # fmt: skip
+                       dtype=dtype, head_dim=q.shape[-1],
+                       structured=rows is not None)  # fmt: skip
     words = dropout_words if dropout_rate > 0 else None
     block = functools.partial(_block, aperture=aperture, rate=dropout_rate, words=words,
-                              dtype=dtype)  # fmt: skip
+                              dtype=dtype, rows=rows)  # fmt: skip
     if path == "dense":
         return block(q, k, v, key_mask, 0, 0)
     if path == "cudnn":
-        if words is not None or aperture > 0:
-            raise ValueError("the cuDNN attention path has no attention dropout and no "
-                             "aperture; use impl='chunked'")  # fmt: skip
+        if words is not None or aperture > 0 or rows is not None:
+            raise ValueError("the cuDNN attention path has no attention dropout, no "
+                             "aperture and no structured mask; use impl='chunked'")  # fmt: skip
         return _cudnn(q, k, v, key_mask, dtype=dtype)
     return _chunked(block, q, k, v, key_mask, aperture=aperture, chunk=chunk)
 

@@ -2,7 +2,10 @@
 
 * ``alignment_mask``: A2Summ's alignment-guided self-attention mask (``000_…``, section
   3.3): video steps and sentences are one sequence; within a modality every valid pair
-  attends, across modalities only a sentence and the steps of its time window.
+  attends, across modalities only a sentence and the steps of its time window;
+  ``alignment_rows`` builds any block of its rows (for chunked attention).
+* ``window_sums``: each step's sum of the vectors of the sentences whose window holds it
+  (A2Summ's segment embedding of a frame), in memory linear in the video's length.
 * ``context_query_attention``: the context-query attention of the moment localization
   module of ``003_…`` (supplement, Eqs. 1-2), after QANet / VSLNet: the text-to-video
   attention ``T = RowNorm(C) ColNorm(C)^T V`` and the video-to-text attention
@@ -32,15 +35,69 @@ def alignment_mask(spans: jax.Array, video_mask: jax.Array, text_mask: jax.Array
     Returns:
         [..., N + M, N + M] bool.
     """
-    n = video_mask.shape[-1]
+    n, m = video_mask.shape[-1], text_mask.shape[-1]
+    return alignment_rows(spans, video_mask, text_mask, jnp.arange(n + m))
+
+
+def alignment_rows(spans: jax.Array, video_mask: jax.Array, text_mask: jax.Array,
+                   rows: jax.Array) -> jax.Array:  # fmt: skip
+    """Rows ``rows`` of ``alignment_mask``, built without the rest of it: memory
+    O(len(rows) x (N + M)), so attention over hours of video can take the mask block by
+    block (``csum.attention``'s ``rows``).
+
+    Args:
+        spans, video_mask, text_mask: as ``alignment_mask``.
+        rows: [R] int row indices; a row past N + M - 1 is all False.
+
+    Returns:
+        [..., R, N + M] bool.
+    """
+    n, m = video_mask.shape[-1], text_mask.shape[-1]
     steps = jnp.arange(n)
-    inside = (steps >= spans[..., :, 0:1]) & (steps < spans[..., :, 1:2])  # [..., M, N]
-    cross = inside & text_mask[..., :, None] & video_mask[..., None, :]
-    vv = video_mask[..., :, None] & video_mask[..., None, :]
-    tt = text_mask[..., :, None] & text_mask[..., None, :]
-    top = jnp.concatenate([vv, jnp.swapaxes(cross, -1, -2)], axis=-1)
-    bottom = jnp.concatenate([cross, tt], axis=-1)
-    return jnp.concatenate([top, bottom], axis=-2)
+    t = jnp.clip(rows, 0, n - 1)  # the row's step, for video rows
+    k = jnp.clip(rows - n, 0, m - 1)  # the row's sentence, for text rows
+    lead = video_mask.shape[:-1] + (rows.shape[0],)
+
+    def widen(keys, size):  # [..., size] -> [..., R, size]
+        return jnp.broadcast_to(keys[..., None, :], lead + (size,))
+
+    # a video row: every valid step, and the sentences whose window holds the step
+    holds = (t[:, None] >= spans[..., None, :, 0]) & (t[:, None] < spans[..., None, :, 1])
+    video_row = jnp.concatenate([widen(video_mask, n), holds & text_mask[..., None, :]], -1)
+    video_row = video_row & video_mask[..., t][..., None]
+    # a text row: the steps of the sentence's window, and every valid sentence
+    span = jnp.take(spans, k, axis=-2)  # [..., R, 2]
+    inside = (steps >= span[..., 0:1]) & (steps < span[..., 1:2])  # [..., R, N]
+    text_row = jnp.concatenate([inside & video_mask[..., None, :], widen(text_mask, m)], -1)
+    text_row = text_row & text_mask[..., k][..., None]
+    is_video, real = rows < n, rows < n + m
+    return jnp.where(is_video[:, None], video_row, text_row & real[:, None])
+
+
+def window_sums(entries: jax.Array, spans: jax.Array, live: jax.Array, T: int) -> jax.Array:
+    """Each step's sum of the entries of the sentences whose window holds it.
+
+    A running sum over the steps of +entry at each window's start and -entry at its end,
+    so memory is O(T + M) (a [B, M, T] membership matrix would be quadratic in the
+    length of a transcribed video).
+
+    Args:
+        entries: [M, C] one vector per sentence.
+        spans: [B, M, 2] int windows (start inclusive, end exclusive).
+        live: [B, M] bool sentences that count (real, not padding).
+        T: steps.
+
+    Returns:
+        [B, T, C] float32.
+    """
+    B, M = live.shape
+    start, end = jnp.clip(spans[..., 0], 0, T), jnp.clip(spans[..., 1], 0, T)
+    live = live & (start < end)
+    add = jnp.where(live[..., None], entries.astype(jnp.float32)[None], 0.0)  # [B, M, C]
+    rows = jnp.arange(B)[:, None]
+    delta = jnp.zeros((B, T + 1, entries.shape[-1]), jnp.float32)
+    delta = delta.at[rows, start].add(add).at[rows, end].add(-add)
+    return jnp.cumsum(delta, axis=1)[:, :T]
 
 
 def context_query_attention(video: jax.Array, query: jax.Array, video_mask: jax.Array,

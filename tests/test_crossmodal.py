@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from csum.crossmodal import alignment_mask, context_query_attention
+from csum.crossmodal import alignment_mask, alignment_rows, context_query_attention, window_sums
 
 
 def test_alignment_mask_by_hand():
@@ -80,3 +80,25 @@ def test_context_query_padding_changes_no_output_or_gradient():
     assert float(jnp.abs(gp[0][:, 5:]).max()) == 0.0 and float(jnp.abs(gp[1][:, 3:]).max()) == 0.0
     jitted = jax.jit(f)(jnp.asarray(vp), jnp.asarray(qp), vpm, qpm)
     np.testing.assert_allclose(jitted[0], tp, rtol=1e-6, atol=1e-7)
+
+
+def test_alignment_rows_are_the_masks_rows():
+    # any rows, in any order, equal those of the whole mask; rows past N + M are empty
+    spans = jnp.array([[[0, 2], [3, 5], [0, 5]], [[1, 4], [4, 5], [0, 0]]])
+    video, text = jnp.array([[1, 1, 1, 1, 0], [1] * 5], bool), jnp.array([[1, 1, 0], [1] * 3], bool)
+    whole = alignment_mask(spans, video, text)
+    rows = jnp.array([7, 0, 4, 5, 9, 2, 8])
+    got = alignment_rows(spans, video, text, rows)
+    np.testing.assert_array_equal(got[:, [0, 1, 2, 3, 5]], whole[:, [7, 0, 4, 5, 2]])
+    assert not got[:, [4, 6]].any()
+
+
+def test_window_sums_by_hand():
+    # steps 0-5; sentence 0 covers [0, 3), sentence 1 [2, 5), sentence 2 is padding and an
+    # empty window [4, 4) counts nothing
+    entries = jnp.array([[1.0, 0.0], [0.0, 10.0], [100.0, 100.0], [7.0, 7.0]])
+    spans = jnp.array([[[0, 3], [2, 5], [0, 6], [4, 4]]])
+    live = jnp.array([[True, True, False, True]])
+    got = window_sums(entries, spans, live, 6)
+    want = [[1, 0], [1, 0], [1, 10], [0, 10], [0, 10], [0, 0]]
+    np.testing.assert_array_equal(got[0], want)
