@@ -27,7 +27,8 @@ Columns, each row in its own process:
 A row whose step would take longer than ``--budget-s`` (predicted from the two previous
 lengths: global attention is quadratic in time, even when its memory is linear) is only
 compiled: its memory column is still measured, its time is not. Writes
-``long_video.{md,json}`` under ``--out``.
+``long_video.{md,json}`` under ``--out``; the rows of backbones that this run did not
+measure are kept from the JSON already there, so one backbone can be (re)measured alone.
 """
 
 from __future__ import annotations
@@ -146,6 +147,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def kept(path: str, rows: list[dict], order: list[str]) -> list[dict]:
+    """``rows`` plus the rows of other backbones in the report at ``path`` (if any),
+    backbones in ``order`` (others after them)."""
+    from pathlib import Path
+
+    measured = {r["backbone"] for r in rows}
+    old = json.loads(Path(path).read_text()) if Path(path).is_file() else []
+    merged = [r for r in old if r["backbone"] not in measured] + rows
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(merged, key=lambda r: (rank.get(r["backbone"], len(order)), r["T"]))
+
+
 def main() -> None:
     from experiments.configs.common import BACKBONE_NAMES, MULTIMODAL_KWARGS
 
@@ -175,6 +188,7 @@ def main() -> None:
             mine.append(row)
             print(table([row]).splitlines()[-1], flush=True)
         rows += mine
+    rows = kept(f"{args.out}/long_video.json", rows, every)
     write_report(f"{args.out}/long_video", table(rows), rows)
 
 
