@@ -27,8 +27,9 @@ Columns, each row in its own process:
 A row whose step would take longer than ``--budget-s`` (predicted from the two previous
 lengths: global attention is quadratic in time, even when its memory is linear) is only
 compiled: its memory column is still measured, its time is not. Writes
-``long_video.{md,json}`` under ``--out``; the rows of backbones that this run did not
-measure are kept from the JSON already there, so one backbone can be (re)measured alone.
+``long_video.{md,json}`` under ``--out``, after every row; the rows (backbone and T) that
+this run did not measure are kept from the JSON already there, so one backbone or one
+length can be (re)measured alone.
 """
 
 from __future__ import annotations
@@ -92,7 +93,14 @@ def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
     model = build_summarizer(config, videos[0].dims, seed=0)
     optimizer = make_optimizer_for(config, model)
     step = make_train_step(config)
-    bank = negatives_bank(config, model, videos, [T])
+    if run_steps:
+        bank = negatives_bank(config, model, videos, [T])
+    elif config.loss.negatives == "windows":
+        # compiling needs the bank's shape only ([videos, bucket] per-clip losses), not the
+        # forward passes behind its values (hours for MHMS's sequential decoder at 65,536)
+        bank = jnp.zeros((len(videos), T), jnp.float32)
+    else:
+        raise ValueError(f"compile-only rows know the windows bank, not {config.loss.negatives!r}")
     nnx.reseed(model, dropout=step_key(0, 0, 0))
     tic = time.perf_counter()
     memory = step.lower(model, optimizer, batch, bank).compile().memory_analysis()
@@ -148,13 +156,13 @@ def table(rows: list[dict]) -> str:
 
 
 def kept(path: str, rows: list[dict], order: list[str]) -> list[dict]:
-    """``rows`` plus the rows of other backbones in the report at ``path`` (if any),
-    backbones in ``order`` (others after them)."""
+    """``rows`` plus the rows of other (backbone, T) pairs in the report at ``path`` (if
+    any), backbones in ``order`` (others after them)."""
     from pathlib import Path
 
-    measured = {r["backbone"] for r in rows}
+    measured = {(r["backbone"], r["T"]) for r in rows}
     old = json.loads(Path(path).read_text()) if Path(path).is_file() else []
-    merged = [r for r in old if r["backbone"] not in measured] + rows
+    merged = [r for r in old if (r["backbone"], r["T"]) not in measured] + rows
     rank = {name: i for i, name in enumerate(order)}
     return sorted(merged, key=lambda r: (rank.get(r["backbone"], len(order)), r["T"]))
 
@@ -166,7 +174,13 @@ def main() -> None:
     parser.add_argument("--backbones", default="all")
     parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)))
     parser.add_argument("--dtype", default="bfloat16")
-    parser.add_argument("--budget-s", type=float, default=120.0)
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=120.0,
+        help="run a row's steps only when predicted under this many seconds "
+        "(negative: compile every row, run none)",
+    )
     parser.add_argument("--out", default="docs")
     parser.add_argument("--row", default="", help="internal: BACKBONE,T,RUN in this process")
     args = parser.parse_args()
@@ -187,9 +201,11 @@ def main() -> None:
             row = row if "error" not in row else {"backbone": backbone, "T": T, **row}
             mine.append(row)
             print(table([row]).splitlines()[-1], flush=True)
+            # written after every row: an interrupted run keeps what it measured
+            done = kept(f"{args.out}/long_video.json", rows + mine, every)
+            write_report(f"{args.out}/long_video", table(done), done, echo=False)
         rows += mine
-    rows = kept(f"{args.out}/long_video.json", rows, every)
-    write_report(f"{args.out}/long_video", table(rows), rows)
+    print(table(kept(f"{args.out}/long_video.json", rows, every)))
 
 
 if __name__ == "__main__":

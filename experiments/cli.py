@@ -96,9 +96,10 @@ def make_parser(prog: str, doc: str, *sections: str,
     )
 
 
-def write_report(stem, table: str, data, indent: int = 2) -> None:
+def write_report(stem, table: str, data, indent: int = 2, echo: bool = True) -> None:
     """Writes ``stem.md`` (the printed table) and ``stem.json`` (the numbers behind it),
-    creating the folder, and prints the table: the output of every table and benchmark."""
+    creating the folder, and prints the table (unless ``echo`` is False): the output of
+    every table and benchmark."""
     import json
     from pathlib import Path
 
@@ -106,7 +107,8 @@ def write_report(stem, table: str, data, indent: int = 2) -> None:
     stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(data, indent=indent) + "\n")
     stem.with_suffix(".md").write_text(table + "\n")
-    print(table)
+    if echo:
+        print(table)
 
 
 def add_import_option(parser: argparse.ArgumentParser) -> None:
