@@ -154,10 +154,10 @@ class A2Summ(nnx.Module):
         # Segment embeddings: sentence k and the frames of its window share entry k.
         n_seg = self.segment.shape[0]
         table = self.segment[...].astype(f.dtype)
-        s = s + table[jnp.minimum(jnp.arange(M), n_seg - 1)][None]
+        entries = table[jnp.minimum(jnp.arange(M), n_seg - 1)]  # sentence k's entry
+        s = s + entries[None]
         spans = jnp.where(text_mask[..., None], text_spans, 0)
-        f = f + window_sums(table[jnp.minimum(jnp.arange(M), n_seg - 1)], spans, text_mask,
-                             T).astype(f.dtype)  # fmt: skip
+        f = f + window_sums(entries, spans, text_mask, T).astype(f.dtype)
         # [CLS_V, frames, CLS_T, sentences]: a [CLS] is a step with no window of its own.
         cls = lambda p: jnp.broadcast_to(p[...].astype(f.dtype), (B, 1, C))  # noqa: E731
         x = jnp.concatenate([cls(self.cls_video), f, cls(self.cls_text), s], axis=1)
