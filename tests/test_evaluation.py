@@ -68,6 +68,39 @@ def test_rank_correlation_is_otani():
     assert evaluation.rank_correlation(np.ones(50), users) == (0.0, 0.0)  # undefined -> 0
 
 
+def _scipy_tau_rho(x, ys):
+    taus = [stats.kendalltau(stats.rankdata(-x), stats.rankdata(-y))[0] for y in ys]
+    return np.array(taus), np.array([stats.spearmanr(x, y)[0] for y in ys])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_batched_tau_b_and_rho_equal_scipy_with_ties(seed, monkeypatch):
+    # Frame scores repeat (a step's score is held over its frames; annotators score 1..5),
+    # so ties are the rule: the tie corrections of tau-b must count them as SciPy does.
+    rng = np.random.default_rng(seed)
+    n, u = int(rng.integers(5, 300)), int(rng.integers(1, 6))
+    x = np.repeat(rng.normal(size=n), rng.integers(1, 4, n)) if seed % 2 else rng.random(n)
+    ys = rng.integers(1, 6, (u, x.size)).astype(float)
+    ys[0] = x + rng.normal(0, 0.5, x.size) if seed % 3 else ys[0]
+    want = _scipy_tau_rho(x, ys)
+    np.testing.assert_allclose(evaluation.kendall_tau_b(x, ys), want[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(evaluation.spearman_rho(x, ys), want[1], rtol=0, atol=1e-12)
+    monkeypatch.setattr(evaluation, "_CONTINGENCY_MAX", 1)  # too large: SciPy per annotator
+    np.testing.assert_allclose(evaluation.kendall_tau_b(x, ys), want[0], rtol=0, atol=1e-12)
+
+
+def test_tau_b_hand_computed():
+    # x = (1, 2, 2, 3), y = (1, 3, 2, 2): pairs (12 C)(13 C)(14 C)(23 tie x)(24 D)(34 tie y)
+    # P = 3, Q = 1, n0 = 6, one pair tied in x, one in y: tau_b = 2 / sqrt(5 * 5) = 0.4.
+    assert evaluation.kendall_tau_b([1, 2, 2, 3], [[1, 3, 2, 2]])[0] == pytest.approx(0.4)
+
+
+def test_a_constant_annotator_counts_zero_beside_the_others():
+    pred = np.arange(6.0)
+    users = np.array([np.arange(6.0), np.full(6, 2.0)])
+    assert evaluation.rank_correlation(pred, users) == pytest.approx((0.5, 0.5))
+
+
 def _video():
     n = 30
     return Video(key="v", features=(np.zeros((6, 2), np.float32),), n_frames=n,
