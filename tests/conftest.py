@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
+import jax
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,6 +18,16 @@ sys.path.insert(0, str(ROOT))
 
 from csum.data.eccv16 import load_eccv16  # noqa: E402
 from csum.data.synthetic import FEATURE_KEYS, ensure_synthetic  # noqa: E402
+
+# Most of the suite's time is XLA compiling, and many tests build the same programs (every
+# run of a config compiles its train step per bucket). JAX's persistent compilation cache
+# keeps each compiled program for the session: the first test pays, the others load it.
+# One directory per process, because the cache's plain file writes are not safe to share.
+_XLA_CACHE = tempfile.mkdtemp(prefix=f"csum-xla-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+atexit.register(shutil.rmtree, _XLA_CACHE, ignore_errors=True)
+jax.config.update("jax_compilation_cache_dir", _XLA_CACHE)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 SMALL = {"n_videos": 12, "dim": 32, "min_seconds": 20, "max_seconds": 60}
 
