@@ -17,6 +17,7 @@ import numpy as np
 from flax import nnx
 
 from csum.data.batching import eval_batches
+from csum.data.stream import as_source, eval_stream
 from csum.data.video import Video
 from csum.losses import window_nce
 from csum.model import Summarizer
@@ -28,8 +29,8 @@ def _embed(model: Summarizer, features, mask) -> jax.Array:
     return model.projector(model.contrast_features(features), mask)
 
 
-def video_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
-               buckets: Sequence[int], quantum: int = 64):  # fmt: skip
+def video_bank(model: Summarizer, videos, batch_size: int, buckets: Sequence[int],
+               quantum: int = 64):  # fmt: skip
     """Every video's mean window embedding u (Eq. 4) under the current projector.
 
     With ``loss.negatives="all"`` these are the extra negatives of every step: each
@@ -39,20 +40,27 @@ def video_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
     default) they are exact constants; with a trained projector they are refreshed every
     epoch (a memory bank, up to one epoch stale).
 
+    Args:
+        model: the Summarizer (its projector and contrast features are used).
+        videos: the training videos, a list or a ``csum.data.stream.VideoSource`` (read a
+            batch at a time: the bank is N rows of E floats, whatever the videos' length).
+        batch_size: videos per embedding batch.
+        buckets: padded lengths.
+        quantum: the bank's rows are padded to a multiple of this.
+
     Returns:
         (embeddings [N', E] float32, present [N'] bool), N' = N rounded up to ``quantum``
-        so that the train step compiles once for any fold size; row i is ``videos[i]``.
+        so that the train step compiles once for any fold size; row i is video i.
     """
-    position = {id(v): i for i, v in enumerate(videos)}
-    rows = -(-len(videos) // quantum) * quantum
+    source = as_source(videos)
+    rows = -(-len(source) // quantum) * quantum
     out, present = None, np.zeros((rows,), bool)
-    for group, batch in eval_batches(videos, batch_size, buckets):
+    for positions, _, batch in eval_stream(source, batch_size, buckets):
         u = np.asarray(_embed(model, batch.features, batch.mask))
         if out is None:
             out = np.zeros((rows, u.shape[-1]), np.float32)
-        for b, v in enumerate(group):
-            out[position[id(v)]] = u[b]
-            present[position[id(v)]] = True
+        out[positions] = u[: len(positions)]
+        present[positions] = True
     return jax.numpy.asarray(out), jax.numpy.asarray(present)
 
 

@@ -218,6 +218,24 @@ def add_contrast(config, model, train, val, test, buckets, folder: Path | None):
                            config.loss.tau, [folder] if folder is not None else [])  # fmt: skip
 
 
+def run_stream(config, workdir: Path,
+               on_epoch_end: Callable[[int, int], None] | None = None) -> dict:  # fmt: skip
+    """``data.stream=true``: CSUM on the collection of ``data.file`` (one h5 file or a glob
+    of shards), read a batch at a time (``csum.collection``)."""
+    collection.check_stream(config)
+    source = collection.stream_source(config)
+    check_workdir(config, workdir)
+    if distributed.is_primary():
+        (workdir / "model.json").write_text(json.dumps({"in_dims": list(source.dims)}) + "\n")
+    buckets = default_buckets(int(source.lengths().max()), config.train.bucket_quantum,
+                              config.train.bucket_growth)  # fmt: skip
+    try:
+        return collection.train_collection(config, source, source.dims, buckets, workdir,
+                                           make_train_step(config), on_epoch_end)  # fmt: skip
+    finally:
+        source.close()
+
+
 def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = None,
                    allow_unlabelled: bool = False) -> dict:  # fmt: skip
     """Trains and evaluates every configured fold; writes and returns results.json's dict.
@@ -226,6 +244,8 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     trained on the whole collection and nothing is evaluated (``csum.collection``).
     """
     workdir = Path(config.workdir).expanduser()
+    if config.data.stream:
+        return run_stream(config, workdir, on_epoch_end)
     protocol = parse_protocol(config.eval.protocol)
     dataset = load_dataset(config, optional_labels=allow_unlabelled)
     unlabelled = collection.is_unlabelled(dataset)

@@ -67,17 +67,29 @@ class Summarizer(nnx.Module):
 
 
 def set_contrast_stats(model: Summarizer, videos) -> None:
-    """Sets X's per-feature mean and 1/std from every step of ``videos`` (the training set)."""
-    x = np.concatenate(
-        [
-            np.concatenate(
-                [np.asarray(v.features[i], np.float64) for i in model.contrast_sources], axis=-1
-            )
-            for v in videos
-        ]  # fmt: skip
-    )
-    model.x_mean[...] = jnp.asarray(x.mean(0), jnp.float32)
-    model.x_scale[...] = jnp.asarray(1.0 / np.maximum(x.std(0), 1e-6), jnp.float32)
+    """Sets X's per-feature mean and 1/std from every step of ``videos`` (the training set).
+
+    Two passes over the videos in float64 (the mean, then the squared deviations from it),
+    one video at a time, so that a collection read from disk (``videos`` a
+    ``csum.data.stream.VideoSource``) is never held whole.
+    """
+    from csum.data.stream import as_source
+
+    source = as_source(videos)
+
+    def rows(i):
+        v = source.load(i)
+        return np.concatenate([np.asarray(v.features[s], np.float64)
+                               for s in model.contrast_sources], axis=-1)  # fmt: skip
+
+    total, count = 0.0, 0
+    for i in range(len(source)):
+        x = rows(i)
+        total, count = total + x.sum(0), count + len(x)
+    mean = total / count
+    squares = sum(((rows(i) - mean) ** 2).sum(0) for i in range(len(source)))
+    model.x_mean[...] = jnp.asarray(mean, jnp.float32)
+    model.x_scale[...] = jnp.asarray(1.0 / np.maximum(np.sqrt(squares / count), 1e-6), jnp.float32)
 
 
 def build_summarizer(config, in_dims, seed: int) -> Summarizer:

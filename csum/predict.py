@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from flax import nnx
 
 from backbones.registry import outputs
-from csum.data.batching import eval_batches
+from csum.data.stream import as_source, eval_stream
 from csum.data.video import Video
 
 
 @nnx.jit
 def _scores(backbone, features, mask, streams):
     return outputs(backbone, features, mask, streams).scores
+
+
+def iter_scores(backbone, videos, batch_size: int,
+                buckets: Sequence[int]) -> Iterator[tuple[str, np.ndarray]]:  # fmt: skip
+    """Each video's step scores in evaluation mode (no dropout), a batch at a time.
+
+    Args:
+        backbone: a backbone module.
+        videos: videos to score: a list, or a ``csum.data.stream.VideoSource`` (read a
+            batch at a time, so that a collection's scores can be written as they come).
+        batch_size: videos per padded batch.
+        buckets: allowed padded lengths (one compile per bucket at most).
+
+    Yields:
+        ``(video.key, [n_steps] float64 scores)``, in ``eval_order``.
+    """
+    backbone.eval()
+    try:
+        for _, group, batch in eval_stream(as_source(videos), batch_size, buckets):
+            scores = np.asarray(_scores(backbone, batch.features, batch.mask, batch.streams))
+            for b, v in enumerate(group):
+                yield v.key, scores[b, : v.n_steps].astype(np.float64)
+    finally:
+        backbone.train()
 
 
 def predict_scores(backbone, videos: Sequence[Video], batch_size: int,
@@ -30,11 +54,4 @@ def predict_scores(backbone, videos: Sequence[Video], batch_size: int,
     Returns:
         ``{video.key: [n_steps] float scores}``.
     """
-    backbone.eval()
-    out = {}
-    for group, batch in eval_batches(videos, batch_size, buckets):
-        scores = np.asarray(_scores(backbone, batch.features, batch.mask, batch.streams))
-        for b, v in enumerate(group):
-            out[v.key] = scores[b, : v.n_steps].astype(np.float64)
-    backbone.train()
-    return out
+    return dict(iter_scores(backbone, videos, batch_size, buckets))

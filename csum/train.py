@@ -18,7 +18,7 @@ from tqdm import tqdm
 from csum import distributed, parallel, topk
 from csum.banks import video_bank, window_bank
 from csum.checkpoint import Checkpointer
-from csum.data.stream import MemorySource, stream_batches
+from csum.data.stream import MemorySource, VideoSource, as_source, stream_batches
 from csum.data.video import Video
 from csum.model import Summarizer, set_contrast_stats
 from csum.objectives import LOSSES, operator_kwargs  # noqa: F401  (operator_kwargs: API)
@@ -136,11 +136,17 @@ def make_train_step(config) -> Callable:
 
 def negatives_bank(config, model: Summarizer, videos, buckets):
     """The bank of extra negatives that ``loss.negatives`` asks for (None for "batch"):
-    ``window_bank`` or ``video_bank`` over ``videos``, computed in eval mode."""
+    ``window_bank`` or ``video_bank`` over ``videos`` (a list, or a ``VideoSource``: the
+    window bank is every clip of every video, so it needs the videos in memory), computed
+    in eval mode."""
     if config.train.regime != "csum" or config.loss.negatives == "batch":
         return None
     model.eval()  # the projector has no dropout; eval mode for any that would
     if config.loss.negatives == "windows":
+        if not isinstance(videos, MemorySource | list | tuple):
+            raise ValueError("loss.negatives=windows needs the videos in memory "
+                             "(data.stream=true trains with batch or all)")  # fmt: skip
+        videos = videos.videos if isinstance(videos, MemorySource) else videos
         bank = window_bank(model, videos, config.eval.batch_size, buckets, config.loss.tau)
     else:
         bank = video_bank(model, videos, config.eval.batch_size, buckets)
@@ -177,7 +183,7 @@ def drop_stale_records(path: Path, fold: int, from_epoch: int) -> None:
 def train_fold(
     config,
     model: Summarizer,
-    videos: Sequence[Video],
+    videos: Sequence[Video] | VideoSource,
     fold: int,
     workdir: Path,
     step_fn: Callable,
@@ -195,7 +201,8 @@ def train_fold(
     Args:
         config: the run config.
         model: a freshly built Summarizer (overwritten by the checkpoint when resuming).
-        videos: training videos.
+        videos: training videos: a list, or a ``csum.data.stream.VideoSource`` read a batch
+            at a time (a collection larger than memory, ``data.stream``).
         fold: fold index (for keys, paths and logs).
         workdir: the run's work directory.
         step_fn: from ``make_train_step``.
@@ -208,8 +215,9 @@ def train_fold(
     Returns:
         The per-epoch metric records of this fold (also appended to metrics.jsonl).
     """
+    source = as_source(videos)
     if model.normalize != "none":  # statistics of this fold's training videos
-        set_contrast_stats(model, videos)
+        set_contrast_stats(model, source)
     optimizer = make_optimizer_for(config, model)
     ckpt = Checkpointer(workdir / f"fold_{fold}" / "checkpoints")
     metrics_path = workdir / "metrics.jsonl"
@@ -217,7 +225,7 @@ def train_fold(
     primary = distributed.is_primary()  # files are written by one process
     if primary:
         drop_stale_records(metrics_path, fold, start)
-    steps_per_epoch = math.ceil(len(videos) / config.train.batch_size)
+    steps_per_epoch = math.ceil(len(source) / config.train.batch_size)
     mesh, rows, place = None, None, None
     devices = parallel.resolve_devices(config.train.devices, config.train.batch_size)
     if devices > 1:  # data parallel: batches split along B, state replicated
@@ -226,7 +234,6 @@ def train_fold(
         rows = parallel.local_rows(mesh, config.train.batch_size)
         place = functools.partial(parallel.shard_rows, mesh=mesh,
                                   batch_size=config.train.batch_size)  # fmt: skip
-    source = MemorySource(videos)
     stochastic = config.topk.name in topk.STOCHASTIC
     records, bank = [], None
     bar = tqdm(range(start, config.train.epochs), desc=f"fold {fold}", unit="epoch",
@@ -242,7 +249,7 @@ def train_fold(
                 and (bank is None or config.projector.trainable)
             ):
                 local = model if mesh is None else parallel.local_copy(model)
-                bank = negatives_bank(config, local, videos, buckets)
+                bank = negatives_bank(config, local, source, buckets)
                 if mesh is not None:
                     bank = parallel.replicate(bank, mesh)
             losses = []

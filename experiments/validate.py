@@ -177,6 +177,7 @@ RULES: dict[str, Rule] = {
     "data.splits": any_text(),
     "data.folds": Rule(_folds, "a tuple of fold indices >= 0 (empty: all folds)", (-1,)),
     "data.min_steps": COUNT,
+    "data.stream": flag(),
     "backbone.name": one_of(_backbones),
     "backbone.contrast_input": flag(),
     "projector.window": COUNT,
@@ -392,9 +393,11 @@ def validate(config) -> None:
             shown = value.to_dict() if hasattr(value, "to_dict") else value
             raise ConfigError(f"--config.{key}={shown!r}: expected {rule.allowed}")
     _check_backbone_kwargs(config)
+    from csum.collection import check_stream
     from csum.train import check_regime
 
     try:
+        check_stream(config)
         check_regime(config)
         if config.task == "transcripts":
             from csum.multimodal.transcripts import check_regime as check_transcripts

@@ -157,10 +157,25 @@ def train_batches(
     return [collate([videos[i] for i in chunk], batch_size, buckets, index=chunk) for chunk in plan]
 
 
+def eval_order(lengths, batch_size: int) -> list[np.ndarray]:
+    """The inference order: video positions sorted by length (stably, so that ties keep
+    their order), ``batch_size`` at a time, to waste little padding.
+
+    Args:
+        lengths: [N] each video's number of steps.
+        batch_size: videos per group.
+
+    Returns:
+        Groups of positions, [<= batch_size] int each.
+    """
+    order = np.argsort(np.asarray(lengths, np.int64), kind="stable")
+    return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+
+
 def eval_batches(
     videos: Sequence[Video], batch_size: int, buckets: Sequence[int]
 ) -> list[tuple[list[Video], Batch]]:
-    """Batches for inference, grouped by length to waste little padding, in a fixed order."""
-    ordered = sorted(videos, key=lambda v: v.n_steps)
-    groups = [ordered[s : s + batch_size] for s in range(0, len(ordered), batch_size)]
+    """Batches for inference in ``eval_order`` (``csum.data.stream.eval_stream`` reads
+    the same batches from a collection a group at a time)."""
+    groups = [[videos[i] for i in g] for g in eval_order([v.n_steps for v in videos], batch_size)]
     return [(g, collate(g, batch_size, buckets)) for g in groups]

@@ -50,8 +50,9 @@ def _read(group: h5py.Group, key: str, file: Path, video: str) -> np.ndarray:
     return np.asarray(group[key][()])
 
 
-def check_features(x, file, video, key, min_steps, expected_dim):
-    """[n_steps, D] finite float features of one video as float32, or a DataError."""
+def check_shape(x, file, video, key, min_steps, expected_dim) -> None:
+    """Checks the shape and dtype of one video's features (an array, or an h5 dataset
+    before it is read): [n_steps >= min_steps, expected_dim] floats, or a DataError."""
     if x.ndim != 2:
         raise DataError(file, f"expected [n_steps, D] features, got shape {x.shape}", video, key)
     if not np.issubdtype(x.dtype, np.floating):
@@ -64,6 +65,11 @@ def check_features(x, file, video, key, min_steps, expected_dim):
         )
     if expected_dim is not None and x.shape[1] != expected_dim:
         raise DataError(file, f"feature size {x.shape[1]}, expected {expected_dim}", video, key)
+
+
+def check_features(x, file, video, key, min_steps, expected_dim):
+    """[n_steps, D] finite float features of one video as float32, or a DataError."""
+    check_shape(x, file, video, key, min_steps, expected_dim)
     bad = ~np.isfinite(x)
     if bad.any():
         step = int(np.argwhere(bad)[0, 0])

@@ -10,11 +10,17 @@ of the epoch's generator, so a resumed run sees the same batches.
 
 Sources (``VideoSource``: ``len``, ``lengths()``, ``load(i)``):
 
-* ``H5Source``: any number of eccv16-layout h5 files, read a video at a time; lengths come
-  from the datasets' shapes, without reading features. Shuffling spans every file.
+* ``H5Source``: any number of eccv16-layout h5 files (a collection's shards), read a video
+  at a time; lengths and feature sizes come from the datasets' shapes, without reading
+  features. Shuffling spans every file. ``experiments.run`` trains from one with
+  ``data.stream=true`` (``csum.collection``).
 * ``MemorySource``: videos already loaded (what ``csum.train.train_fold`` streams from).
 * ``SyntheticSource``: videos generated on the fly from ``(seed, index)``, for tests and
   the loader benchmark (``benchmarks/loader.py``).
+
+``eval_stream`` reads a source in inference order (``csum.data.batching.eval_order``), a
+batch at a time: what the negatives banks, the contrast statistics and scoring read, so
+that they too hold one batch, not the collection.
 
 Why not grain: csum's batches are variable-length buckets planned over the whole epoch
 (sorted by jittered length, then shuffled), which grain's samplers and batch operations
@@ -34,8 +40,8 @@ from typing import Protocol
 import h5py
 import numpy as np
 
-from csum.data.batching import Batch, bucket_for, collate, plan_epoch
-from csum.data.eccv16 import natural_order
+from csum.data.batching import Batch, bucket_for, collate, eval_order, plan_epoch
+from csum.data.eccv16 import check_features, check_shape, natural_order
 from csum.data.errors import DataError
 from csum.data.video import Video
 
@@ -129,6 +135,27 @@ def _collate_rows(source: VideoSource, chunk: np.ndarray, start: int, stop: int,
                    for named in (blank.streams, blank.targets)))  # fmt: skip
 
 
+def as_source(videos) -> VideoSource:
+    """``videos`` as a ``VideoSource``: a list of videos is wrapped in ``MemorySource``; a
+    source is returned as it is."""
+    return videos if hasattr(videos, "load") else MemorySource(videos)
+
+
+def eval_stream(
+    source: VideoSource, batch_size: int, buckets: Sequence[int]
+) -> Iterator[tuple[np.ndarray, list[Video], Batch]]:
+    """The batches of inference (``csum.data.batching.eval_batches``'s, in its order), read
+    from ``source`` one batch at a time.
+
+    Yields:
+        ``(positions, videos, batch)``: the group's positions in the source ([<= B] int),
+        its videos and their padded batch (``index`` = positions).
+    """
+    for group in eval_order(source.lengths(), batch_size):
+        videos = [source.load(int(i)) for i in group]
+        yield group, videos, collate(videos, batch_size, buckets, index=group)
+
+
 class MemorySource:
     """Videos already in memory, as a ``VideoSource`` (the labelled benchmark sets)."""
 
@@ -149,28 +176,67 @@ class MemorySource:
 class H5Source:
     """Videos of many eccv16 h5 files, read one at a time.
 
+    Every video's features are checked for shape when the source is built (from the h5
+    datasets' shapes: nothing is read), and for non-finite values when it is loaded.
+    Video keys must be unique across the files: they name the videos in every output.
+
     Args:
-        paths: the h5 files (a collection's shards).
-        feature_key: the features dataset of each video group.
+        paths: the h5 files (a collection's shards), read in this order.
+        feature_keys: the features dataset(s) of each video group, one per source.
+        min_steps: shortest accepted video, in steps.
+        dtype: the features' storage dtype once loaded (``csum.data.video.cast_features``).
+
+    Raises:
+        DataError: one line naming file, video and key for a missing file or key, a wrong
+            shape or size, a too-short video or a key that two files share.
     """
 
-    def __init__(self, paths: Sequence, feature_key: str = "features"):
+    def __init__(self, paths: Sequence, feature_keys: Sequence[str] | str = ("features",),
+                 min_steps: int = 1, dtype=np.float32):  # fmt: skip
         self.paths = [Path(p) for p in paths]
-        self.feature_key = feature_key
+        self.feature_keys = (
+            (feature_keys,) if isinstance(feature_keys, str) else tuple(feature_keys)
+        )
+        self.dtype = np.dtype(dtype)
         self._index: list[tuple[int, str]] = []
-        lengths = []
+        self.dims: tuple[int, ...] | None = None
+        lengths, seen = [], {}
         for f, path in enumerate(self.paths):
             if not path.is_file():
                 raise DataError(path, "file not found")
-            with h5py.File(path, "r") as h5:
+            try:
+                h5 = h5py.File(path, "r")
+            except OSError as err:
+                raise DataError(path, f"cannot read h5 file ({err})") from None
+            with h5:
                 for key in sorted(h5, key=natural_order):  # load_eccv16's order
-                    if feature_key not in h5[key]:
-                        raise DataError(path, "missing", video=key, key=feature_key)
+                    if key in seen:
+                        raise DataError(path, f"video key also in {seen[key]}; keys must be "
+                                        "unique across the files", video=key)  # fmt: skip
+                    seen[key] = path
+                    lengths.append(self._check(h5[key], path, key, min_steps))
                     self._index.append((f, key))
-                    lengths.append(h5[key][feature_key].shape[0])
+        if not self._index:
+            raise DataError(self.paths[0] if self.paths else "data.file", "no videos")
         self._lengths = np.asarray(lengths, np.int64)
         self._files: dict[int, h5py.File] = {}
         self._lock = threading.Lock()  # h5py file handles are not thread-safe
+
+    def _check(self, group, path: Path, key: str, min_steps: int) -> int:
+        """One video's number of steps, after checking its datasets' shapes."""
+        dims, steps = [], None
+        for s, name in enumerate(self.feature_keys):
+            if not isinstance(group, h5py.Group) or name not in group:
+                raise DataError(path, "missing", video=key, key=name)
+            x = group[name]
+            check_shape(x, path, key, name, min_steps, self.dims[s] if self.dims else None)
+            if steps is not None and x.shape[0] != steps:
+                raise DataError(path, f"{x.shape[0]} steps, but {self.feature_keys[0]} has "
+                                f"{steps}", video=key, key=name)  # fmt: skip
+            steps = x.shape[0]
+            dims.append(x.shape[1])
+        self.dims = self.dims or tuple(dims)
+        return steps
 
     def __len__(self) -> int:
         return len(self._index)
@@ -183,10 +249,10 @@ class H5Source:
         with self._lock:
             if f not in self._files:
                 self._files[f] = h5py.File(self.paths[f], "r")
-            features = np.asarray(self._files[f][key][self.feature_key][()], np.float32)
-        if not np.isfinite(features).all():
-            raise DataError(self.paths[f], "non-finite features", video=key, key=self.feature_key)
-        return _training_video(f"{self.paths[f].stem}/{key}", (features,))
+            raw = [self._files[f][key][name][()] for name in self.feature_keys]
+        features = tuple(check_features(x, self.paths[f], key, name, 1, None).astype(self.dtype)
+                         for x, name in zip(raw, self.feature_keys, strict=True))  # fmt: skip
+        return _training_video(key, features)
 
     def close(self) -> None:
         for h5 in self._files.values():

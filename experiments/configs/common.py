@@ -138,6 +138,9 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.data.splits = ""  # default: MSVA's random non-overlapping 5 folds, shipped in csum/data
     c.data.folds = (0,) if quick else ()  # () = every fold of the split file
     c.data.min_steps = 10
+    # true: data.file (a path or a glob of h5 shards) is an unlabelled collection read a
+    # batch at a time, for collections larger than memory (csum.collection).
+    c.data.stream = False
 
     c.backbone = ml_collections.ConfigDict()
     c.backbone.name = backbone
