@@ -31,7 +31,7 @@ from csum.train import regime_loss, trainable
 out, data = sys.argv[1], sys.argv[2]
 args = ["--config=tvsum_msva:synthetic,quick", f"--config.data.synthetic_dir={data}",
         "--config.train.progress=false", "--config.compute_dtype=float32",
-        "--config.topk.name=sinkhorn", "--config.train.epochs=3", "--config.data.folds=(0,1)"]
+        "--config.topk.name=sinkhorn", "--config.train.epochs=3", "--config.data.folds=(0,)"]
 for n in (1, 4):
     assert main(args + [f"--config.workdir={out}/d{n}", f"--config.train.devices={n}"]) == 0
 c = prepare("tvsum_msva:synthetic,quick", {"data.synthetic_dir": data,  # successive halving
@@ -81,7 +81,7 @@ def test_four_devices_match_one(tmp_path):
 
     one, four = records(1), records(4)
     assert [(r["fold"], r["epoch"]) for r in one] == [(r["fold"], r["epoch"]) for r in four]
-    assert len(one) == 6
+    assert len(one) == 3
     # The loss curve agrees to float rounding. Metrics rank the clips by score: two clips
     # whose scores tie to rounding may swap, which moves Kendall's tau of one n-clip video by
     # 4 / (n (n - 1)) (2e-5 measured here on one epoch of ten); a few such swaps are allowed.
