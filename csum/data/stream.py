@@ -250,8 +250,9 @@ class H5Source:
             if f not in self._files:
                 self._files[f] = h5py.File(self.paths[f], "r")
             raw = [self._files[f][key][name][()] for name in self.feature_keys]
-        features = tuple(check_features(x, self.paths[f], key, name, 1, None).astype(self.dtype)
-                         for x, name in zip(raw, self.feature_keys, strict=True))  # fmt: skip
+        checked = (check_features(x, self.paths[f], key, name, 1, None)
+                   for x, name in zip(raw, self.feature_keys, strict=True))  # fmt: skip
+        features = tuple(x.astype(self.dtype, copy=False) for x in checked)
         return _training_video(key, features)
 
     def close(self) -> None:
