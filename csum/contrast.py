@@ -137,14 +137,17 @@ def _raw_channels(model, index: WindowIndex, keys: Sequence[str], videos: Sequen
 
 def with_channel(videos: Sequence[Video], channel: dict[str, np.ndarray],
                  before_audio: bool = False) -> list[Video]:  # fmt: skip
-    """The videos with their contrast as a one-wide source: the last one, or, when the
+    """The videos with their contrast as a one-wide float32 source: the last one, or, when the
     videos' last source is an audio stream (``before_audio``: a transformer with
     ``audio=True`` reads the last source as audio), the last but one, with the visual
     sources."""
     at = -1 if before_audio else None
 
     def add(v: Video) -> tuple:
-        c = channel[v.key][:, None].astype(v.features[0].dtype)
+        # float32 whatever the features' storage dtype: in bfloat16 (8 bits of mantissa) the
+        # contrast of the clips of one kind of scene collapsed into ties, which a ranking by
+        # the contrast alone averages and a backbone's residual breaks at random.
+        c = channel[v.key][:, None].astype(np.float32)
         if at is None:
             return (*v.features, c)
         return (*v.features[:at], c, *v.features[at:])

@@ -365,6 +365,13 @@ def format_table(results: dict) -> str:
     lines += [row(f"fold {r['fold']}", r) for r in results["folds"]]
     lines.append(row("mean", results["mean"]))
     lines += [row(name, m) for name, m in results["baselines"].items()]
+    alone = results["baselines"].get("contrast")
+    if alone:  # what training adds to its input (the trained model minus the contrast alone)
+        m = results["mean"]
+        lines.append(f"{'adds':12s} {100 * (m['f1'] - alone['f1']):+6.1f} "
+                     f"{m['kendall_tau'] - alone['kendall_tau']:+7.3f} "
+                     f"{m['spearman_rho'] - alone['spearman_rho']:+7.3f}   (training: mean "
+                     f"minus contrast)")  # fmt: skip
     share = results.get("oracle_share")
     if share:
         pct = [f"{100 * share[m]:5.0f}%" for m in METRICS]

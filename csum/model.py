@@ -15,6 +15,7 @@ from csum import topk
 from csum.data.batching import Batch
 from csum.losses import ntxent
 from csum.projector import WindowProjector
+from csum.residual import ContrastResidual
 
 
 class FeatureStats(nnx.Variable):
@@ -100,6 +101,15 @@ def build_summarizer(config, in_dims, seed: int) -> Summarizer:
     backbone = backbones.build(
         config.backbone.name, in_dims, rngs=rngs, dtype=dtype, **config.backbone.kwargs
     )
+    # Scores that start at the contrast (csum.residual), when the model is built for the
+    # contrast's one-wide source (the last, or the last but one before an audio stream).
+    # Built for the data's own sources alone (a benchmark, a model of the features), there
+    # is nothing to start from, and the backbone scores alone, as without the option.
+    audio = bool(config.backbone.kwargs.get("audio", False))
+    channel = len(in_dims) - (2 if audio else 1)
+    if (config.backbone.get("residual", False) and config.backbone.contrast_input
+            and channel >= 0 and in_dims[channel] == 1):  # fmt: skip
+        backbone = ContrastResidual(backbone, channel, config.backbone.residual_gain)
     sources = tuple(config.projector.sources)
     bad = [s for s in sources if not 0 <= s < len(in_dims)]
     if bad:

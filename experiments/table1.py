@@ -1,7 +1,8 @@
 """The analogue of CSUM's Table 1: every backbone, trained by CSUM and by its own supervision.
 
     python -m experiments.table1 [--dataset=tvsum|summe] [--synthetic] [--family=stock]
-        [--quick] [--seeds=0,1,2] [--backbones=vslstm,msva] [--regimes=csum,supervised] [--out=DIR]
+        [--quick] [--seeds=0,1,2] [--data-seeds=0,1,2] [--backbones=vslstm,msva]
+        [--regimes=csum,supervised] [--out=DIR]
         [--import=MODULE ...] [--config.a.b=V ...]
 
 For each backbone and regime the config ``{dataset}_{backbone}[_supervised]`` is trained
@@ -17,7 +18,11 @@ built from the same template. ``--family=stock`` trains on the synthetic data's 
 family (``csum.data.synthetic``; implies ``--synthetic``; files ``table1_{dataset}_stock``).
 Where both regimes ran, each backbone's CSUM row also gives its share of the supervised
 regime's margin over random scores, ``(csum - random) / (supervised - random)``, for F1
-and rho.
+and rho. With the contrast input, every row also says what training adds to it: the
+trained model minus the contrast alone on the same test videos, paired run by run, mean ±
+std over the runs. ``--data-seeds`` repeats everything on other draws of the synthetic
+generator (``data.synthetic_seed``; runs under ``data_D/seed_S``); means and spreads are
+then over every (data seed, training seed) run.
 """
 
 from __future__ import annotations
@@ -58,8 +63,12 @@ def stem_name(dataset: str, family: str) -> str:
 
 def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: list[int],
               synthetic: bool, quick: bool, out: Path,
-              overrides: dict[str, str], family: str = "category") -> dict:  # fmt: skip
-    """Trains every (backbone, regime, seed) and aggregates mean and std over seeds."""
+              overrides: dict[str, str], family: str = "category",
+              data_seeds: list[int] | None = None) -> dict:  # fmt: skip
+    """Trains every (backbone, regime, data seed, seed); mean and std over the runs.
+
+    ``data_seeds`` None: the configs' own data (one draw, runs under ``seed_S``).
+    """
 
     known = set(known_configs())
     jobs, keys = [], []
@@ -72,18 +81,26 @@ def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: lis
                 template = name.replace(f"_{backbone}", "_msva", 1)
                 spec = spec.replace(name, template, 1)
                 extra = {"backbone.name": backbone, **extra}
-            for seed in seeds:
-                workdir = out / stem_name(dataset, family) / name / f"seed_{seed}"
-                jobs.append((spec, seed, workdir, extra))
-                keys.append((backbone, regime, seed))
+            for data_seed in data_seeds if data_seeds is not None else [None]:
+                for seed in seeds:
+                    folder = out / stem_name(dataset, family) / name
+                    if data_seed is None:
+                        workdir = folder / f"seed_{seed}"
+                        job_extra = extra
+                    else:
+                        workdir = folder / f"data_{data_seed}" / f"seed_{seed}"
+                        job_extra = {**extra, "data.synthetic_seed": str(data_seed)}
+                    jobs.append((spec, seed, workdir, job_extra))
+                    keys.append((backbone, regime, data_seed, seed))
     check_jobs(jobs)
     runs = []
-    for (backbone, regime, seed), job in zip(keys, jobs, strict=True):
+    for (backbone, regime, data_seed, seed), job in zip(keys, jobs, strict=True):
         result = run_config(*job)
         result.pop("curve")
-        runs.append({"backbone": backbone, "regime": regime, "seed": seed, **result})
+        runs.append({"backbone": backbone, "regime": regime, "data_seed": data_seed,
+                     "seed": seed, **result})  # fmt: skip
         print(
-            f"table1 {dataset}: {backbone} {regime} seed {seed}: F1 "
+            f"table1 {dataset}: {backbone} {regime} data {data_seed} seed {seed}: F1 "
             f"{100 * result['f1']:.1f} tau {result['kendall_tau']:.3f}",
             flush=True,
         )
@@ -94,7 +111,7 @@ def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: lis
             paper = PAPER.get(backbone, {}).get(regime)
             summary.append({"backbone": backbone, "regime": regime, **mean_std(rows),
                             "paper_f1": paper[0 if dataset == "tvsum" else 1] if paper
-                            else None})  # fmt: skip
+                            else None, **training_adds(rows)})  # fmt: skip
     random = {m: float(np.mean([r["random"][m] for r in runs])) for m in ("f1", "spearman_rho")}
     for row in summary:  # CSUM's share of its backbone's supervised margin over random
         sup = [s for s in summary if (s["backbone"], s["regime"]) == (row["backbone"],
@@ -110,22 +127,48 @@ def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: lis
     alone = [r["contrast"] for r in runs if "contrast" in r]  # the input alone, no model
     contrast = ({m: float(np.mean([a[m] for a in alone])) for m in ("f1", "spearman_rho")}
                 if alone else None)  # fmt: skip
+    if contrast:  # its spread over the runs of one regime (each run has the same row)
+        first = [r["contrast"] for r in runs if r["regime"] == runs[0]["regime"]
+                 and r["backbone"] == runs[0]["backbone"]]  # fmt: skip
+        contrast.update({f"{m}_std": float(np.std([a[m] for a in first]))
+                         for m in ("f1", "spearman_rho")})  # fmt: skip
     data = ("stock" if family == "stock" else "synthetic") if synthetic else "real"
-    return {"dataset": dataset, "data": data, "quick": quick,
+    return {"dataset": dataset, "data": data, "quick": quick, "data_seeds": data_seeds,
             "seeds": seeds, "overrides": overrides, "runs": runs, "summary": summary,
             "random_f1": random["f1"], "random_rho": random["spearman_rho"],
             "oracle": oracle, "contrast": contrast}  # fmt: skip
 
 
+def training_adds(rows: list[dict]) -> dict:
+    """What training adds to its input: per run, the trained model's metric minus the
+    contrast alone's on the same test videos; mean and std (ddof 0) over the runs.
+
+    Returns:
+        ``{"adds": {"f1_mean", "f1_std", "spearman_rho_mean", "spearman_rho_std"}}``, or
+        ``{}`` when the runs had no contrast input.
+    """
+    if not rows or not all("contrast" in r for r in rows):
+        return {}
+    out = {}
+    for m in ("f1", "spearman_rho"):
+        d = [r[m] - r["contrast"][m] for r in rows]
+        out[f"{m}_mean"], out[f"{m}_std"] = float(np.mean(d)), float(np.std(d))
+    return {"adds": out}
+
+
 def markdown(result: dict) -> str:
     """Rows: backbones; columns: each regime's F1 %, tau and rho (mean ± std), paper F1."""
     regimes = list(dict.fromkeys(s["regime"] for s in result["summary"]))
+    adds = any("adds" in s for s in result["summary"])
+    draws = result.get("data_seeds")
     head = ["backbone"]
     for regime in regimes:
         head += [f"{regime} F1 %", f"{regime} tau", f"{regime} rho", f"paper {regime} F1 %"]
     lines = [f"Table 1 analogue: {result['dataset']} ({result['data']} data"
              f"{', quick' if result['quick'] else ''}; seeds {result['seeds']}; overrides "
-             f"{result['overrides'] or 'none'}; fold means, then mean ± std over seeds)", "",
+             f"{result['overrides'] or 'none'}"
+             f"{'; generator seeds ' + str(draws) if draws else ''}"
+             f"; fold means, then mean ± std over seeds)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]  # fmt: skip
     for backbone in dict.fromkeys(s["backbone"] for s in result["summary"]):
         cells = [backbone]
@@ -141,9 +184,18 @@ def markdown(result: dict) -> str:
         if any("share_of_supervised" in x for x in result["summary"]):
             cells.append(f"{100 * share['f1']:.0f} % / {100 * share['spearman_rho']:.0f} %"
                          if share else "-")  # fmt: skip
+        for regime in regimes if adds else ():
+            a = next(x for x in result["summary"]
+                     if (x["backbone"], x["regime"]) == (backbone, regime)).get("adds")  # fmt: skip
+            cells.append(f"{100 * a['f1_mean']:+.1f} ± {100 * a['f1_std']:.1f} / "
+                         f"{a['spearman_rho_mean']:+.3f} ± {a['spearman_rho_std']:.3f}"
+                         if a else "-")  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     if any("share_of_supervised" in x for x in result["summary"]):
         lines[2] = lines[2] + " csum share of supervised margin (F1 / rho) |"
+        lines[3] = lines[3] + "---|"
+    for regime in regimes if adds else ():
+        lines[2] = lines[2] + f" {regime}: training adds (F1 / rho) |"
         lines[3] = lines[3] + "---|"
     lines.append(f"\nRandom scores on the same folds: F1 {100 * result['random_f1']:.1f} %, rho "
                  f"{result.get('random_rho', float('nan')):.3f}.")  # fmt: skip
@@ -152,9 +204,13 @@ def markdown(result: dict) -> str:
                      f"{100 * result['oracle']['f1']:.1f} %, rho "
                      f"{result['oracle']['spearman_rho']:.3f}.")  # fmt: skip
     if result.get("contrast"):
+        c = result["contrast"]
+        spread = (f" (± {100 * c['f1_std']:.1f} and ± {c['spearman_rho_std']:.3f} over the runs)"
+                  if "f1_std" in c else "")  # fmt: skip
         lines.append(f"Collection contrast alone (the models' last input source as scores, no "
-                     f"training): F1 {100 * result['contrast']['f1']:.1f} %, rho "
-                     f"{result['contrast']['spearman_rho']:.3f}.")  # fmt: skip
+                     f"training): F1 {100 * c['f1']:.1f} %, rho {c['spearman_rho']:.3f}{spread}. "
+                     f"'Training adds': the trained model minus this row, paired run by "
+                     f"run.")  # fmt: skip
     lines.append("Paper numbers are on the real features.")
     return "\n".join(lines)
 
@@ -183,6 +239,12 @@ def build_parser():
         default=None,
         metavar="0,1,2",
         help="training seeds (default 0,1,2; 0 with --quick)",
+    )
+    parser.add_argument(
+        "--data-seeds",
+        default=None,
+        metavar="0,1,2",
+        help="synthetic generator seeds (data.synthetic_seed), each a new draw of the data",
     )
     parser.add_argument(
         "--backbones",
@@ -217,8 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         synthetic = args.synthetic or args.family == "stock"
         seeds = parse_seeds(args.seeds) if args.seeds else ([0] if args.quick else [0, 1, 2])
         out = Path(args.out)
+        data_seeds = parse_seeds(args.data_seeds) if args.data_seeds else None
         result = run_table(args.dataset, names, regimes, seeds, synthetic, args.quick, out,
-                           overrides, args.family)  # fmt: skip
+                           overrides, args.family, data_seeds)  # fmt: skip
         stem = out / stem_name(args.dataset, args.family)
         write_report(stem, markdown(result), result)
         print(f"wrote {stem}.{{json,md}}")

@@ -180,6 +180,8 @@ RULES: dict[str, Rule] = {
     "data.stream": flag(),
     "backbone.name": one_of(_backbones),
     "backbone.contrast_input": flag(),
+    "backbone.residual": flag(),
+    "backbone.residual_gain": POSITIVE,
     "projector.window": COUNT,
     "projector.hidden": COUNT,
     "projector.embed": COUNT,

@@ -7,6 +7,7 @@ import numpy as np
 
 from csum import contrast
 from csum.data.batching import default_buckets
+from csum.data.video import cast_features
 from csum.model import build_summarizer
 from experiments.configs.common import make
 
@@ -76,9 +77,11 @@ def test_a_new_video_is_contrasted_with_the_training_windows_and_its_own(small_v
     seen = contrast.channels(model, loaded, train, 3, buckets)
     for v in train:
         np.testing.assert_array_equal(seen[v.key], train_channel[v.key])
-    # Appended as a last one-wide source, in the features' dtype; or, before an audio
-    # stream, the last but one.
+    # Appended as a last one-wide float32 source (whatever the features' storage dtype:
+    # bfloat16 would tie the clips of a scene); or, before an audio stream, the last but one.
     more = contrast.with_channel(new, got)
+    half = contrast.with_channel(cast_features(new, jnp.bfloat16), got)
+    assert half[0].features[0].dtype == jnp.bfloat16 and half[0].features[-1].dtype == np.float32
     assert more[0].dims == (*new[0].dims, 1)
     np.testing.assert_array_equal(more[0].features[-1][:, 0], got[new[0].key])
     audio = contrast.with_channel(more, got, before_audio=True)

@@ -18,6 +18,13 @@ def test_quick_table_writes_json_and_markdown_and_resumes(tmp_path, synthetic_di
     # The paper's F1 beside ours: VASNet CSUM 62.7, supervised 61.4 on TVSum.
     assert table.count("| vasnet |") == 1 and "| 62.7 |" in table and "| 61.4 |" in table
     assert (tmp_path / "table1_tvsum" / "tvsum_vasnet_supervised" / "seed_0").is_dir()
+    # What training adds to its input: each run's metric minus its contrast row, paired.
+    assert "csum: training adds (F1 / rho)" in table
+    for s in result["summary"]:
+        run = next(r for r in result["runs"] if (r["backbone"], r["regime"]) ==
+                   (s["backbone"], s["regime"]))  # fmt: skip
+        assert abs(s["adds"]["f1_mean"] - (run["f1"] - run["contrast"]["f1"])) < 1e-12
+        assert s["adds"]["f1_std"] == 0.0  # one run
     # Rerunning reuses every finished run and writes the same table.
     assert main(argv) == 0
     assert (tmp_path / "table1_tvsum.md").read_text() == table

@@ -161,7 +161,7 @@ def _video(rng, spec, index, category, scenes, projections):
     group = "stock" if spec.family == "stock" else "cat"
     # gtscore: mean annotator score per step (scaled to [0, 1]), or selection frequency.
     gtscore = np.mean(user_scores, 0)[picks] / 5 if user_scores else np.mean(user_summary, 0)[picks]
-    return Video(
+    video = Video(
         key=f"video_{index + 1}",
         features=features,
         n_frames=n_frames,
@@ -172,6 +172,7 @@ def _video(rng, spec, index, category, scenes, projections):
         user_scores=np.stack(user_scores) if user_scores else None,
         name=f"synthetic_{index + 1}_{group}{category}_imp{frame_importance.mean():.3f}",
     )
+    return video, tuple(str(k) for k in kinds)
 
 
 def generate(spec: SyntheticSpec, seed: int = 0) -> list[Video]:
@@ -184,6 +185,25 @@ def generate(spec: SyntheticSpec, seed: int = 0) -> list[Video]:
     Returns:
         ``spec.n_videos`` videos, categories assigned round-robin.
     """
+    return [video for video, _ in _generate(spec, seed)]
+
+
+def shot_kinds(spec: SyntheticSpec, seed: int = 0) -> dict[str, tuple[str, ...]]:
+    """The latent kind of every shot (``event``/``background``/``generic``, or
+    ``own``/``stock``), by video key: what the generator knows and a model never sees.
+
+    Viewers' importance is the kind's range plus a uniform draw within it, independent
+    of anything else, so scoring each shot by its kind's mid-range is the best any scorer
+    that sees no labels can do on this data (``benchmarks.label_free_ceiling``).
+    """
+    return {video.key: kinds for video, kinds in _generate(spec, seed)}
+
+
+KIND_MIDPOINT = {kind: (lo + hi) / 2 for kind, (lo, hi) in _KIND_IMPORTANCE.items()}
+"""Mid-range importance of each shot kind."""
+
+
+def _generate(spec: SyntheticSpec, seed: int):
     if spec.family not in FAMILIES:
         raise ValueError(f"unknown synthetic family {spec.family!r}; known: {', '.join(FAMILIES)}")
     rng = np.random.default_rng(seed)
@@ -196,7 +216,8 @@ def generate(spec: SyntheticSpec, seed: int = 0) -> list[Video]:
         rng.normal(size=(LATENT, spec.dim)) / math.sqrt(LATENT) for _ in range(spec.n_sources)
     ]
     categories = 1 if spec.family == "stock" else spec.n_categories
-    return [_video(rng, spec, i, i % categories, scenes, projections) for i in range(spec.n_videos)]
+    for i in range(spec.n_videos):
+        yield _video(rng, spec, i, i % categories, scenes, projections)
 
 
 def ensure_synthetic(directory, preset: str, seed: int = 0, **overrides) -> Path:

@@ -75,6 +75,7 @@ SMALL_VIDEOS = {"dim": 128, "min_seconds": 40, "max_seconds": 120}
 
 PAPER_RECIPE = {
     ("backbone", "contrast_input"): False,
+    ("backbone", "residual"): False,
     ("loss", "negatives"): "batch",
     ("loss", "tau"): 0.5,
     ("projector", "window"): 10,
@@ -149,6 +150,11 @@ def make(dataset: str, backbone: str, arg: str | None,
     # windows) as a last, one-wide input source, in both regimes (csum.contrast,
     # docs/learning.md section 6). Summarization runs (experiments.run) only.
     c.backbone.contrast_input = True
+    # With the contrast input, the CSUM regime's scores are a gated residual on it, the gate
+    # starting at 0 (csum.residual): training starts from the contrast's ranking and adds
+    # what the objective rewards. residual_gain: how far the gate can move in a run.
+    c.backbone.residual = regime == "csum"
+    c.backbone.residual_gain = 1.0
 
     c.projector = ml_collections.ConfigDict()
     c.projector.window = 1  # n of Eq. 4; the paper's 10 suits loss.negatives=batch

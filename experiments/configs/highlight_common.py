@@ -59,6 +59,10 @@ def make_highlights(source: str, domain: str, arg: str | None) -> ml_collections
         c.data.feature_keys = ("features",)
         if "audio" in words:
             c.backbone.kwargs.audio = True
+        # The label-free regime's scores start at the contrast (csum.residual); the regimes
+        # that train on labels, and CSUM's pre-training for fine-tuning, train the backbone
+        # alone, whose checkpoint the fine-tuning phase loads.
+        c.backbone.residual = regime == "csum"
         if quick:
             c.train.epochs = 6
         c.highlights = ml_collections.ConfigDict()

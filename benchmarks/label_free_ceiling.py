@@ -1,0 +1,161 @@
+"""How much a scorer without labels can gain over the collection contrast on the synthetic data.
+
+    python -m benchmarks.label_free_ceiling [--data-seeds=1,2,3] [--folds=0,1,2,3,4]
+        [--out=docs]
+
+On every synthetic table (category and stock families, TVSum and SumMe sizes), for each
+generator seed and fold, the test videos are scored by:
+
+* ``contrast``: the collection contrast (``csum.contrast``, the fold's frozen projector,
+  the training videos' windows), the input of every CSUM backbone;
+* ``kind ceiling``: each shot's latent kind at its importance mid-range
+  (``csum.data.synthetic.shot_kinds``), ties inside a kind broken by the contrast. The
+  generator draws a shot's importance uniformly inside its kind's range, independently of
+  everything a model sees, so no scorer without labels can beat this row in expectation:
+  it is what perfect knowledge of which scenes recur in which videos would give;
+* ``oracle`` (the users' mean scores, ``gtscore``) and ``random``;
+* how the contrast becomes a keyshot summary (the evaluation is the standard one in every
+  row): its quantiles (``csum.evaluation.as_quantiles``, what ``eval.scores=rank`` gives
+  the knapsack), quantiles after a Gaussian smoothing (sigma 1 step, as Pang et al.'s
+  code), quantiles of each shot's mean contrast, and the raw contrast values.
+
+The gap between ``contrast`` and ``kind ceiling`` is all that training without labels can
+add on this data. Validation draws only (generator seeds 1-3 by default; the tables use 0).
+F1 % (the standard keyshot protocol) and Otani's Spearman rho, mean ± std over generator
+seeds of the fold means. Writes ``label_free_ceiling.{md,json}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from experiments.cli import make_parser, run_command, write_report
+
+TABLES = (("tvsum", "category"), ("tvsum", "stock"), ("summe", "category"), ("summe", "stock"))
+ROWS = ("random", "contrast", "contrast, Gaussian sigma 1", "contrast, shot means",
+        "contrast, raw values", "kind ceiling", "oracle")  # fmt: skip
+
+
+def fold_rows(dataset: str, family: str, data_seed: int, fold: int) -> dict[str, dict]:
+    """The four scorers' mean metrics on one fold's test videos."""
+    import jax.numpy as jnp
+
+    from csum import experiment
+    from csum.baselines import random_baseline
+    from csum.data.batching import default_buckets
+    from csum.data.splits import default_split_file, load_splits
+    from csum.data.synthetic import KIND_MIDPOINT, PRESETS, shot_kinds
+    from csum.data.video import cast_features
+    from csum.evaluation import as_quantiles, evaluate_video, mean_metrics
+    from csum.model import build_summarizer
+    from experiments.config_loader import apply_overrides, load_config
+
+    word = "stock" if family == "stock" else "synthetic"
+    config = load_config(f"{dataset}_msva:{word},small")
+    apply_overrides(config, {"data.synthetic_seed": str(data_seed)})
+    data = {v.key: v for v in cast_features(list(experiment.load_dataset(config).values()),
+                                            jnp.dtype(config.compute_dtype))}  # fmt: skip
+    folds = load_splits(default_split_file(dataset), set(data))
+    train_keys, val_keys = experiment.split_validation(
+        list(folds[fold]["train_keys"]), config.train.val_fraction, config.seed, fold
+    )
+    train, val = [data[k] for k in train_keys], [data[k] for k in val_keys]
+    test = [data[k] for k in folds[fold]["test_keys"]]
+    buckets = default_buckets(max(v.n_steps for v in data.values()))
+    model = build_summarizer(config, (*train[0].dims, 1), seed=config.seed + fold)
+    _, _, test = experiment.add_contrast(config, model, train, val, test, buckets, None)
+    spec = dataclasses.replace(PRESETS[dataset], family=family,
+                               **dict(config.data.synthetic_overrides))  # fmt: skip
+    kinds = shot_kinds(spec, data_seed)
+    mode, ratio = config.eval.f1_mode, config.topk.ratio
+    rows = {name: [] for name in ROWS[1:]}
+    for v in test:
+        c = np.asarray(v.features[-1][:, 0], np.float64)
+        shot = np.searchsorted(np.asarray(v.change_points)[:, 1], np.asarray(v.picks))
+        kind = np.array([KIND_MIDPOINT[k] for k in kinds[v.key]])[shot]
+        # the contrast only breaks ties inside a kind: its spread is << the kinds' gaps
+        ceiling = kind + 1e-3 * (c - c.min()) / max(np.ptp(c), 1e-12)
+        means = np.bincount(shot, weights=c) / np.maximum(np.bincount(shot), 1)
+        for name, s in (("contrast", as_quantiles(c)),
+                        ("contrast, Gaussian sigma 1", as_quantiles(gaussian_filter1d(c, 1.0))),
+                        ("contrast, shot means", as_quantiles(means[shot] + 1e-6 * c)),
+                        ("contrast, raw values", c), ("kind ceiling", as_quantiles(ceiling)),
+                        ("oracle", np.asarray(v.gtscore, np.float64))):  # fmt: skip
+            rows[name].append(evaluate_video(s, v, mode, ratio))
+    out = {name: mean_metrics(r) for name, r in rows.items()}
+    out["random"] = random_baseline(test, mode, ratio, seeds=config.eval.random_seeds)["mean"]
+    return out
+
+
+def measure(data_seeds: list[int], folds: list[int]) -> dict:
+    """``{table: {row: {metric_mean, metric_std}}}`` over generator seeds (fold means)."""
+    out = {}
+    for dataset, family in TABLES:
+        per_seed = {name: [] for name in ROWS}
+        for seed in data_seeds:
+            fold_means = [fold_rows(dataset, family, seed, f) for f in folds]
+            for name in ROWS:
+                per_seed[name].append({m: float(np.mean([r[name][m] for r in fold_means]))
+                                       for m in ("f1", "spearman_rho")})  # fmt: skip
+        table = {}
+        for name in ROWS:
+            table[name] = {}
+            for m in ("f1", "spearman_rho"):
+                values = [r[m] for r in per_seed[name]]
+                table[name][f"{m}_mean"] = float(np.mean(values))
+                table[name][f"{m}_std"] = float(np.std(values))
+        out[f"{dataset}_{family}"] = table
+        print(f"label_free_ceiling: {dataset} {family} done", flush=True)
+    return out
+
+
+def markdown(result: dict, data_seeds: list[int], folds: list[int]) -> str:
+    head = "| scorer | " + " | ".join(f"{t} F1 % / rho" for t in result) + " |"
+    lines = [f"Label-free ceiling on the synthetic data (generator seeds {data_seeds}, folds "
+             f"{folds}, small videos; mean ± std over generator seeds)", "", head,
+             "|" + "---|" * (len(result) + 1)]  # fmt: skip
+    for name in ROWS:
+        cells = [f"{100 * t[name]['f1_mean']:.1f} ± {100 * t[name]['f1_std']:.1f} / "
+                 f"{t[name]['spearman_rho_mean']:.3f} ± {t[name]['spearman_rho_std']:.3f}"
+                 for t in result.values()]  # fmt: skip
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    gap = [f"{100 * (t['kind ceiling']['f1_mean'] - t['contrast']['f1_mean']):+.1f} / "
+           f"{t['kind ceiling']['spearman_rho_mean'] - t['contrast']['spearman_rho_mean']:+.3f}"
+           for t in result.values()]  # fmt: skip
+    lines.append("| room left to training (ceiling - contrast) | " + " | ".join(gap) + " |")
+    return "\n".join(lines)
+
+
+def build_parser():
+    parser = make_parser("python -m benchmarks.label_free_ceiling", __doc__, overrides=False)
+    parser.add_argument("--data-seeds", default="1,2,3", metavar="1,2,3",
+                        help="synthetic generator seeds (validation draws)")  # fmt: skip
+    parser.add_argument("--folds", default="0,1,2,3,4", metavar="0,1,2,3,4")
+    parser.add_argument("--out", default="docs", metavar="DIR",
+                        help="where label_free_ceiling.{md,json} go")  # fmt: skip
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    def body(args, _overrides) -> int:
+        from experiments.study import parse_seeds
+
+        seeds, folds = parse_seeds(args.data_seeds), parse_seeds(args.folds)
+        if max(folds) > 4:
+            from experiments.config_loader import ConfigError
+
+            raise ConfigError(f"--folds={args.folds!r}: the splits have folds 0-4")
+        result = measure(seeds, folds)
+        write_report(Path(args.out) / "label_free_ceiling", markdown(result, seeds, folds),
+                     {"data_seeds": seeds, "folds": folds, "tables": result})  # fmt: skip
+        return 0
+
+    raise SystemExit(run_command(build_parser(), argv, body))
+
+
+if __name__ == "__main__":
+    main()
