@@ -160,8 +160,8 @@ def markdown_variants(result: dict) -> str:
              f"means over folds, then mean ± std over seeds, ddof 0)"]  # fmt: skip
     for base in result["bases"]:
         rows = [s for s in result["summary"] if s["base"] == base]
-        lines += ["", f"**{base}**", "", "| variant | F1 % | Spearman rho | rho share of oracle |",
-                  "|---|---|---|---|"]  # fmt: skip
+        lines += ["", f"**{base}**", "", "| variant | F1 % | Spearman rho | rho share of oracle "
+                  "| training adds (F1 / rho) |", "|---|---|---|---|---|"]  # fmt: skip
         for s in rows:
             share = "-"
             if "oracle" in s:
@@ -171,12 +171,16 @@ def markdown_variants(result: dict) -> str:
                 )
             f1 = f"{100 * s['f1_mean']:.1f} ± {100 * s['f1_std']:.1f}"
             rho = f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f}"
-            lines.append(f"| {s['variant']} | {f1} | {rho} | {share} |")
+            # the variant minus its own contrast input alone, on the same test videos
+            adds = (f"{100 * (s['f1_mean'] - s['contrast']['f1']):+.1f} / "
+                    f"{s['spearman_rho_mean'] - s['contrast']['spearman_rho']:+.3f}"
+                    if "contrast" in s else "-")  # fmt: skip
+            lines.append(f"| {s['variant']} | {f1} | {rho} | {share} | {adds} |")
         for ref in ("random", "oracle", "contrast"):
             have = [s for s in rows if ref in s]  # contrast: the runs that computed it
             if have:
                 lines.append(f"| *{ref}* | {100 * have[0][ref]['f1']:.1f} | "
-                             f"{have[0][ref]['spearman_rho']:.3f} | |")  # fmt: skip
+                             f"{have[0][ref]['spearman_rho']:.3f} | | |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -113,12 +113,14 @@ def run_table(source, rows, backbone, synthetic, quick, overrides, out: Path,
     # every config is built and validated before the first run starts
     configs = {(d, r, s): cell_config(source, d, r, backbone, synthetic, quick, overrides, out, s)
                for s in seeds for d in names for r in rows}  # fmt: skip
-    per_seed, random_ap, human = {}, {}, {}
+    per_seed, random_ap, human, alone = {}, {}, {}, {}
     for (d, r, s), config in configs.items():
         result = run_highlights(config)
         print(f"seed {s}: " + format_result(result), flush=True)
         per_seed.setdefault(r, {}).setdefault(d, []).append(result["ap"])
         random_ap.setdefault(d, []).append(result["random_ap"])
+        if r == "csum" and result.get("contrast_ap") is not None:  # the input alone
+            alone.setdefault(d, []).append(result["contrast_ap"])
         if source == "tvsum" and d not in human:
             human[d], rand = human_and_random(config)
             random_ap[d] = [rand]  # many draws of the same test videos: seed-independent
@@ -128,6 +130,7 @@ def run_table(source, rows, backbone, synthetic, quick, overrides, out: Path,
             "data": "synthetic" if synthetic else "user files", "domains": list(names),
             "seeds": list(seeds), "rows": cells, "per_seed": per_seed,
             "random": {d: float(np.mean(v)) for d, v in random_ap.items()}, "human": human,
+            "contrast": {d: float(np.mean(v)) for d, v in alone.items()},
             "overrides": overrides}  # fmt: skip
 
 
@@ -154,12 +157,18 @@ def markdown(result: dict) -> str:
     lines.append(line("random scores", "", "", result["random"]))
     if result["human"]:
         lines.append(line("human (leave-one-annotator-out)", "", "", result["human"]))
+    contrast = result.get("contrast") or {}
+    if set(contrast) == set(names):
+        lines.append(line("contrast alone (no training)", "no", "no", contrast))
     for row, values in result["rows"].items():
         regime, _, audio = row.partition("_")
         labels = "no" if regime == "csum" else "yes"
         lines.append(line(f"{regime} ({result['backbone']})", labels,
                           "yes" if audio else "no", values,
                           result.get("per_seed", {}).get(row)))  # fmt: skip
+    if set(contrast) == set(names) and "csum" in result["rows"]:
+        adds = {d: result["rows"]["csum"][d] - contrast[d] for d in names}
+        lines.append(line("csum: training adds (csum minus contrast alone)", "", "", adds))
     if result["source"] == "youtube":
         lines += ["", "The paper's Table 2 (real YouTube Highlights features, mAP %); rows that "
                   "correspond to ours are marked with the row's name:", "",

@@ -95,6 +95,29 @@ def test_synthetic_is_deterministic_and_annotated():
     assert v.n_steps == -(-v.n_frames // 15)  # ceil(n_frames / 15) steps at 2 fps
 
 
+def test_shot_kinds_are_the_generators_own():
+    """One kind per shot, drawn by the same generator run (the videos' arrays unchanged),
+    and the users' scores follow the kinds' importance ranges."""
+    import dataclasses
+
+    for family, order in (("category", ("event", "background", "generic")),
+                          ("stock", ("own", "stock"))):  # fmt: skip
+        spec = dataclasses.replace(synthetic.PRESETS["tvsum"], n_videos=6, dim=8, family=family,
+                                   min_seconds=60, max_seconds=120)  # fmt: skip
+        videos, kinds = synthetic.generate(spec, seed=4), synthetic.shot_kinds(spec, seed=4)
+        again = synthetic.generate(spec, seed=4)
+        np.testing.assert_array_equal(videos[0].features[0], again[0].features[0])
+        by_kind = {k: [] for k in order}
+        for v in videos:
+            assert len(kinds[v.key]) == len(v.change_points)
+            for (a, b), kind in zip(v.change_points, kinds[v.key], strict=True):
+                by_kind[kind].append(v.user_scores[:, a : b + 1].mean())
+        means = [np.mean(by_kind[k]) for k in order if by_kind[k]]
+        assert means == sorted(means, reverse=True), (family, means)
+        lo, hi = synthetic._KIND_IMPORTANCE[order[0]]
+        assert synthetic.KIND_MIDPOINT[order[0]] == (lo + hi) / 2
+
+
 def test_presets_match_the_benchmarks():
     tv, sm = synthetic.PRESETS["tvsum"], synthetic.PRESETS["summe"]
     assert (tv.n_videos, tv.n_users, tv.min_seconds, tv.max_seconds) == (50, 20, 120, 600)

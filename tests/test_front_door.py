@@ -34,7 +34,7 @@ def test_help_lists_options_and_names(module, capsys):
             in out
         )
     else:
-        assert "learning, objective, topk_operators, window_size" in out
+        assert "learning, objective, residual, topk_operators, window_size" in out
 
 
 @pytest.mark.parametrize("module", ["experiments.evaluate", "experiments.highlights", "experiments.table2", "experiments.summarize",
@@ -187,7 +187,7 @@ def test_bad_values_fail_before_any_work(tmp_path, override, expected, capsys):
     [
         (
             ["--study=nope"],
-            "unknown study 'nope'; known: contrast, learning, objective, topk_operators, window_size",
+            "unknown study 'nope'; known: contrast, learning, objective, residual, topk_operators, window_size",
         ),
         (["--study=window_size:fast"], "unknown study argument 'fast'"),
         (["--study=window_size", "--seeds=a"], "--seeds='a': expected comma-separated integers"),

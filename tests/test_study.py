@@ -31,8 +31,8 @@ def test_study_errors_are_one_line(tmp_path, capsys):
     assert main(["--study=nope", f"--out={tmp_path}"]) == 2
     err = capsys.readouterr().err
     assert (
-        "unknown study 'nope'; known: contrast, learning, objective, topk_operators, window_size"
-        in err
+        "unknown study 'nope'; known: contrast, learning, objective, residual, topk_operators, "
+        "window_size" in err
     )
     assert main(["--study=window_size:fast"]) == 2
     assert "unknown study argument 'fast'" in capsys.readouterr().err

@@ -17,12 +17,16 @@ def test_quick_table_over_every_domain(tmp_path, capsys):
         run = json.loads((tmp_path / "table2_youtube" / domain / "results_csum.json").read_text())
         assert result["rows"]["csum"][domain] == run["ap"]
         assert result["random"][domain] == run["random_ap"]
+        assert result["contrast"][domain] == run["contrast_ap"]  # the input alone
     table = (tmp_path / "table2_youtube.md").read_text()
     assert (
         "| CSUM UMT | ours | no | no | 60.9 | 70.2 | 73.8 | 63.2 | 70.0 | 71.4 | 68.3 | csum |"
         in table
     )
-    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 3 + 1 + len(PAPER)
+    # header, random, contrast alone, csum, what training adds; the paper's header and rows
+    assert "| contrast alone (no training) | no | no |" in table
+    assert "| csum: training adds (csum minus contrast alone) |" in table
+    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 5 + 1 + len(PAPER)
     assert table in capsys.readouterr().out
 
 

@@ -191,6 +191,10 @@ def run_highlights(config) -> dict:
         buckets = default_buckets(max(v.n_steps for v in vs))
         return predict_scores(model.backbone, vs, config.eval.batch_size, buckets)
 
+    # the contrast source alone as the scores (no model): what CSUM's training is given
+    channel = -2 if h.audio else -1
+    alone = ({v.key: np.asarray(v.features[channel][:, 0], np.float64) for v in test}
+             if config.backbone.contrast_input else None)  # fmt: skip
     held = scores_of(held)
     theta = choose_theta([held[k] for k in hold_keys],
                          [videos[k].highlights for k in hold_keys], h.sigma)  # fmt: skip
@@ -202,6 +206,8 @@ def run_highlights(config) -> dict:
         random_ap = np.mean([clip_ap(config, v, rng.random(v.n_clips))
                              for _ in range(h.random_draws)])  # fmt: skip
         per_video[k] = {"ap": clip_ap(config, v, s), "random_ap": float(random_ap)}
+        if alone is not None:
+            per_video[k]["contrast_ap"] = clip_ap(config, v, alone[k])
         spans, values = segments(s, theta, h.sigma)
         predicted.append((spans, values))
         rows.append({"qid": k, "vid": k, "pred_relevant_windows": windows_in_seconds(spans, values),
@@ -213,6 +219,8 @@ def run_highlights(config) -> dict:
         "backbone": config.backbone.name,
         "ap": float(np.mean([p["ap"] for p in per_video.values()])),
         "random_ap": float(np.mean([p["random_ap"] for p in per_video.values()])),
+        "contrast_ap": (float(np.mean([p["contrast_ap"] for p in per_video.values()]))
+                        if alone is not None else None),
         "segment_map": segment_map(predicted, [videos[k].highlights for k in split["val"]]),
         "theta": theta, "holdout": hold_keys, "per_video": per_video,
     }  # fmt: skip
