@@ -101,14 +101,17 @@ def build_summarizer(config, in_dims, seed: int) -> Summarizer:
     backbone = backbones.build(
         config.backbone.name, in_dims, rngs=rngs, dtype=dtype, **config.backbone.kwargs
     )
-    # Scores that start at the contrast (csum.residual), when the model is built for the
-    # contrast's one-wide source (the last, or the last but one before an audio stream).
-    # Built for the data's own sources alone (a benchmark, a model of the features), there
-    # is nothing to start from, and the backbone scores alone, as without the option.
+    # The CSUM regime's scores start at the contrast (csum.residual), when the model is
+    # built for the contrast's one-wide source (the last, or the last but one before an
+    # audio stream). Built for the data's own sources alone (a benchmark, a model of the
+    # features), there is nothing to start from; a regime trained on labels must be free
+    # to move far from the contrast, which the gate's bound would prevent (and its loss
+    # may read the backbone's own outputs, e.g. dppLSTM's diversity): the backbone alone.
     audio = bool(config.backbone.kwargs.get("audio", False))
     channel = len(in_dims) - (2 if audio else 1)
     if (config.backbone.get("residual", False) and config.backbone.contrast_input
-            and channel >= 0 and in_dims[channel] == 1):  # fmt: skip
+            and config.train.regime == "csum" and channel >= 0
+            and in_dims[channel] == 1):  # fmt: skip
         backbone = ContrastResidual(backbone, channel, config.backbone.residual_gain)
     sources = tuple(config.projector.sources)
     bad = [s for s in sources if not 0 <= s < len(in_dims)]

@@ -148,7 +148,8 @@ def test_plugin_backbone_from_readme(tmp_path, synthetic_dir, monkeypatch, capsy
     )
     assert main(argv) == 0, capsys.readouterr().err
     saved = json.loads((tmp_path / "tvsum_vslstm" / "config.json").read_text())
-    assert saved["backbone"] == {"name": name, "kwargs": {"hidden": 8}, "contrast_input": True}
+    assert saved["backbone"] == {"name": name, "kwargs": {"hidden": 8}, "contrast_input": True,
+                                 "residual": True, "residual_gain": 1.0}  # fmt: skip
     results = json.loads((tmp_path / "tvsum_vslstm" / "results.json").read_text())
     assert 0 <= results["mean"]["f1"] <= 1
 

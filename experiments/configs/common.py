@@ -152,7 +152,8 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.backbone.contrast_input = True
     # With the contrast input, the CSUM regime's scores are a gated residual on it, the gate
     # starting at 0 (csum.residual): training starts from the contrast's ranking and adds
-    # what the objective rewards. residual_gain: how far the gate can move in a run.
+    # what the objective rewards. residual_gain: how far the gate can move in a run. The
+    # regimes that train on labels always train the backbone alone (csum.model).
     c.backbone.residual = regime == "csum"
     c.backbone.residual_gain = 1.0
 
