@@ -46,7 +46,8 @@ ROWS = ("random", "contrast", "contrast, Gaussian sigma 1", "contrast, shot mean
         "oracle")  # fmt: skip
 
 
-def fold_rows(dataset: str, family: str, data_seed: int, fold: int) -> dict[str, dict]:
+def fold_rows(dataset: str, family: str, data_seed: int, fold: int,
+              synthetic_dir: str = "~/.cache/csum") -> dict[str, dict]:  # fmt: skip
     """The four scorers' mean metrics on one fold's test videos."""
     import jax.numpy as jnp
 
@@ -62,7 +63,8 @@ def fold_rows(dataset: str, family: str, data_seed: int, fold: int) -> dict[str,
 
     word = "stock" if family == "stock" else "synthetic"
     config = load_config(f"{dataset}_msva:{word},small")
-    apply_overrides(config, {"data.synthetic_seed": str(data_seed)})
+    apply_overrides(config, {"data.synthetic_seed": str(data_seed),
+                             "data.synthetic_dir": str(synthetic_dir)})  # fmt: skip
     data = {v.key: v for v in cast_features(list(experiment.load_dataset(config).values()),
                                             jnp.dtype(config.compute_dtype))}  # fmt: skip
     folds = load_splits(default_split_file(dataset), set(data))
@@ -99,13 +101,13 @@ def fold_rows(dataset: str, family: str, data_seed: int, fold: int) -> dict[str,
     return out
 
 
-def measure(data_seeds: list[int], folds: list[int]) -> dict:
+def measure(data_seeds: list[int], folds: list[int], synthetic_dir: str = "~/.cache/csum") -> dict:
     """``{table: {row: {metric_mean, metric_std}}}`` over generator seeds (fold means)."""
     out = {}
     for dataset, family in TABLES:
         per_seed = {name: [] for name in ROWS}
         for seed in data_seeds:
-            fold_means = [fold_rows(dataset, family, seed, f) for f in folds]
+            fold_means = [fold_rows(dataset, family, seed, f, synthetic_dir) for f in folds]
             for name in ROWS:
                 per_seed[name].append({m: float(np.mean([r[name][m] for r in fold_means]))
                                        for m in ("f1", "spearman_rho")})  # fmt: skip
@@ -145,6 +147,8 @@ def build_parser():
     parser.add_argument("--folds", default="0,1,2,3,4", metavar="0,1,2,3,4")
     parser.add_argument("--out", default="docs", metavar="DIR",
                         help="where label_free_ceiling.{md,json} go")  # fmt: skip
+    parser.add_argument("--synthetic-dir", default="~/.cache/csum", metavar="DIR",
+                        help="where the synthetic data are generated and cached")  # fmt: skip
     return parser
 
 
@@ -157,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
             from experiments.config_loader import ConfigError
 
             raise ConfigError(f"--folds={args.folds!r}: the splits have folds 0-4")
-        result = measure(seeds, folds)
+        result = measure(seeds, folds, args.synthetic_dir)
         write_report(Path(args.out) / "label_free_ceiling", markdown(result, seeds, folds),
                      {"data_seeds": seeds, "folds": folds, "tables": result})  # fmt: skip
         return 0

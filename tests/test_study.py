@@ -57,3 +57,23 @@ def test_variants_study_writes_curves_and_oracle_rows(tmp_path, synthetic_dir, m
     table = (tmp_path / "learning.md").read_text()
     assert "| frozen |" in table and "*oracle*" in table
     assert (tmp_path / "learning.png").stat().st_size > 1000
+
+
+def test_label_free_ceiling_rows(tmp_path, synthetic_dir):
+    """benchmarks.label_free_ceiling on one draw and fold: every row of every table, the
+    room is the ceiling minus the contrast, and random scores have no rank correlation."""
+    from benchmarks.label_free_ceiling import ROWS, TABLES
+    from benchmarks.label_free_ceiling import main as ceiling
+
+    with pytest.raises(SystemExit) as exit_:
+        ceiling(["--data-seeds=1", "--folds=0", f"--out={tmp_path}",
+                 f"--synthetic-dir={synthetic_dir}"])  # fmt: skip
+    assert exit_.value.code == 0
+    result = json.loads((tmp_path / "label_free_ceiling.json").read_text())
+    assert list(result["tables"]) == [f"{d}_{f}" for d, f in TABLES]
+    table = (tmp_path / "label_free_ceiling.md").read_text()
+    for name, rows in result["tables"].items():
+        assert list(rows) == list(ROWS)
+        assert abs(rows["random"]["spearman_rho_mean"]) < 0.05, name
+        room = rows["kind ceiling"]["spearman_rho_mean"] - rows["contrast"]["spearman_rho_mean"]
+        assert f"{room:+.3f}" in table.splitlines()[-1]
