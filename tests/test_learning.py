@@ -20,6 +20,15 @@ from csum.train import make_train_step, train_fold
 from experiments.config_loader import apply_overrides, load_config
 
 DATA = {"n_videos": 24, "dim": 128, "min_seconds": 40, "max_seconds": 90, "family": "stock"}
+CATEGORY = {"n_videos": 30, "dim": 128, "min_seconds": 40, "max_seconds": 90,
+            "family": "category", "n_categories": 5}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def category_videos(synthetic_dir):
+    path = ensure_synthetic(synthetic_dir, "tvsum", seed=11, **CATEGORY)
+    videos = list(load_eccv16(path, ("features",)).values())
+    return videos[:20], videos[20:]
 
 
 @pytest.fixture(scope="module")
@@ -92,15 +101,16 @@ def test_a_backbone_learns_to_use_the_contrast_input(tmp_path, stock_videos):
     assert after > before + 0.3 and after > 0.4, (before, after)
 
 
-def test_training_does_not_subtract_from_the_contrast(tmp_path, stock_videos):
+def test_training_does_not_subtract_from_the_contrast(tmp_path, category_videos):
     """The default recipe (csum.residual): the untrained model ranks held-out clips as the
-    contrast does (the same rho), and training must not take it below. Not below by more
-    than 0.01: on this data the contrast already ranks every shot by its kind, which is all
-    that can be known without labels (benchmarks.label_free_ceiling), so any change the
-    residual makes reorders shots of one kind, whose importance is a uniform draw; that
-    moves the rho of these 8 videos by a few thousandths either way. The backbone trained
-    alone on the contrast source ends 0.05 below it here, and fails this test."""
-    before, after, alone = _with_contrast(tmp_path, stock_videos, "tvsum_msva:stock",
-                                          **{"data.feature_keys": "('features',)"})  # fmt: skip
+    contrast does (the same rho), and training must not take it below: not by more than
+    0.005, the rank noise of reordering clips whose importance is an independent draw
+    (a clip of one kind of scene against another of the same kind;
+    benchmarks.label_free_ceiling). On this set the residual ends 0.00001 below the
+    contrast, and MSVA trained alone on the contrast source (``backbone.residual=false``,
+    the previous default) 0.020 below it, which this test rejects."""
+    before, after, alone = _with_contrast(tmp_path, category_videos, "tvsum_msva:synthetic",
+                                          **{"data.feature_keys": "('features',)",
+                                             "train.epochs": "12"})  # fmt: skip
     assert abs(before - alone) < 1e-9, (before, alone)
-    assert after >= alone - 0.01, (after, alone)
+    assert after >= alone - 0.005, (after, alone)
