@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             print(format_result(run_queries(config)))
             print(f"results: {config.workdir}/results_{config.queries.regime}.json")
             return 0
-        from csum.experiment import format_table, run_experiment  # heavy imports after checks
+        from csum.experiment import run_experiment  # heavy imports after checks
+        from csum.report import format_table
 
         results = run_experiment(config, allow_unlabelled=True)
         if results.get("unlabelled"):
