@@ -59,7 +59,8 @@ def content_graph(c: np.ndarray, x: np.ndarray, k: int = 5, a: float = 0.5) -> n
     sim = x @ x.T
     T = len(c)
     k = min(k, T - 1)
-    near = np.argsort(-sim, axis=1)[:, 1 : k + 1]
+    np.fill_diagonal(sim, -np.inf)  # not a neighbour of itself, whatever ties there are
+    near = np.argsort(-sim, axis=1, kind="stable")[:, :k]
     rows = np.repeat(np.arange(T), k)
     w = np.zeros((T, T))
     w[rows, near.ravel()] = np.maximum(sim[rows, near.ravel()], 0.0)

@@ -3,6 +3,7 @@
 import json
 import types
 
+import numpy as np
 import pytest
 
 import experiments.study as study_module
@@ -77,3 +78,21 @@ def test_label_free_ceiling_rows(tmp_path, synthetic_dir):
         assert abs(rows["random"]["spearman_rho_mean"]) < 0.05, name
         room = rows["kind ceiling"]["spearman_rho_mean"] - rows["contrast"]["spearman_rho_mean"]
         assert f"{room:+.3f}" in table.splitlines()[-1]
+
+
+def test_content_graph_propagation_known_answers():
+    """a = 0 returns the scores; two groups of identical clips, dissimilar to each other,
+    end with each group's scores tied at their mean as a -> 1."""
+    from benchmarks.label_free_ceiling import content_graph
+
+    rng = np.random.default_rng(0)
+    c = rng.normal(size=8)
+    x = np.zeros((8, 2))
+    x[:4, 0], x[4:, 1] = 1.0, 1.0  # centred, the groups' cosine is -1, cut to 0
+    np.testing.assert_allclose(content_graph(c, x, k=3, a=0.0), c, rtol=1e-12)
+    # each group is a complete graph of 4 (k = 3), regular, so S = (J - I)/3 inside it;
+    # whose eigenvector of eigenvalue 1 is the constant: as a -> 1, (1 - a)(I - a S)^-1 c
+    # tends to the projection of c on it, the group mean (error O(1 - a))
+    out = content_graph(c, x, k=3, a=1 - 1e-7)
+    for g in (slice(0, 4), slice(4, 8)):
+        np.testing.assert_allclose(out[g], c[g].mean(), atol=1e-5)
