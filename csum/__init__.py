@@ -1,13 +1,24 @@
 """csum: self-supervised video summarization and highlight detection in JAX.
 
-``csum.load(workdir)`` returns a trained model (``csum.checkpoint.load``); the rest lives in
-the submodules (``csum.topk``, ``csum.losses``, ``csum.evaluation``, ``csum.data``, ...).
+``csum.load(workdir)`` returns a trained run ready to score videos, features or eccv16 files
+(``csum.inference.Trained``); the rest lives in the submodules (``csum.topk``,
+``csum.losses``, ``csum.evaluation``, ``csum.contrast``, ``csum.data``, ...), each importable
+as an attribute after a plain ``import csum``.
 """
+
+import importlib
 
 
 def __getattr__(name: str):
-    if name == "load":  # lazy: ``import csum.topk`` must not pull in the model and backbones
+    # lazy: ``import csum.topk`` must not pull in the model and backbones
+    if name == "load":
         from csum.checkpoint import load
 
         return load
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f"csum.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"csum.{name}":
+                raise
     raise AttributeError(f"module 'csum' has no attribute {name!r}")

@@ -167,15 +167,12 @@ def default_fold(workdir) -> int:
     return folds[0]
 
 
-def load(workdir, fold: int | None = None):
-    """A trained model from a run's work directory, in evaluation mode.
+def load_summarizer(workdir, fold: int | None = None):
+    """A trained run's ``csum.model.Summarizer``, in evaluation mode (``csum.load`` wraps it
+    in ``csum.inference.Trained``, which checks and completes what it is given).
 
     The run's resolved ``config.json`` and ``model.json`` (the feature sizes) rebuild the
-    Summarizer; the latest checkpoint of the fold fills its parameters. No config has to be
-    rebuilt by hand::
-
-        model = csum.load("runs/tvsum_msva_synthetic")
-        scores = model.backbone(features, mask)       # [B, T] clip scores
+    Summarizer; the latest checkpoint of the fold fills its parameters.
 
     Args:
         workdir: the run's ``config.workdir``.
@@ -224,3 +221,17 @@ def load(workdir, fold: int | None = None):
         ckpt.close()
     model.eval()
     return model
+
+
+def load(workdir, fold: int | None = None):
+    """``csum.load``: a trained run, ready to score (``csum.inference.Trained``)::
+
+        run = csum.load("runs/tvsum_msva_synthetic")
+        scores = run.score("my_video.mp4")     # or a [T, D] array, an eccv16 .h5 file
+
+    Raises:
+        CheckpointError: a missing file or checkpoint, or one that does not fit (one line).
+    """
+    from csum.inference import Trained
+
+    return Trained(workdir, fold)

@@ -99,35 +99,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def load_model(run: str, items):
-    """``csum.load(run)``, checked against the videos' feature sizes.
+    """``csum.load(run)``, with the items checked against its ``model.json``.
 
     Returns:
-        ``(model, items)``: the items as the model takes them (with the collection
-        contrast source when the run was trained with it, ``csum.contrast.for_run``).
+        ``(model, items)``: the Summarizer, and the items as it takes them (with the
+        collection contrast source when the run was trained with it, ``csum.contrast``).
+
+    Raises:
+        DataError: a run that cannot be loaded, or items it does not take (one line).
     """
     import csum
-    from csum import contrast
-    from csum.checkpoint import CheckpointError, default_fold
+    from csum.checkpoint import CheckpointError
     from csum.data.errors import DataError
 
     try:
-        model = csum.load(run)
-        fold = default_fold(run)
+        trained = csum.load(run)
     except CheckpointError as err:
         raise DataError(run, str(err)) from None
-    want = tuple(int(d) for d in json.loads((Path(run) / "model.json").read_text())["in_dims"])
-    config = json.loads((Path(run) / "config.json").read_text())
-    if config.get("backbone", {}).get("contrast_input", False):
-        # the contrast source, computed here: the last one, or the last but one before audio
-        at = len(want) - (2 if config["backbone"].get("kwargs", {}).get("audio") else 1)
-        want = want[:at] + want[at + 1 :]
-    if tuple(items[0].dims) != want:
-        raise DataError(run, f"the model takes feature sizes {want}, the videos have "
-                        f"{tuple(items[0].dims)}")  # fmt: skip
-    try:
-        return model, contrast.for_run(run, fold, model, items)
-    except FileNotFoundError as err:
-        raise DataError(run, str(err)) from None
+    return trained.model, trained.inputs(items)
 
 
 def train(config, videos):

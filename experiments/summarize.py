@@ -40,8 +40,6 @@ import numpy as np
 
 from experiments.cli import make_parser, run_command
 
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".flv",
-                  ".wmv", ".ts", ".3gp", ".ogv"}  # fmt: skip
 SUB_VIDEOS = 4
 """A single video trains against its own quarters."""
 
@@ -69,6 +67,7 @@ def build_parser():
 def find_videos(paths: list[str]) -> list[Path]:
     """The video files named or found (recursively) in folders, in order, unique."""
     from csum.data.errors import DataError
+    from csum.inference import VIDEO_SUFFIXES
 
     out = []
     for p in map(Path, paths):
@@ -145,9 +144,14 @@ def sub_videos(video) -> list:
     return out
 
 
-def check_collection(workdir: Path, videos, settings: dict) -> None:
-    """Records what ``workdir``'s model trains on; a rerun on other videos or settings
-    would resume a model of another collection, so it is refused (one line)."""
+def check_collection(workdir: Path, videos, settings: dict) -> dict:
+    """What ``workdir``'s model trains on, checked against what it was trained on before: a
+    rerun on other videos or settings would resume a model of another collection, so it is
+    refused (one line) before anything is written.
+
+    Returns:
+        The record for ``workdir/collection.json`` (``write_collection`` writes it).
+    """
     from csum.data.errors import DataError
 
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
@@ -160,16 +164,13 @@ def check_collection(workdir: Path, videos, settings: dict) -> None:
     if path.is_file() and json.loads(path.read_text())["fingerprint"] != record["fingerprint"]:
         raise DataError(workdir, "holds a model trained on other videos or settings; reuse it "
                         f"with --model={workdir}, or choose another --out")  # fmt: skip
-    workdir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    return record
 
 
-def train_model(args, overrides, videos, workdir: Path):
-    """Trains CSUM on the collection in ``workdir`` (resuming it); returns ``(model,
-    videos)``, the videos as the model scores them (with their collection contrast)."""
+def training_config(args, overrides, videos, workdir: Path):
+    """The validated config of CSUM on the collection, and the record of what it trains on
+    (``check_collection``); nothing is written."""
     from csum.data.errors import DataError
-    from csum.highlights.experiment import model_inputs
-    from csum.train import train_phase
     from experiments.config_loader import apply_overrides
     from experiments.configs.common import make
     from experiments.validate import validate
@@ -179,17 +180,29 @@ def train_model(args, overrides, videos, workdir: Path):
                              "workdir": str(workdir), "topk.ratio": str(args.ratio),
                              **overrides})  # fmt: skip
     validate(config)
-    check_collection(workdir, videos, {"backbone": args.backbone, "epochs": args.epochs,
-                                       "seed": args.seed, "ratio": args.ratio,
-                                       "extractor": args.extractor,
-                                       "contrast_input": config.backbone.contrast_input,
-                                       **overrides})  # fmt: skip
-    single = len(videos) == 1
-    train = sub_videos(videos[0]) if single else videos
-    if min(v.n_steps for v in train) < 4:
+    record = check_collection(workdir, videos, {"backbone": args.backbone, "epochs": args.epochs,
+                                                "seed": args.seed, "ratio": args.ratio,
+                                                "extractor": args.extractor,
+                                                "contrast_input": config.backbone.contrast_input,
+                                                **overrides})  # fmt: skip
+    if len(videos) == 1 and videos[0].n_steps < 4 * SUB_VIDEOS:
         raise DataError(videos[0].key, "too short to train on its own sub-videos (at least "
                         f"{4 * SUB_VIDEOS} steps, {2 * SUB_VIDEOS} s); give more videos or "
                         "--model=RUN")  # fmt: skip
+    return config, record
+
+
+def train_model(config, record: dict, videos, workdir: Path):
+    """Trains CSUM on the collection in ``workdir`` (resuming it); returns ``(model,
+    videos)``, the videos as the model scores them (with their collection contrast)."""
+    from csum.files import write_text
+    from csum.highlights.experiment import model_inputs
+    from csum.train import train_phase
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_text(workdir / "collection.json", json.dumps(record, indent=1) + "\n")
+    single = len(videos) == 1
+    train = sub_videos(videos[0]) if single else videos
     # With the collection contrast input (the default), the videos are scored with their
     # contrast against the training windows (csum.contrast): a single video's against its
     # quarters' windows plus its own.
@@ -227,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def summarize(args, overrides) -> int:
+    """Every check (inputs found and readable, model loadable and fitting, output folder
+    compatible) runs before anything is written under ``--out``; a refused run changes
+    nothing there."""
     from tqdm import tqdm
 
     from csum.data.errors import DataError
@@ -236,6 +252,7 @@ def summarize(args, overrides) -> int:
     if not files:
         raise DataError(", ".join(args.paths), "no video files found")
     out, cache = Path(args.out), Path(args.cache).expanduser()
+    trained = load_run(args.model) if args.model else None
     errors, videos, feats = {}, [], {}
     for path, name in zip(tqdm(files, desc="features", unit="video"), names_for(files),
                           strict=True):  # fmt: skip
@@ -245,25 +262,25 @@ def summarize(args, overrides) -> int:
             videos.append(as_video(name, f, shots(f.features, f.picks, f.n_frames)))
         except DataError as err:
             errors[name] = str(err)
-            print(f"error: {err}", file=sys.stderr)
-    if videos:
-        from csum.data.eccv16 import write_eccv16
+            tqdm.write(f"error: {err}", file=sys.stderr)  # never on the progress bar's line
+    if not videos:
+        raise DataError(", ".join(args.paths), f"none of the {len(files)} video file(s) "
+                        "could be read (each one's error is above); nothing written")  # fmt: skip
+    if trained is not None:
+        trained.check(videos, "videos")
+    else:
+        config, record = training_config(args, overrides, videos, out / "model")
+    from csum.data.eccv16 import write_eccv16
 
-        # The processed collection as a data set: python -m experiments.run
-        # --config.data.file=DIR/collection.h5 trains on it (csum.collection).
-        write_eccv16(out / "collection.h5", videos)
-        try:
-            if args.model:
-                from experiments.highlights import load_model
-
-                (model, videos), source = load_model(args.model, videos), args.model
-            else:
-                model, videos = train_model(args, overrides, videos, out / "model")
-                source = str(out / "model")
-        except DataError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        write_outputs(args, model, source, videos, feats, errors, out)
+    # The processed collection as a data set: python -m experiments.run
+    # --config.data.file=DIR/collection.h5 trains on it (csum.collection).
+    write_eccv16(out / "collection.h5", videos)
+    if trained is not None:
+        model, videos, source = trained.model, trained.inputs(videos, "videos"), args.model
+    else:
+        model, videos = train_model(config, record, videos, out / "model")
+        source = str(out / "model")
+    write_outputs(args, model, source, videos, feats, errors, out)
     from csum.video.report import write_index
 
     entries = []
@@ -278,12 +295,25 @@ def summarize(args, overrides) -> int:
     return 2 if errors else 0
 
 
+def load_run(run: str):
+    """``csum.load(run)`` for ``--model``, as one ``DataError`` line when it cannot be."""
+    import csum
+    from csum.checkpoint import CheckpointError
+    from csum.data.errors import DataError
+
+    try:
+        return csum.load(run)
+    except CheckpointError as err:
+        raise DataError(run, str(err)) from None
+
+
 def write_outputs(args, model, source, videos, feats, errors, out: Path) -> None:
     from tqdm import tqdm
 
     from csum.data.batching import default_buckets
     from csum.data.errors import DataError
     from csum.evaluation import as_quantiles
+    from csum.files import write_text
     from csum.highlights.extract import budget_theta, segments
     from csum.predict import predict_scores
     from csum.video.report import plot_scores, save_image
@@ -339,7 +369,8 @@ def write_outputs(args, model, source, videos, feats, errors, out: Path) -> None
             "index": {"name": v.key, "duration": f.duration, "summary_seconds": summary_seconds,
                       "keyframes": names},
         }  # fmt: skip
-        (folder / "summary.json").write_text(json.dumps(record, indent=1) + "\n")
+        # last and atomically: a rerun skips the videos whose summary.json exists
+        write_text(folder / "summary.json", json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -141,7 +141,7 @@ def test_a_loaded_run_scores_its_test_fold_as_the_evaluation_did(tmp_path, synth
     splits = json.loads((work / "results.json").read_text())["split_file"]
     test_keys = json.loads(Path(splits).read_text())[0]["test_keys"]
     videos = [load_dataset(config)[k] for k in test_keys]
-    model = csum.load(work)
+    model = csum.load(work).model
     inputs = contrast.for_run(work, 0, model, videos)
     assert inputs[0].dims == (*videos[0].dims, 1)
     scores = predict_scores(

@@ -307,7 +307,7 @@ def test_load_rebuilds_a_trained_model_from_its_workdir(tmp_path, synthetic_dir)
     apply_overrides(config, {"workdir": str(tmp_path / "run"), "train.progress": "false",
                              "data.synthetic_dir": str(synthetic_dir), "train.epochs": "1"})  # fmt: skip
     run_experiment(config)
-    loaded = csum.load(tmp_path / "run")
+    loaded = csum.load(tmp_path / "run").model
     # The trainer's own way back to the fold-0 model: its config, its data, its optimizer
     # (sizes: the data's sources plus the collection contrast, backbone.contrast_input).
     dims = (*next(iter(load_dataset(config).values())).dims, 1)

@@ -262,7 +262,7 @@ def test_a_processed_collection_is_a_data_set_for_experiments_run(clip, tmp_path
     from csum.data.batching import default_buckets
     from csum.predict import predict_scores
 
-    model = csum.load(work)
+    model = csum.load(work).model
     inputs = contrast.for_run(work, 0, model, list(videos.values()))
     again = predict_scores(model.backbone, inputs, 2, default_buckets(64))
     for k in videos:

@@ -14,7 +14,6 @@ to its length by linear interpolation along time.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from csum.data.errors import DataError
 from csum.data.video import Video
+from csum.files import atomic
 
 REQUIRED = ("n_frames", "picks", "change_points", "user_summary")
 
@@ -210,8 +210,7 @@ def write_eccv16(path, videos: Sequence[Video], feature_keys: Sequence[str] = ("
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    with h5py.File(tmp, "w") as f:
+    with atomic(path) as tmp, h5py.File(tmp, "w") as f:
         for v in videos:
             g = f.create_group(v.key)
             for key, x in zip(feature_keys, v.features, strict=True):
@@ -229,4 +228,3 @@ def write_eccv16(path, videos: Sequence[Video], feature_keys: Sequence[str] = ("
             if v.user_scores is not None:
                 g["user_scores"] = v.user_scores
             g["video_name"] = v.name or v.key
-    os.replace(tmp, path)

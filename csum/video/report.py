@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from csum.files import write_text
+
 
 def plot_scores(path, seconds: np.ndarray, scores: np.ndarray, selected: np.ndarray,
                 highlights: list, keyframes: list[np.ndarray], title: str) -> None:  # fmt: skip
@@ -34,7 +36,7 @@ def plot_scores(path, seconds: np.ndarray, scores: np.ndarray, selected: np.ndar
         ax = fig.add_subplot(grid[0, i])
         ax.imshow(image)
         ax.set_axis_off()
-        ax.set_title(f"{selected[i][0]:.0f}-{selected[i][1]:.0f} s", fontsize=7)
+        ax.set_title(f"{selected[i][0]:.1f}-{selected[i][1]:.1f} s", fontsize=7)
     ax = fig.add_subplot(grid[rows - 1, :])
     ax.plot(seconds, scores, lw=1.2, color="tab:blue", label="score")
     for i, (a, b) in enumerate(selected):
@@ -85,6 +87,4 @@ def write_index(out: Path, entries: list[dict]) -> Path:
             f'{e["summary_seconds"]:.0f} s</p><img src="{name}/scores.png"><div>{frames}</div>'
             f'<video controls src="{name}/summary.mp4"></video></section>'
         )
-    path = out / "index.html"
-    path.write_text("\n".join(parts) + "\n")
-    return path
+    return write_text(out / "index.html", "\n".join(parts) + "\n")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from csum.files import atomic
 from csum.video.decode import _open, _rotation, _upright
 
 
@@ -29,7 +30,6 @@ def write_summary(source, ranges: np.ndarray, out, keyframe_size: int = 320) -> 
     Returns:
         One RGB keyframe [h, w, 3] uint8 per range (its middle frame, upright).
     """
-    import av
 
     ranges = np.asarray(ranges, np.int64)
     middles = {int((a + b) // 2): i for i, (a, b) in enumerate(ranges)}
@@ -37,53 +37,59 @@ def write_summary(source, ranges: np.ndarray, out, keyframe_size: int = 320) -> 
     spans: list[list[float]] = [[np.inf, -np.inf] for _ in ranges]
     src = _open(source)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(out).with_suffix(".tmp.mp4")
-    try:
-        vin = src.streams.video[0]
-        rate = Fraction(vin.average_rate or 25).limit_denominator(1001)
-        has_audio = bool(src.streams.audio)
-        with av.open(str(tmp), "w") as dst:
-            vout = dst.add_stream("libx264", rate=rate)
-            vout.pix_fmt = "yuv420p"
-            vout.options = {"preset": "veryfast", "crf": "23"}
-            aout = None
-            if has_audio:
-                ain = src.streams.audio[0]
-                layout = "stereo" if ain.codec_context.channels >= 2 else "mono"
-                aout = dst.add_stream("aac", rate=ain.codec_context.sample_rate)
-                aout.layout = layout
-            n, rotation, r = 0, None, 0
-            for index, frame in enumerate(src.decode(vin)):
-                while r < len(ranges) and index > ranges[r, 1]:
-                    r += 1
-                if r == len(ranges):
-                    break
-                if index < ranges[r, 0]:
-                    continue
-                rotation = _rotation(vin, frame) if rotation is None else rotation
-                rgb = _upright(frame.to_ndarray(format="rgb24"), rotation)
-                if n == 0:
-                    h, w = rgb.shape[:2]
-                    vout.width, vout.height = w - w % 2, h - h % 2
-                rgb = np.ascontiguousarray(rgb[: vout.height, : vout.width])
-                t = frame.time if frame.time is not None else index / float(rate)
-                spans[r] = [min(spans[r][0], t), max(spans[r][1], t + 1 / float(rate))]
-                if index in middles:
-                    keyframes[middles[index]] = _thumbnail(rgb, keyframe_size)
-                out_frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-                out_frame.pts = n
-                out_frame.time_base = 1 / rate
-                for packet in vout.encode(out_frame):
-                    dst.mux(packet)
-                n += 1
-            for packet in vout.encode():
-                dst.mux(packet)
-            if aout is not None:
-                _copy_audio(source, aout, dst, [s for s in spans if s[0] < s[1]])
-    finally:
-        src.close()
-    tmp.replace(out)
+    with atomic(out) as tmp:
+        try:
+            _encode(src, Path(tmp), ranges, middles, keyframes, spans, keyframe_size, source)
+        finally:
+            src.close()
     return [k if k is not None else np.zeros((2, 2, 3), np.uint8) for k in keyframes]
+
+
+def _encode(src, tmp: Path, ranges, middles, keyframes, spans, keyframe_size, source) -> None:
+    """Writes the ranges of ``src`` to ``tmp``; fills ``keyframes`` and ``spans``."""
+    import av
+
+    vin = src.streams.video[0]
+    rate = Fraction(vin.average_rate or 25).limit_denominator(1001)
+    has_audio = bool(src.streams.audio)
+    with av.open(str(tmp), "w") as dst:
+        vout = dst.add_stream("libx264", rate=rate)
+        vout.pix_fmt = "yuv420p"
+        vout.options = {"preset": "veryfast", "crf": "23"}
+        aout = None
+        if has_audio:
+            ain = src.streams.audio[0]
+            layout = "stereo" if ain.codec_context.channels >= 2 else "mono"
+            aout = dst.add_stream("aac", rate=ain.codec_context.sample_rate)
+            aout.layout = layout
+        n, rotation, r = 0, None, 0
+        for index, frame in enumerate(src.decode(vin)):
+            while r < len(ranges) and index > ranges[r, 1]:
+                r += 1
+            if r == len(ranges):
+                break
+            if index < ranges[r, 0]:
+                continue
+            rotation = _rotation(vin, frame) if rotation is None else rotation
+            rgb = _upright(frame.to_ndarray(format="rgb24"), rotation)
+            if n == 0:
+                h, w = rgb.shape[:2]
+                vout.width, vout.height = w - w % 2, h - h % 2
+            rgb = np.ascontiguousarray(rgb[: vout.height, : vout.width])
+            t = frame.time if frame.time is not None else index / float(rate)
+            spans[r] = [min(spans[r][0], t), max(spans[r][1], t + 1 / float(rate))]
+            if index in middles:
+                keyframes[middles[index]] = _thumbnail(rgb, keyframe_size)
+            out_frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            out_frame.pts = n
+            out_frame.time_base = 1 / rate
+            for packet in vout.encode(out_frame):
+                dst.mux(packet)
+            n += 1
+        for packet in vout.encode():
+            dst.mux(packet)
+        if aout is not None:
+            _copy_audio(source, aout, dst, [s for s in spans if s[0] < s[1]])
 
 
 def _thumbnail(rgb: np.ndarray, width: int) -> np.ndarray:
