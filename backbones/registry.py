@@ -28,7 +28,11 @@ import jax
 
 from csum.registry import Registry
 
-BACKBONES = Registry("backbone")
+BACKBONES = Registry(
+    "backbone",
+    hint="a backbone registered in your own module is named after --import=MODULE (any "
+    "command), or after importing MODULE (csum.load)",
+)
 
 
 class Outputs(NamedTuple):

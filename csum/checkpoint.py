@@ -167,6 +167,45 @@ def default_fold(workdir) -> int:
     return folds[0]
 
 
+MODEL_FILE = "model.json"
+
+
+def write_model_meta(workdir, in_dims, backbone: str) -> None:
+    """Writes ``workdir/model.json``: what ``csum.load`` needs beside ``config.json`` to
+    rebuild the model: the sources' widths, and the module that registers the backbone (a
+    user's own, named by ``--import``, is imported again when the run is loaded)."""
+    import json
+
+    from backbones.registry import BACKBONES
+
+    module = getattr(BACKBONES.get(backbone), "__module__", "")
+    meta = {"in_dims": [int(d) for d in in_dims], "backbone": backbone,
+            "backbone_module": module}  # fmt: skip
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    (Path(workdir) / MODEL_FILE).write_text(json.dumps(meta) + "\n")
+
+
+def _import_backbone(meta: dict, workdir) -> None:
+    """Imports the module that registered the run's backbone when it is not registered yet
+    (a user's module: the current directory is on the path, as for ``--import``)."""
+    import importlib
+    import sys
+
+    from backbones.registry import BACKBONES
+
+    name, module = meta.get("backbone", ""), meta.get("backbone_module", "")
+    if not name or name in BACKBONES.names() or not module:
+        return
+    if "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        importlib.import_module(module)
+    except Exception as err:  # user code: one line
+        raise CheckpointError(f"{workdir}: its backbone {name!r} is registered by module "
+                              f"{module!r}, which cannot be imported ({type(err).__name__}: "
+                              f"{err}); put it on the import path") from None  # fmt: skip
+
+
 def load_summarizer(workdir, fold: int | None = None):
     """A trained run's ``csum.model.Summarizer``, in evaluation mode (``csum.load`` wraps it
     in ``csum.inference.Trained``, which checks and completes what it is given).
@@ -195,7 +234,8 @@ def load_summarizer(workdir, fold: int | None = None):
         if not (workdir / name).is_file():
             raise CheckpointError(f"{workdir}: no {name}; is this a csum run's work directory?")
     config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
-    meta = json.loads((workdir / "model.json").read_text())
+    meta = json.loads((workdir / MODEL_FILE).read_text())
+    _import_backbone(meta, workdir)
     folds = sorted(int(p.parent.name.split("_")[1]) for p in workdir.glob("fold_*/checkpoints"))
     if fold is None:
         fold = default_fold(workdir)

@@ -29,6 +29,7 @@ from csum import contrast, distributed
 from csum.data.errors import DataError
 from csum.data.stream import H5Source, VideoSource, as_source
 from csum.data.video import Video
+from csum.report import run_title
 
 
 def is_unlabelled(videos: dict[str, Video]) -> bool:
@@ -135,7 +136,7 @@ def train_collection(config, videos: dict[str, Video] | VideoSource, in_dims, bu
                                       config.loss.tau, folders)  # fmt: skip
         train = as_source(attached)
     records = train_fold(config, model, train, 0, workdir, step_fn, buckets, on_epoch_end)
-    results = {"config": config.name, "unlabelled": True, "n_videos": len(train),
+    results = {"config": run_title(config), "unlabelled": True, "n_videos": len(train),
                "final_loss": records[-1]["loss"] if records else None,
                "scores": "scores.json"}  # fmt: skip
     if primary:

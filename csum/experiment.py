@@ -15,16 +15,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from csum import baselines, collection, contrast, distributed
+from csum.checkpoint import write_model_meta
 from csum.data.annotations import attach_tvsum_scores
 from csum.data.batching import default_buckets
 from csum.data.eccv16 import load_eccv16
-from csum.data.errors import DataError
+from csum.data.errors import DataError, synthetic_hint
 from csum.data.splits import default_split_file, load_splits, make_splits
 from csum.data.synthetic import FEATURE_KEYS, ensure_synthetic
 from csum.data.video import Video, cast_features
 from csum.evaluation import METRICS, as_quantiles, evaluate_video, mean_metrics, parse_protocol
 from csum.model import build_summarizer
 from csum.predict import predict_scores
+from csum.report import run_title
 from csum.train import make_train_step, train_fold
 
 
@@ -44,8 +46,7 @@ def dataset_path(config) -> Path:
         raise DataError(
             path,
             f"eccv16 file not found in {Path(data.dir).expanduser().absolute()} (set "
-            f"--config.data.dir=DIR, or run on the built-in synthetic data with "
-            f"--config={config.name}:synthetic)",
+            f"--config.data.dir=DIR, or {synthetic_hint(config.name)})",
         )
     return path
 
@@ -226,7 +227,7 @@ def run_stream(config, workdir: Path,
     source = collection.stream_source(config)
     check_workdir(config, workdir)
     if distributed.is_primary():
-        (workdir / "model.json").write_text(json.dumps({"in_dims": list(source.dims)}) + "\n")
+        write_model_meta(workdir, source.dims, config.backbone.name)
     buckets = default_buckets(int(source.lengths().max()), config.train.bucket_quantum,
                               config.train.bucket_growth)  # fmt: skip
     try:
@@ -293,7 +294,7 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     if config.backbone.contrast_input:  # the collection contrast: a last, one-wide source
         in_dims = (*in_dims, 1)
     if primary:  # what csum.load needs beside config.json to rebuild the model
-        (workdir / "model.json").write_text(json.dumps({"in_dims": list(in_dims)}) + "\n")
+        write_model_meta(workdir, in_dims, config.backbone.name)
     buckets = default_buckets(max(v.n_steps for v in [*dataset.values(), *others.values()]),
                               config.train.bucket_quantum, config.train.bucket_growth)  # fmt: skip
     step_fn = make_train_step(config)
@@ -335,7 +336,7 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     mean = mean_metrics([{k: r[k] for k in METRICS} for r in fold_results])
     rows = {name: mean_metrics([r["baselines"][name] for r in fold_results]) for name in names}
     results = {
-        "config": config.name,
+        "config": run_title(config),
         "folds": [{k: r[k] for k in ("fold", *METRICS)} for r in fold_results],
         "mean": mean,
         "baselines": rows,

@@ -32,10 +32,11 @@ class Registry(Generic[T]):
 
     Args:
         kind: what the registry holds ("backbone", "top-k operator"), used in messages.
+        hint: appended to the message for an unknown name (how to register one's own).
     """
 
-    def __init__(self, kind: str):
-        self.kind = kind
+    def __init__(self, kind: str, hint: str = ""):
+        self.kind, self.hint = kind, hint
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -67,7 +68,8 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             known = ", ".join(sorted(self._items)) or "(none)"
-            raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}") from None
+            hint = f"; {self.hint}" if self.hint else ""
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}{hint}") from None
 
     def build(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Calls the factory registered under ``name`` with the given arguments."""

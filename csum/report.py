@@ -5,6 +5,14 @@ from __future__ import annotations
 from csum.evaluation import METRICS
 
 
+def run_title(config) -> str:
+    """The config's name, and the backbone when an override changed it (a run of
+    ``tvsum_msva`` with ``backbone.name=mine`` is titled ``tvsum_msva:... [backbone mine]``)."""
+    base = config.name.partition(":")[0]
+    backbone = config.backbone.name
+    return config.name if f"_{backbone}" in f"_{base}" else f"{config.name} [backbone {backbone}]"
+
+
 def format_table(results: dict) -> str:
     """A readable table of results.json (F1 in percent, one decimal; tau and rho as is)."""
     protocol = results.get("protocol", "standard")

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from csum import distributed, parallel, topk
 from csum.banks import video_bank, window_bank
-from csum.checkpoint import Checkpointer
+from csum.checkpoint import Checkpointer, write_model_meta
 from csum.data.stream import MemorySource, VideoSource, as_source, stream_batches
 from csum.data.video import Video
 from csum.model import Summarizer, set_contrast_stats
@@ -328,7 +328,7 @@ def train_phase(config, regime: str, videos: Sequence[Video], workdir: Path,
     c = phase_config(config, regime, workdir, settings)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.json").write_text(c.to_json_best_effort(indent=2) + "\n")
-    (workdir / "model.json").write_text(json.dumps({"in_dims": list(videos[0].dims)}) + "\n")
+    write_model_meta(workdir, videos[0].dims, c.backbone.name)
     buckets = default_buckets(max(v.n_steps for v in videos), c.train.bucket_quantum,
                               c.train.bucket_growth)  # fmt: skip
     if model is None:

@@ -35,10 +35,16 @@ def catalog(*sections: str) -> str:
         if section == "configs":
             from experiments.configs.common import ARGS
             from experiments.configs.highlight_common import HIGHLIGHT_ARGS
+            from experiments.configs.multimodal_common import QUERY_ARGS, TRANSCRIPT_ARGS
 
-            lines.append(f"configs (--config=NAME[:ARG,...]; summaries: ARG from "
-                         f"{', '.join(ARGS)}; highlights (youtube_*, tvsum_highlights_*): "
-                         f"ARG from {', '.join(HIGHLIGHT_ARGS)} or a backbone):")  # fmt: skip
+            lines.append("configs (--config=NAME[:ARG,...], ARG comma-joined words; 'quick' is "
+                         "a small synthetic smoke run in every family):")  # fmt: skip
+            for family, words in (("summaries", ARGS),
+                                  ("highlights (youtube_*, tvsum_highlights_*)",
+                                   (*HIGHLIGHT_ARGS, "a backbone name")),
+                                  ("queries (qvhighlights_*)", QUERY_ARGS),
+                                  ("transcripts (transcripts_*)", TRANSCRIPT_ARGS)):  # fmt: skip
+                lines.append(f"  words for {family}: {', '.join(words)}")
             lines += [f"  {n:<32} {d}" for n, d in config_descriptions().items()]
         elif section == "backbones":
             import backbones
@@ -71,8 +77,8 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}; see {self.prog} --help\n")
 
 
-def make_parser(prog: str, doc: str, *sections: str,
-                overrides: bool = True) -> argparse.ArgumentParser:  # fmt: skip
+def make_parser(prog: str, doc: str, *sections: str, overrides: bool = True,
+                plugins: bool = True) -> argparse.ArgumentParser:  # fmt: skip
     """A parser whose help is the module docstring, then the accepted names.
 
     Args:
@@ -80,6 +86,8 @@ def make_parser(prog: str, doc: str, *sections: str,
         doc: the module docstring (its text is the help's description).
         sections: ``CATALOG`` sections to list after the options.
         overrides: whether the command takes ``--config.a.b=V`` overrides.
+        plugins: whether the command takes ``--import=MODULE`` (every command that builds
+            or loads a model: a backbone of the user's own module can be named there).
     """
     if sys.argv and sys.argv[0].startswith("csum "):  # run as a ``csum`` subcommand
         prog = sys.argv[0]
@@ -88,12 +96,24 @@ def make_parser(prog: str, doc: str, *sections: str,
         note = ("--config.a.b=V overrides any config field (typed by its default; a "
                 "misspelled field is an error listing the known ones).")  # fmt: skip
         epilog = f"{note}\n\n{epilog}" if epilog else note
-    return Parser(
-        prog=prog,
-        description=doc,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=epilog,
-    )
+    parser = Parser(prog=prog, description=doc, formatter_class=HelpFormatter, epilog=epilog)
+    if plugins:
+        add_import_option(parser)
+    return parser
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The module docstring as written, and every option's default in its help (where it has
+    one: not for a required option, a flag or an empty list)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or action.required or default is None or isinstance(default, bool)
+                or (isinstance(default, list | str) and not default)
+                or default is argparse.SUPPRESS or not action.option_strings):  # fmt: skip
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def write_report(stem, table: str, data, indent: int = 2, echo: bool = True) -> None:
@@ -113,7 +133,7 @@ def write_report(stem, table: str, data, indent: int = 2, echo: bool = True) -> 
 
 def add_import_option(parser: argparse.ArgumentParser) -> None:
     """``--import=MODULE`` (repeatable, into ``args.imports``): user modules to import first,
-    so that the backbones they register can be named (see ``experiments.run.import_plugins``)."""
+    so that the backbones they register can be named (``import_plugins``)."""
     parser.add_argument(
         "--import",
         dest="imports",
@@ -122,6 +142,20 @@ def add_import_option(parser: argparse.ArgumentParser) -> None:
         metavar="MODULE",
         help="import MODULE first (it may register backbones); repeatable",
     )
+
+
+def import_plugins(modules: list[str]) -> None:
+    """Imports user modules (which register backbones); a failure is one ConfigError line.
+    The current directory is on the import path."""
+    import importlib
+
+    if "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, "")
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as err:  # any failure of user code: one line, with its own message
+            raise ConfigError(f"--import={name}: {type(err).__name__}: {err}") from None
 
 
 def split_overrides(parser: argparse.ArgumentParser,
@@ -158,7 +192,12 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None,
         args, overrides = split_overrides(parser, sys.argv[1:] if argv is None else argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    return guarded(lambda: body(args, overrides))
+
+    def with_plugins() -> int:
+        import_plugins(getattr(args, "imports", []))
+        return body(args, overrides)
+
+    return guarded(with_plugins)
 
 
 def guarded(body: Callable[[], int]) -> int:
@@ -211,6 +250,10 @@ def console(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "bench":
+        if rest and rest[0] in ("-h", "--help"):
+            print(f"usage: csum bench NAME [options]   (csum bench NAME --help for its "
+                  f"options)\n\nbenchmarks: {', '.join(benches)}")  # fmt: skip
+            return 0
         if not rest or rest[0] not in benches:
             print(f"error: csum bench NAME, NAME one of {', '.join(benches)}", file=sys.stderr)
             return 2

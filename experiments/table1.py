@@ -35,7 +35,6 @@ import numpy as np
 from experiments.cli import run_command, write_report
 from experiments.config_loader import ConfigError, known_configs
 from experiments.configs.common import BACKBONE_NAMES
-from experiments.run import import_plugins
 from experiments.study import check_jobs, mean_std, parse_seeds, run_config
 
 REGIMES = ("csum", "supervised")
@@ -216,7 +215,7 @@ def markdown(result: dict) -> str:
 
 
 def build_parser():
-    from experiments.cli import add_import_option, make_parser
+    from experiments.cli import make_parser
 
     parser = make_parser("python -m experiments.table1", __doc__, "backbones", "configs")
     parser.add_argument("--dataset", default="tvsum", choices=("tvsum", "summe"))
@@ -259,7 +258,6 @@ def build_parser():
         metavar="DIR",
         help="where table1_DATASET[_stock].{json,md} and the runs go",
     )
-    add_import_option(parser)
     return parser
 
 
@@ -270,7 +268,6 @@ def main(argv: list[str] | None = None) -> int:
         if bad or not regimes:
             raise ConfigError(f"--regimes={args.regimes!r}: expected names from "
                               f"{', '.join(REGIMES)}")  # fmt: skip
-        import_plugins(args.imports)
         import backbones as registry
 
         names = [b for b in args.backbones.split(",") if b]

@@ -18,3 +18,13 @@ class DataError(ValueError):
         if key is not None:
             where.append(f"key {key!r}")
         super().__init__(f"{': '.join(where)}: {what}")
+
+
+def synthetic_hint(config_name: str) -> str:
+    """The hint of a data error in a run of ``config_name`` (``NAME[:WORDS]``): a command
+    that runs on the built-in synthetic data (``tvsum_msva:quick`` becomes
+    ``tvsum_msva:quick,synthetic``)."""
+    base, _, arg = config_name.partition(":")
+    words = [w for w in arg.split(",") if w]
+    words += [] if "synthetic" in words else ["synthetic"]
+    return f"run on the built-in synthetic data with --config={base}:{','.join(words)}"

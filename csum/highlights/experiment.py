@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from csum.data.errors import DataError
+from csum.data.errors import DataError, synthetic_hint
 from csum.highlights.data import HighlightVideo, read_umt
 from csum.highlights.extract import choose_theta, segment_map, segments
 from csum.highlights.metrics import trapezoid_ap, tvsum_top5_ap
@@ -65,8 +65,10 @@ def load_highlights(config) -> tuple[dict[str, HighlightVideo], dict]:
     else:
         for key in ("labels", "video_dir", "splits") + (("audio_dir",) if h.audio else ()):
             if not h[key]:
-                raise DataError(f"--config.highlights.{key}", "no path given (or use the "
-                                "config argument 'synthetic')")  # fmt: skip
+                raise DataError(
+                    f"--config.highlights.{key}",
+                    f"no path given (or {synthetic_hint(config.name)})",
+                )
         paths = {k: Path(h[k]).expanduser() for k in ("labels", "video_dir", "splits")}
         paths["audio_dir"] = Path(h.audio_dir).expanduser() if h.audio_dir else None
     if not paths["splits"].is_file():

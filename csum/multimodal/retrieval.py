@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from csum.data.errors import DataError
+from csum.data.errors import DataError, synthetic_hint
 
 REGIMES = ("query", "finetuned", "csum", "saliency")
 """``queries.regime``: see the module docstring."""
@@ -52,8 +52,9 @@ def load_queries(config):
     else:
         for key in ("train", "val", "video_dir", "text_dir"):
             if not q[key]:
-                raise DataError(f"--config.queries.{key}", "no path given (or use the config "
-                                "argument 'synthetic')")  # fmt: skip
+                raise DataError(
+                    f"--config.queries.{key}", f"no path given (or {synthetic_hint(config.name)})"
+                )
         files = {"train": Path(q.train).expanduser(), "val": Path(q.val).expanduser()}
         video_dirs = [Path(d).expanduser() for d in q.video_dir.split(",")]
         text_dir = Path(q.text_dir).expanduser()

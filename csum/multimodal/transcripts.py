@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from csum.data.errors import DataError
+from csum.data.errors import DataError, synthetic_hint
 from csum.data.video import Video
 from csum.highlights.qvhighlights import CLIP_SECONDS
 
@@ -149,8 +149,9 @@ def load(config):
         root = ensure(config.data.synthetic_dir, seed=config.data.synthetic_seed,
                       **dict(t.synthetic_overrides))["labels"].parent  # fmt: skip
     elif not t.root:
-        raise DataError("--config.transcripts.root", "no folder given (or use the config "
-                        "argument 'synthetic')")  # fmt: skip
+        raise DataError(
+            "--config.transcripts.root", f"no folder given (or {synthetic_hint(config.name)})"
+        )
     else:
         root = Path(t.root).expanduser()
     splits = _json(root / "splits.json", "splits file")

@@ -9,7 +9,8 @@ that calls ``make`` (or a builder on top of it: ``highlight_common.make_highligh
   stock footage plus each video's own scenes; implies ``synthetic``);
 * ``small``: small synthetic videos (128-wide features, 40-120 s), every fold and epoch:
   the setting of the README's results table, and the README's main job (about 2 minutes);
-* ``quick``: a smoke run (``small`` videos, 1 fold, 2 epochs);
+* ``quick``: a smoke run on the built-in synthetic data (``small`` videos, 1 fold, 2
+  epochs); it implies ``synthetic`` here as in every highlight and multimodal config;
 * ``augmented`` / ``transfer``: the field's other two settings (``data.setting``): train also
   on, or only on, every video of the other data sets (``csum.experiment.SETTINGS``);
 * ``paper``: CSUM's recipe as the paper writes it (``PAPER_RECIPE``: NT-Xent between batch
@@ -108,7 +109,8 @@ def make(dataset: str, backbone: str, arg: str | None,
         regime: ``csum`` (unsupervised) or ``supervised`` (the backbone's original loss).
     """
     words = parse_arg(arg)
-    synthetic, quick = bool(words & {"synthetic", "stock", "small"}), "quick" in words
+    # one meaning per word across every config family: quick and small are synthetic runs
+    synthetic, quick = bool(words & {"synthetic", "stock", "small", "quick"}), "quick" in words
     small = quick or "small" in words
     base = f"{dataset}_{backbone}" + ("_supervised" if regime == "supervised" else "")
     c = ml_collections.ConfigDict()
