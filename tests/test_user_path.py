@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,91 @@ def test_submodules_are_attributes_after_a_plain_import():
     proc = subprocess.run([sys.executable, "-c", "import csum; csum.nope"],
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 1 and "no attribute 'nope'" in proc.stderr
+
+
+def test_quick_means_one_thing_and_every_hint_runs():
+    """'quick' is a synthetic smoke run in every config family; the synthetic hint of every
+    config is a --config that loads, on the synthetic data."""
+    from csum.data.errors import synthetic_hint
+    from experiments.config_loader import known_configs, load_config
+
+    for name in known_configs():
+        assert load_config(f"{name}:quick").data.synthetic, name
+        for spec in (name, f"{name}:quick"):
+            hint = synthetic_hint(load_config(spec).name)
+            assert load_config(hint.split("--config=")[1]).data.synthetic, hint
+
+
+PLUGIN = """
+import jax.numpy as jnp
+from flax import nnx
+
+import backbones
+
+
+@backbones.BACKBONES.register("user_linear")
+class UserLinear(nnx.Module):
+    def __init__(self, in_dims, *, rngs, **_):
+        self.linear = nnx.Linear(sum(in_dims), 1, rngs=rngs)
+
+    def __call__(self, features, mask, *args, **kwargs):
+        x = jnp.concatenate([f.astype(jnp.float32) for f in features], axis=-1)
+        return nnx.sigmoid(self.linear(x)[..., 0])
+"""
+
+
+@pytest.mark.parametrize("command", ["run", "table1", "study", "table2", "highlights",
+                                     "summarize", "multimodal", "evaluate"])  # fmt: skip
+def test_every_command_takes_import(command, tmp_path, monkeypatch, capsys):
+    """--import is processed by every command (a module that fails to import is one line
+    naming it, exit 2), and an unknown backbone's message names --import."""
+    import importlib
+
+    from experiments.cli import COMMANDS
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken_plugin.py").write_text("raise RuntimeError('boom')\n")
+    main = importlib.import_module(COMMANDS[command][0]).main
+    assert main(["--import=broken_plugin", "--help"]) == 0  # listed in --help
+    assert "--import MODULE" in capsys.readouterr().out
+    required = {"run": ["--config=tvsum_msva:quick"], "summarize": ["x.mp4"],
+                "highlights": ["--features=x"], "study": ["--study=residual"],
+                "evaluate": ["--submission=x", "--gt=y"]}  # fmt: skip
+    code = main(["--import=broken_plugin", *required.get(command, [])])
+    assert code == 2
+    assert "--import=broken_plugin: RuntimeError: boom" in capsys.readouterr().err
+
+
+def test_a_users_backbone_through_run_title_and_load(tmp_path, synthetic_dir, monkeypatch,
+                                                      capsys):  # fmt: skip
+    """A backbone of the user's module: trained by experiments.run --import, the table
+    titled by it, and loaded by csum.load in a fresh interpreter that never imported it."""
+    from backbones.registry import BACKBONES
+    from experiments.run import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "user_backbones.py").write_text(PLUGIN)
+    work = tmp_path / "run"
+    argv = ["--import=user_backbones", "--config=tvsum_msva:quick",
+            "--config.backbone.name=user_linear", f"--config.workdir={work}",
+            f"--config.data.synthetic_dir={synthetic_dir}", "--config.train.epochs=1",
+            "--config.train.progress=false"]  # fmt: skip
+    try:
+        assert main(argv) == 0
+    finally:
+        BACKBONES._items.pop("user_linear", None)  # other tests see the built-in registry
+    assert "tvsum_msva:quick [backbone user_linear]" in capsys.readouterr().out
+    code = ("import csum, numpy as np\n"
+            f"run = csum.load({str(work)!r})\n"
+            "x = tuple(np.ones((30, d), np.float32) for d in run.base_dims)\n"
+            "print(type(run.model.backbone.inner).__name__, run.score(x).shape)")  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, env=env)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["UserLinear", "(30,)"]
+    (tmp_path / "user_backbones.py").unlink()
+    out = subprocess.run([sys.executable, "-m", "experiments.summarize", "x.mp4",
+                          "--backbone=user_linear"], capture_output=True, text=True,
+                         cwd=tmp_path, env=env)  # fmt: skip
+    assert out.returncode == 2 and "--import=MODULE" in out.stderr
