@@ -255,3 +255,16 @@ def test_a_users_backbone_through_run_title_and_load(tmp_path, synthetic_dir, mo
                           "--backbone=user_linear"], capture_output=True, text=True,
                          cwd=tmp_path, env=env)  # fmt: skip
     assert out.returncode == 2 and "--import=MODULE" in out.stderr
+
+
+def test_mixed_feature_widths_name_the_odd_video(tmp_path):
+    """The odd video is named even when it comes first (the expected width is the one most
+    videos of the file have)."""
+    from csum.data.eccv16 import load_eccv16, write_eccv16
+
+    rng = np.random.default_rng(0)
+    videos = [_video((rng.normal(size=(20, 7 if i == 0 else 16)).astype(np.float32),), f"v{i}")
+              for i in range(3)]  # fmt: skip
+    write_eccv16(tmp_path / "mixed.h5", videos)
+    with pytest.raises(DataError, match=r"video 'v0'.*feature size 7, expected 16"):
+        load_eccv16(tmp_path / "mixed.h5", optional_labels=True)

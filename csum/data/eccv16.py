@@ -134,8 +134,8 @@ def load_eccv16(
         path: the h5 file.
         feature_keys: one spec per feature source, ``key`` or ``other_file.h5:key``.
         min_steps: shortest accepted video, in steps.
-        expected_dims: feature size of each source; by default the first video's sizes,
-            so all videos must agree.
+        expected_dims: feature size of each source; by default the size most videos of
+            the file have, so that the error names a video that differs from the others.
         optional_labels: accept a file without ``user_summary`` (an unlabelled
             collection, e.g. written by ``experiments.summarize``): every video's
             ``user_summary`` is then None. A file where some videos have it and others
@@ -161,6 +161,8 @@ def load_eccv16(
                     raise DataError(file, "feature file not found")
                 files[file] = h5py.File(file, "r")
         main = files.setdefault(path, h5py.File(path, "r"))
+        if dims is None:
+            dims = _common_dims(files, main, feature_keys, path)
         videos = {}
         for vid in sorted(main.keys(), key=natural_order):
             feats = []
@@ -192,6 +194,23 @@ def load_eccv16(
         raise DataError(path, "missing key (other videos of the file have user summaries)",
                         vid, "user_summary")  # fmt: skip
     return videos
+
+
+def _common_dims(files, main, feature_keys, path) -> list[int] | None:
+    """Each source's most common feature width over the file's videos (read from the
+    datasets' shapes; ties go to the first video's), or None when a source has none."""
+    import collections
+
+    out = []
+    for spec in feature_keys:
+        file, key = _source(spec, path)
+        widths = [files[file][vid][key].shape[-1] for vid in sorted(main.keys(), key=natural_order)
+                  if vid in files[file] and key in files[file][vid]
+                  and files[file][vid][key].ndim == 2]  # fmt: skip
+        if not widths:
+            return None
+        out.append(collections.Counter(widths).most_common(1)[0][0])
+    return out
 
 
 def natural_order(key: str):
