@@ -11,7 +11,8 @@ Fair/Good/VeryGood) of a submission jsonl (``qid``, ``pred_relevant_windows``,
 ``pred_saliency_scores``) against QVHighlights-format ground truth
 (``csum.highlights.qvhighlights``). Files may be gzipped (``.gz``). Prints the ``brief``
 metrics and writes every metric, in the nested layout of the published metrics files, to
-``--out`` (default: next to the submission, ``*_metrics.json``).
+``--out`` when it is given (nothing is written without it: the submission may sit in a
+folder that is not the user's, such as the repository's test data).
 
 ``youtube``: UMT's YouTube Highlights clip AP of each video's ``pred_saliency_scores``
 (rows keyed by ``vid``, or ``qid``) against the ``match`` labels of a UMT label JSON
@@ -73,17 +74,18 @@ def build_parser():
                         help="predictions (jsonl, optionally .gz)")  # fmt: skip
     parser.add_argument("--gt", required=True, metavar="GT.jsonl",
                         help="ground truth (jsonl, optionally .gz)")  # fmt: skip
-    parser.add_argument("--out", default="", metavar="M.json", help="where to write the metrics")
+    parser.add_argument(
+        "--out",
+        default="",
+        metavar="M.json",
+        help="where to write every metric as JSON (default: print the brief ones only)",
+    )
     return parser
-
-
-def default_out(submission: Path) -> Path:
-    name = submission.name.removesuffix(".gz").removesuffix(".jsonl")
-    return submission.with_name(f"{name}_metrics.json")
 
 
 def main(argv: list[str] | None = None) -> int:
     def body(args, overrides) -> int:
+        from csum.files import write_text
         from csum.highlights import qvhighlights
 
         submission = qvhighlights.read_jsonl(args.submission)
@@ -94,13 +96,14 @@ def main(argv: list[str] | None = None) -> int:
             metrics = umt_clip_ap(submission, json.loads(gt.read_text()), args.format)
         else:
             metrics = qvhighlights.evaluate(submission, qvhighlights.read_jsonl(args.gt))
-        out = Path(args.out) if args.out else default_out(Path(args.submission))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(metrics, indent=4) + "\n")
         width = max(len(k) for k in metrics["brief"])
         for key, value in metrics["brief"].items():
             print(f"{key:<{width}}  {value:6.2f}")
-        print(f"metrics: {out}")
+        if args.out:
+            out = Path(args.out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_text(out, json.dumps(metrics, indent=4) + "\n")
+            print(f"metrics: {out}")
         return 0
 
     return run_command(build_parser(), argv, body)

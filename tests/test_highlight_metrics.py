@@ -156,3 +156,15 @@ def test_highlight_baselines_command(tmp_path, capsys):
     assert mean["human_all"] > mean["random_all"] + 0.2  # people agree; chance does not
     assert "| mean |" in capsys.readouterr().out
     assert baselines_main(["--draws=0", f"--out={tmp_path}"]) == 2
+
+
+def test_evaluate_without_out_writes_nothing(tmp_path, capsys):
+    import shutil
+
+    for name in ("sample_val_preds.jsonl.gz", "highlight_val_release.jsonl.gz"):
+        shutil.copy(QVH / name, tmp_path / name)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main([f"--submission={tmp_path / 'sample_val_preds.jsonl.gz'}",
+                 f"--gt={tmp_path / 'highlight_val_release.jsonl.gz'}"]) == 0  # fmt: skip
+    assert "MR-full-mAP            32.20" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
