@@ -61,3 +61,32 @@ def check_human_row():
         assert abs(f1 - 54.0) <= 0.5 and -1 <= tau <= 1 and -1 <= rho <= 1
 
     return check
+
+
+@pytest.fixture(scope="session")
+def reevaluate():
+    """A run's test-fold metrics recomputed apart from the run's own evaluation: the saved
+    model (``csum.load``) scores the raw test videos of the fold, and ``csum.evaluation``
+    scores them. A run that evaluated anything but its model's scores (random numbers, a
+    dropped source, another fold) does not match it."""
+
+    def compute(workdir, config, fold: int = 0) -> dict:
+        import json
+
+        import csum
+        from csum.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
+        from csum.experiment import load_dataset
+
+        results = json.loads((Path(workdir) / "results.json").read_text())
+        test_keys = json.loads(Path(results["split_file"]).read_text())[fold]["test_keys"]
+        data = load_dataset(config)
+        videos = [data[k] for k in test_keys]
+        run = csum.load(workdir, fold)
+        scores = run.score(videos)
+        rank = run.config["eval"]["scores"] == "rank"
+        protocol = parse_protocol(config.eval.protocol)
+        return mean_metrics([evaluate_video(as_quantiles(scores[v.key]) if rank else scores[v.key],
+                                            v, config.eval.f1_mode, config.topk.ratio, protocol)
+                             for v in videos])  # fmt: skip
+
+    return compute

@@ -57,15 +57,22 @@ def _train(tmp_path, videos, spec, **overrides):
     return before, _held_out_rho(model, config, test, buckets)
 
 
+# Each bar below was set from the held-out rho over init seeds 0-4 of the model (the test
+# runs seed 0), so that it holds on any seed and processor and still fails a model that
+# does not learn.
+
+
 def test_csum_learns_without_labels(tmp_path, stock_videos):
-    # CSUM-MSVA with the default recipe (window InfoNCE) on the features alone: 0.04 -> 0.55
-    # on this set; the paper's recipe (config word "paper") reaches 0.21, and fails this test.
+    """CSUM-MSVA with the default recipe (window InfoNCE) on the features alone. Over init
+    seeds 0-4: after 0.44-0.55, a gain of 0.43-0.67 over the untrained model. The paper's
+    recipe (config word "paper") reaches 0.21 and fails it."""
     before, after = _train(tmp_path, stock_videos, "tvsum_msva:stock",
                            **{"train.epochs": "15", "backbone.contrast_input": "false"})  # fmt: skip
-    assert after > before + 0.3 and after > 0.4, (before, after)
+    assert after > before + 0.3 and after > 0.3, (before, after)
 
 
 def test_supervised_regime_learns(tmp_path, stock_videos):
+    """Over init seeds 0-4: after 0.57-0.59, a gain of 0.40-0.82."""
     before, after = _train(tmp_path, stock_videos, "tvsum_vslstm_supervised:stock",
                            **{"backbone.name": "vslstm"})  # fmt: skip
     assert after > before + 0.3 and after > 0.4, (before, after)
@@ -95,7 +102,7 @@ def _with_contrast(tmp_path, stock_videos, spec, **overrides):
 def test_a_backbone_learns_to_use_the_contrast_input(tmp_path, stock_videos):
     """The backbone alone (no residual): the untrained model ignores the contrast source
     (random weights), the trained one must rank held-out clips well; a dead gradient
-    leaves it where it began."""
+    leaves it where it began. Over init seeds 0-4: after 0.55-0.61, a gain of 0.43-0.89."""
     before, after, _ = _with_contrast(tmp_path, stock_videos, "tvsum_vslstm:stock",
                                       **{"backbone.residual": "false"})  # fmt: skip
     assert after > before + 0.3 and after > 0.4, (before, after)
@@ -106,8 +113,8 @@ def test_training_does_not_subtract_from_the_contrast(tmp_path, category_videos)
     contrast does (the same rho), and training must not take it below: not by more than
     0.005, the rank noise of reordering clips whose importance is an independent draw
     (a clip of one kind of scene against another of the same kind;
-    benchmarks.label_free_ceiling). On this set the residual ends 0.00001 below the
-    contrast, and MSVA trained alone on the contrast source (``backbone.residual=false``,
+    benchmarks.label_free_ceiling). On this set the residual ends between 0.0001 below and
+    0.0002 above the contrast over init seeds 0-4, and MSVA trained alone on the contrast source (``backbone.residual=false``,
     the previous default) 0.020 below it, which this test rejects."""
     before, after, alone = _with_contrast(tmp_path, category_videos, "tvsum_msva:synthetic",
                                           **{"data.feature_keys": "('features',)",
