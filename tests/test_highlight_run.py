@@ -31,6 +31,9 @@ def test_run_writes_predictions_that_evaluate_to_its_numbers(tmp_path, capsys):
     result = json.loads((tmp_path / "run" / "results_finetuned.json").read_text())
     assert f"clip AP {100 * result['ap']:.1f} %" in capsys.readouterr().out
     assert 0 <= result["random_ap"] <= 1 and result["audio"] and result["regime"] == "finetuned"
+    # fine-tuned on the labels, it beats random scores: clip AP 0.62-1.00 against random's
+    # 0.31-0.32 over init seeds 0-3 of this tiny set (--config.seed)
+    assert result["ap"] > result["random_ap"] + 0.15, result
     (labels,) = (tmp_path / "data").glob("synthetic_highlights_*/labels.json")
     submission = tmp_path / "run" / "predictions_finetuned.jsonl"
     rows = [json.loads(line) for line in submission.read_text().splitlines()]
