@@ -57,3 +57,12 @@ def test_quoted_commands_name_modules_that_exist(page):
         if not (ROOT / (module.replace(".", "/") + ".py")).is_file():
             missing.append(module)
     assert not missing, f"{page.relative_to(ROOT)}: commands of missing modules {missing}"
+
+
+def test_readme_and_usage_list_every_csum_subcommand():
+    from experiments.cli import COMMANDS
+
+    want = {*COMMANDS, "bench"}
+    for page in (ROOT / "README.md", ROOT / "docs" / "usage.md"):
+        listed = set(re.findall(r"`csum (\w+)", page.read_text()))
+        assert want <= listed, (page.name, sorted(want - listed))
