@@ -115,7 +115,7 @@ def load_model(run: str, items):
     try:
         trained = csum.load(run)
     except CheckpointError as err:
-        raise DataError(run, str(err)) from None
+        raise DataError(run, str(err).removeprefix(f"{run}: ")) from None
     return trained.model, trained.inputs(items)
 
 

@@ -308,7 +308,7 @@ def load_run(run: str):
     try:
         return csum.load(run)
     except CheckpointError as err:
-        raise DataError(run, str(err)) from None
+        raise DataError(run, str(err).removeprefix(f"{run}: ")) from None
 
 
 def write_outputs(args, model, source, videos, feats, errors, out: Path) -> None:
