@@ -85,7 +85,8 @@ def test_highlight_command_trains_without_labels_and_reuses_a_model(tmp_path, ca
     # a model for other feature sizes, one video, or no features: one line, exit 2
     assert main([f"--features={paths['video_dir']}", f"--model={out / 'model'}",
                  f"--out={again}"]) == 2  # fmt: skip
-    assert "the model takes feature sizes" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "1 source(s) of widths (128,)" in err and "takes 2 of widths (128, 32)" in err
     one = tmp_path / "one"
     one.mkdir()
     (one / "v_rgb.npy").write_bytes((paths["video_dir"] / "dog_000_rgb.npy").read_bytes())
