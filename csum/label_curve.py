@@ -1,0 +1,270 @@
+"""What labels buy: held-out quality against the number of labelled training videos.
+
+For each fold and each seed of which videos are labelled, the fold's training videos are
+all available without labels (the collection contrast and CSUM pre-training see every one
+of them) and the first ``n`` of a seeded permutation of them are labelled, so that the
+labelled sets are nested (n = 1 is inside n = 2, ...). Each point is scored on the fold's
+test videos with the standard keyshot F1 and Otani's Spearman rho:
+
+* 0 labels: ``random`` scores, the training-free ``contrast`` (the collection contrast
+  alone, ``csum.contrast``), and ``csum`` (the CSUM regime trained on every training
+  video, no labels);
+* n labels: ``supervised`` (the backbone's own regression loss from random weights, on
+  the same inputs, contrast source included) and ``finetuned`` (CSUM pre-training of the
+  backbone alone on every training video, then the same supervised loss on the n labelled
+  videos; the ``csum`` row's residual on the contrast is not the starting point, because
+  its gate bounds how far any loss can move the scores).
+
+Training length: every labelled run takes the optimizer steps of the all-labels run
+(``train.epochs`` passes over all training videos in batches of ``train.batch_size``),
+spread over as many passes over its n videos as that needs (``labelled_epochs``), so that a
+small labelled set is not also under-trained.
+
+Each point is a mean over folds and label seeds with a 95 % Student-t interval
+(``interval``). Every run is resumable: its phase folders keep their checkpoints and each
+finished point its ``point.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+METHODS = ("random", "contrast", "csum", "supervised", "finetuned")
+"""Rows of a curve: the first three need no labels."""
+UNLABELLED = ("random", "contrast", "csum")
+METRICS = ("f1", "spearman_rho")
+
+
+def interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """``(mean, low, high)``: the mean and its two-sided Student-t interval.
+
+    ``mean ± t_{(1 + level) / 2, m - 1} s / sqrt(m)`` for m values of sample standard
+    deviation s; a single value has the interval ``(x, x)``.
+    """
+    from scipy import stats
+
+    x = np.asarray(values, np.float64)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, mean, mean
+    half = float(stats.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return mean, mean - half, mean + half
+
+
+def labelled_keys(keys: Sequence[str], n: int, seed: int, fold: int) -> list[str]:
+    """The first ``n`` of a permutation of ``keys`` drawn from ``(seed, fold)``: nested in n."""
+    order = np.random.default_rng([seed, fold, 7]).permutation(len(keys))
+    return [keys[i] for i in order[:n]]
+
+
+def labelled_epochs(epochs: int, batch_size: int, n_all: int, n: int) -> int:
+    """Passes over n labelled videos that take the all-labels run's optimizer steps:
+    ``ceil(epochs * ceil(n_all / b) / ceil(n / b))``."""
+    steps = epochs * math.ceil(n_all / batch_size)
+    return math.ceil(steps / math.ceil(n / batch_size))
+
+
+def label_counts(spec: Sequence[int | str], n_all: int) -> list[int]:
+    """The label counts of ``spec`` (integers, and ``all`` for every training video), sorted,
+    unique, each at most ``n_all``."""
+    out = {n_all if s == "all" else min(int(s), n_all) for s in spec}
+    return sorted(out)
+
+
+def summarize_points(points: list[dict]) -> dict:
+    """``{method: {n: {metric: [mean, low, high], "runs": m}}}`` over folds and seeds."""
+    table: dict = {}
+    for method in METHODS:
+        for n in sorted({p["n"] for p in points if p["method"] == method}):
+            rows = [p for p in points if p["method"] == method and p["n"] == n]
+            cell = {m: list(interval([p[m] for p in rows])) for m in METRICS}
+            cell["runs"] = len(rows)
+            table.setdefault(method, {})[str(n)] = cell
+    return table
+
+
+def crossings(table: dict, metric: str) -> dict:
+    """Where the curves cross: the fewest labels at which ``supervised`` reaches the mean of
+    ``csum`` without labels, and the fewest from which ``finetuned`` no longer beats
+    ``supervised`` beyond its interval (None where it never happens in the measured range)."""
+    out = {"supervised_matches_csum": None, "finetuning_stops_helping": None}
+    if "csum" not in table or "supervised" not in table:
+        return out
+    target = table["csum"]["0"][metric][0]
+    for n, cell in sorted(table["supervised"].items(), key=lambda kv: int(kv[0])):
+        if cell[metric][0] >= target:
+            out["supervised_matches_csum"] = int(n)
+            break
+    if "finetuned" in table:
+        for n, cell in sorted(table["finetuned"].items(), key=lambda kv: int(kv[0])):
+            if cell[metric][1] <= table["supervised"][n][metric][2]:  # intervals overlap
+                out["finetuning_stops_helping"] = int(n)
+                break
+    return out
+
+
+def run_curve(config, counts_spec: Sequence[int | str], label_seeds: Sequence[int],
+              folds: Sequence[int], out: Path, progress=print) -> dict:  # fmt: skip
+    """Measures every point of the curve of ``config`` (a CSUM summarization config) and
+    writes ``out/label_curve.json``'s dict; finished points are read back, not rerun.
+
+    Returns:
+        ``{"config", "label_seeds", "folds", "n_train", "counts", "points", "table",
+        "crossings"}``.
+    """
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from csum import baselines
+    from csum.data.batching import default_buckets
+    from csum.data.splits import default_split_file, load_splits
+    from csum.data.video import cast_features
+    from csum.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
+    from csum.experiment import add_contrast, load_dataset, model_scores
+    from csum.model import build_summarizer
+    from csum.train import phase_config, train_phase
+
+    protocol = parse_protocol(config.eval.protocol)
+    data = {v.key: v for v in cast_features(list(load_dataset(config).values()),
+                                            jnp.dtype(config.compute_dtype))}  # fmt: skip
+    split_file = config.data.splits or default_split_file(config.data.dataset)
+    splits = load_splits(split_file, set(data))
+    buckets = default_buckets(max(v.n_steps for v in data.values()),
+                              config.train.bucket_quantum, config.train.bucket_growth)  # fmt: skip
+    mode, ratio = config.eval.f1_mode, config.topk.ratio
+    points, n_train = [], None
+
+    def evaluate(scores, test) -> dict:
+        rows = [evaluate_video(scores[v.key], v, mode, ratio, protocol) for v in test]
+        return {m: float(v) for m, v in mean_metrics(rows).items()}
+
+    for f in folds:
+        train_keys = list(splits[f]["train_keys"])
+        n_train = len(train_keys)
+        counts = label_counts(counts_spec, n_train)
+        folder = out / "runs" / f"fold_{f}"
+        cached = folder / "points.json"
+        if cached.is_file():
+            points += json.loads(cached.read_text())
+            continue
+        train = [data[k] for k in train_keys]
+        test = [data[k] for k in splits[f]["test_keys"]]
+        base = build_summarizer(config, (*train[0].dims, 1), seed=config.seed + f)
+        train, _, test = add_contrast(config, base, train, [], test, buckets, folder)
+        by_key = {v.key: v for v in train}
+        in_dims = train[0].dims
+        fold_points = []
+
+        def add(method, n, seed, metrics, _f=f, _out=fold_points):
+            _out.append({"method": method, "n": n, "seed": seed, "fold": _f, **metrics})
+
+        rand = baselines.random_baseline(test, mode, ratio, protocol,
+                                         seeds=config.eval.random_seeds)["mean"]  # fmt: skip
+        add("random", 0, None, {m: rand[m] for m in METRICS})
+        alone = {v.key: as_quantiles(np.asarray(v.features[-1][:, 0], np.float64)) for v in test}
+        add("contrast", 0, None, evaluate(alone, test))
+        csum_model = train_phase(config, "csum", train, folder / "csum", base)
+        csum_config = phase_config(config, "csum", folder / "csum")
+        add("csum", 0, None, evaluate(model_scores(csum_config, csum_model, test, buckets), test))
+        # Fine-tuning starts from CSUM pre-training of the backbone alone, as the highlight
+        # regimes do: the residual's gate bounds how far a loss can move the contrast
+        # (csum.residual), which would hold the supervised loss near it.
+        pre_config = phase_config(config, "csum", folder / "pretrained")
+        with pre_config.unlocked():
+            pre_config.backbone.residual = False
+        pretrained = build_summarizer(pre_config, in_dims, seed=config.seed + f)
+        pretrained = train_phase(pre_config, "csum", train, folder / "pretrained", pretrained)
+        progress(f"label_curve: fold {f}: 0 labels done")
+        for seed in label_seeds:
+            for n in [c for c in counts if c > 0]:  # 0 labels: the rows above
+                labelled = [by_key[k] for k in labelled_keys(train_keys, n, seed, f)]
+                epochs = labelled_epochs(config.train.epochs, config.train.batch_size,
+                                         n_train, n)  # fmt: skip
+                settings = {"epochs": epochs}
+                where = folder / f"seed_{seed}" / f"n_{n}"
+                sup_config = phase_config(config, "supervised", where / "supervised", settings)
+                with sup_config.unlocked():
+                    sup_config.backbone.residual = False  # the supervised regime's own model
+                scratch = build_summarizer(sup_config, in_dims, seed=config.seed + f)
+                scratch = train_phase(sup_config, "supervised", labelled, where / "supervised",
+                                      scratch, settings)  # fmt: skip
+                add("supervised", n, seed,
+                    evaluate(model_scores(sup_config, scratch, test, buckets), test))  # fmt: skip
+                tuned = train_phase(pre_config, "supervised", labelled, where / "finetuned",
+                                    nnx.clone(pretrained), settings)  # fmt: skip
+                tune_config = phase_config(pre_config, "supervised", where / "finetuned",
+                                           settings)  # fmt: skip
+                add("finetuned", n, seed,
+                    evaluate(model_scores(tune_config, tuned, test, buckets), test))  # fmt: skip
+                progress(f"label_curve: fold {f}, label seed {seed}: {n} labels done")
+        folder.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(fold_points, indent=1) + "\n")
+        points += fold_points
+    table = summarize_points(points)
+    result = {"config": config.name, "label_seeds": list(label_seeds), "folds": list(folds),
+              "n_train": n_train, "counts": label_counts(counts_spec, n_train or 0),
+              "points": points, "table": table,
+              "crossings": {m: crossings(table, m) for m in METRICS}}  # fmt: skip
+    return result
+
+
+def markdown(result: dict) -> str:
+    """The curve as a table: one row per (method, labelled videos), mean [95 % interval]."""
+    lines = [f"Label-efficiency curve: {result['config']} (folds {result['folds']}, label "
+             f"seeds {result['label_seeds']}, {result['n_train']} training videos a fold; mean "
+             "[95 % interval] over folds and label seeds)", "",
+             "| method | labelled videos | F1 % | rho | runs |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for method, cells in result["table"].items():
+        for n, cell in sorted(cells.items(), key=lambda kv: int(kv[0])):
+            f1, rho = cell["f1"], cell["spearman_rho"]
+            lines.append(f"| {method} | {n} | {100 * f1[0]:.1f} [{100 * f1[1]:.1f}, "
+                         f"{100 * f1[2]:.1f}] | {rho[0]:.3f} [{rho[1]:.3f}, {rho[2]:.3f}] | "
+                         f"{cell['runs']} |")  # fmt: skip
+    for metric, c in result["crossings"].items():
+        lines.append("")
+        lines.append(f"{metric}: supervised from scratch first matches CSUM without labels at "
+                     f"{c['supervised_matches_csum']} labelled videos; fine-tuning stops "
+                     f"beating it beyond the interval at {c['finetuning_stops_helping']} "
+                     "(None: not within the measured counts)")  # fmt: skip
+    return "\n".join(lines)
+
+
+def plot(result: dict, path: Path) -> None:
+    """One panel per metric: labelled videos on a log axis, a line per method with its
+    95 % interval shaded; the methods without labels as horizontal bands."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    counts = [c for c in result["counts"] if c > 0]
+    for ax, metric in zip(axes, METRICS, strict=True):
+        for i, (method, cells) in enumerate(result["table"].items()):
+            colour = f"C{i}"
+            if method in UNLABELLED:
+                mean, low, high = cells["0"][metric]
+                ax.axhline(mean, color=colour, ls="--", label=f"{method} (0 labels)")
+                ax.axhspan(low, high, color=colour, alpha=0.12)
+                continue
+            ns = sorted(int(n) for n in cells)
+            rows = np.array([cells[str(n)][metric] for n in ns])
+            ax.plot(ns, rows[:, 0], "o-", color=colour, label=method)
+            ax.fill_between(ns, rows[:, 1], rows[:, 2], color=colour, alpha=0.2)
+        ax.set_xscale("log")
+        if counts:
+            ax.set_xticks(counts, [str(c) for c in counts])
+        ax.set_xlabel("labelled training videos")
+        ax.set_ylabel({"f1": "F1", "spearman_rho": "Spearman rho"}[metric])
+    axes[0].legend(fontsize=7)
+    fig.suptitle(result["config"])
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -1,0 +1,76 @@
+"""experiments.label_curve: the statistics by hand, the label draws, and the command at its
+smallest (resumable, every row and file)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from csum import label_curve as lc
+
+
+def test_interval_is_the_student_t_interval_by_hand():
+    mean, low, high = lc.interval([1.0, 2.0, 3.0])
+    half = 4.302652729911275 * 1.0 / math.sqrt(3)  # t_{0.975, 2}, s = 1
+    assert mean == 2.0 and low == pytest.approx(2 - half) and high == pytest.approx(2 + half)
+    assert lc.interval([0.7]) == (0.7, 0.7, 0.7)
+
+
+def test_labelled_sets_are_nested_and_seeded():
+    keys = [f"video_{i}" for i in range(40)]
+    sets = [lc.labelled_keys(keys, n, seed=0, fold=1) for n in (1, 2, 4, 40)]
+    assert all(a == b[: len(a)] for a, b in zip(sets, sets[1:], strict=False))
+    assert sorted(sets[-1]) == sorted(keys)
+    assert lc.labelled_keys(keys, 4, 0, 1) == sets[2]
+    assert lc.labelled_keys(keys, 4, 1, 1) != sets[2]
+
+
+def test_labelled_runs_take_the_all_labels_steps():
+    # 20 epochs of 40 videos in batches of 8: 100 steps
+    assert [lc.labelled_epochs(20, 8, 40, n) for n in (1, 8, 9, 16, 40)] == [100, 100, 50, 50, 20]
+    assert lc.label_counts([0, 1, 4, "all", 64, 4], 40) == [0, 1, 4, 40]
+
+
+def test_crossings_on_a_table_by_hand():
+    def cell(mean, half=0.01):
+        return {"f1": [mean, mean - half, mean + half]}
+
+    table = {"csum": {"0": cell(0.50)},
+             "supervised": {"1": cell(0.30), "2": cell(0.45), "4": cell(0.52)},
+             "finetuned": {"1": cell(0.48), "2": cell(0.50), "4": cell(0.52)}}  # fmt: skip
+    got = lc.crossings(table, "f1")
+    assert got == {"supervised_matches_csum": 4, "finetuning_stops_helping": 4}
+
+
+def test_label_curve_command_at_its_smallest(tmp_path, synthetic_dir, capsys):
+    from experiments.label_curve import main
+
+    argv = ["--quick", "--config=summe_vasnet:stock,small", "--labels=0,1,all",
+            f"--out={tmp_path}", f"--config.data.synthetic_dir={synthetic_dir}",
+            "--config.train.epochs=2"]  # fmt: skip
+    assert main(argv) == 0
+    stem = tmp_path / "label_curve_summe_vasnet_small_stock"
+    result = json.loads(stem.with_suffix(".json").read_text())
+    assert set(result["table"]) == set(lc.METHODS)
+    n_all = result["n_train"]
+    assert set(result["table"]["supervised"]) == {"1", str(n_all)}
+    for cells in result["table"].values():
+        for cell in cells.values():
+            for m in lc.METRICS:
+                low, mean, high = cell[m][1], cell[m][0], cell[m][2]
+                assert low <= mean <= high and np.isfinite([low, high]).all()
+    # 2 label seeds x 2 counts x 2 labelled methods + 3 rows without labels, one fold
+    assert len(result["points"]) == 2 * 2 * 2 + 3
+    assert stem.with_suffix(".png").stat().st_size > 10_000
+    assert "| contrast | 0 |" in stem.with_suffix(".md").read_text()
+    # rerun: read back, the same numbers
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert json.loads(stem.with_suffix(".json").read_text()) == result
+    assert "labels done" not in capsys.readouterr().out
+    assert main([*argv[:-1], "--config=summe_vasnet_supervised:stock,small"]) == 2
+    assert "expected a CSUM summarization config" in capsys.readouterr().err
+    assert main([*argv, "--labels=0,one"]) == 2
