@@ -90,9 +90,10 @@ def summarize_points(points: list[dict]) -> dict:
 
 def crossings(table: dict, metric: str) -> dict:
     """Where the curves cross: the fewest labels at which ``supervised`` reaches the mean of
-    ``csum`` without labels, and the fewest from which ``finetuned`` no longer beats
-    ``supervised`` beyond its interval (None where it never happens in the measured range)."""
-    out = {"supervised_matches_csum": None, "finetuning_stops_helping": None}
+    ``csum`` without labels (None: not within the measured counts), and the counts at which
+    ``finetuned`` beats ``supervised`` beyond both 95 % intervals (its low end above the
+    other's high end); fine-tuning has stopped helping above the largest of them."""
+    out: dict = {"supervised_matches_csum": None, "finetuned_beats_supervised": []}
     if "csum" not in table or "supervised" not in table:
         return out
     target = table["csum"]["0"][metric][0]
@@ -100,11 +101,9 @@ def crossings(table: dict, metric: str) -> dict:
         if cell[metric][0] >= target:
             out["supervised_matches_csum"] = int(n)
             break
-    if "finetuned" in table:
-        for n, cell in sorted(table["finetuned"].items(), key=lambda kv: int(kv[0])):
-            if cell[metric][1] <= table["supervised"][n][metric][2]:  # intervals overlap
-                out["finetuning_stops_helping"] = int(n)
-                break
+    for n, cell in sorted(table.get("finetuned", {}).items(), key=lambda kv: int(kv[0])):
+        if cell[metric][1] > table["supervised"][n][metric][2]:
+            out["finetuned_beats_supervised"].append(int(n))
     return out
 
 
@@ -227,11 +226,12 @@ def markdown(result: dict) -> str:
                          f"{100 * f1[2]:.1f}] | {rho[0]:.3f} [{rho[1]:.3f}, {rho[2]:.3f}] | "
                          f"{cell['runs']} |")  # fmt: skip
     for metric, c in result["crossings"].items():
+        beats = c["finetuned_beats_supervised"]
         lines.append("")
-        lines.append(f"{metric}: supervised from scratch first matches CSUM without labels at "
-                     f"{c['supervised_matches_csum']} labelled videos; fine-tuning stops "
-                     f"beating it beyond the interval at {c['finetuning_stops_helping']} "
-                     "(None: not within the measured counts)")  # fmt: skip
+        lines.append(f"{metric}: supervised from scratch first reaches CSUM without labels at "
+                     f"{c['supervised_matches_csum'] or 'no measured count of'} labelled videos; "
+                     "CSUM-initialised fine-tuning beats it beyond both intervals at "
+                     f"{beats or 'no measured count'}")  # fmt: skip
     return "\n".join(lines)
 
 

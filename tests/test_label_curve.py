@@ -42,7 +42,9 @@ def test_crossings_on_a_table_by_hand():
              "supervised": {"1": cell(0.30), "2": cell(0.45), "4": cell(0.52)},
              "finetuned": {"1": cell(0.48), "2": cell(0.50), "4": cell(0.52)}}  # fmt: skip
     got = lc.crossings(table, "f1")
-    assert got == {"supervised_matches_csum": 4, "finetuning_stops_helping": 4}
+    assert got == {"supervised_matches_csum": 4, "finetuned_beats_supervised": [1, 2]}
+    table["csum"]["0"] = cell(0.9)
+    assert lc.crossings(table, "f1")["supervised_matches_csum"] is None
 
 
 def test_label_curve_command_at_its_smallest(tmp_path, synthetic_dir, capsys):
