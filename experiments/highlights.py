@@ -98,6 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(build_parser(), argv, body)
 
 
+def load_run(run: str):
+    """``csum.load(run)`` for ``--model``: a ``csum.inference.Trained``, or one ``DataError``
+    line naming the run when it cannot be loaded."""
+    import csum
+    from csum.checkpoint import CheckpointError
+    from csum.data.errors import DataError
+
+    try:
+        return csum.load(run)
+    except CheckpointError as err:
+        raise DataError(run, str(err).removeprefix(f"{run}: ")) from None
+
+
 def load_model(run: str, items):
     """``csum.load(run)``, with the items checked against its ``model.json``.
 
@@ -108,14 +121,7 @@ def load_model(run: str, items):
     Raises:
         DataError: a run that cannot be loaded, or items it does not take (one line).
     """
-    import csum
-    from csum.checkpoint import CheckpointError
-    from csum.data.errors import DataError
-
-    try:
-        trained = csum.load(run)
-    except CheckpointError as err:
-        raise DataError(run, str(err).removeprefix(f"{run}: ")) from None
+    trained = load_run(run)
     return trained.model, trained.inputs(items)
 
 

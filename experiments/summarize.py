@@ -256,6 +256,8 @@ def summarize(args, overrides) -> int:
     if not files:
         raise DataError(", ".join(args.paths), "no video files found")
     out, cache = Path(args.out), Path(args.cache).expanduser()
+    from experiments.highlights import load_run
+
     trained = load_run(args.model) if args.model else None
     errors, videos, feats = {}, [], {}
     for path, name in zip(tqdm(files, desc="features", unit="video"), names_for(files),
@@ -297,18 +299,6 @@ def summarize(args, overrides) -> int:
     index = write_index(out, entries)
     print(f"{len(files) - len(errors)} of {len(files)} videos summarized: {index}")
     return 2 if errors else 0
-
-
-def load_run(run: str):
-    """``csum.load(run)`` for ``--model``, as one ``DataError`` line when it cannot be."""
-    import csum
-    from csum.checkpoint import CheckpointError
-    from csum.data.errors import DataError
-
-    try:
-        return csum.load(run)
-    except CheckpointError as err:
-        raise DataError(run, str(err).removeprefix(f"{run}: ")) from None
 
 
 def write_outputs(args, model, source, videos, feats, errors, out: Path) -> None:

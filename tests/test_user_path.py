@@ -127,27 +127,23 @@ def _video(sources, key="v"):
                  change_points=np.array([[0, 15 * T - 1]]), user_summary=None)  # fmt: skip
 
 
-def test_score_in_one_call_matches_the_runs_evaluation(trained, tmp_path):
+def test_score_in_one_call_matches_the_runs_evaluation(trained, tmp_path, reevaluate):
     """run.score on the raw test videos (a list, an h5 file of them, one array) gives the
-    scores that reproduce the run's own test metrics of the fold."""
+    scores that reproduce the run's own test metrics of the fold (``reevaluate`` scores the
+    list with ``run.score``)."""
     import csum
     from csum.data.eccv16 import write_eccv16
-    from csum.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
     from csum.experiment import load_dataset
 
     work, config = trained
-    splits = json.loads((work / "results.json").read_text())["split_file"]
-    test_keys = json.loads(Path(splits).read_text())[0]["test_keys"]
-    data = load_dataset(config)
-    videos = [data[k] for k in test_keys]
-    run = csum.load(work)
-    scores = run.score(videos)
-    protocol = parse_protocol(config.eval.protocol)
-    rows = [evaluate_video(as_quantiles(scores[v.key]), v, config.eval.f1_mode,
-                           config.topk.ratio, protocol) for v in videos]  # fmt: skip
-    got, want = mean_metrics(rows), json.loads((work / "fold_0" / "result.json").read_text())
+    got, want = reevaluate(work, config), json.loads((work / "fold_0" / "result.json").read_text())
     for m in ("f1", "kendall_tau", "spearman_rho"):
         assert abs(got[m] - want[m]) <= 1e-6, (m, got, want)
+    splits = json.loads((work / "results.json").read_text())["split_file"]
+    data = load_dataset(config)
+    videos = [data[k] for k in json.loads(Path(splits).read_text())[0]["test_keys"]]
+    run = csum.load(work)
+    scores = run.score(videos)
     write_eccv16(tmp_path / "test.h5", videos)
     from_file = run.score(tmp_path / "test.h5")
     one = run.score(videos[0].features)
