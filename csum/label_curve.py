@@ -38,6 +38,9 @@ METHODS = ("random", "contrast", "csum", "supervised", "finetuned")
 """Rows of a curve: the first three need no labels."""
 UNLABELLED = ("random", "contrast", "csum")
 METRICS = ("f1", "spearman_rho")
+"""The metrics of a summarization curve; a highlight curve has ``("ap",)``."""
+LABELS = {"f1": "F1 %", "spearman_rho": "rho", "ap": "clip AP %", "top5_map": "top-5 mAP %"}
+"""How the table and the plot name each metric; ``%`` metrics are shown times 100."""
 
 
 def interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -76,13 +79,13 @@ def label_counts(spec: Sequence[int | str], n_all: int) -> list[int]:
     return sorted(out)
 
 
-def summarize_points(points: list[dict]) -> dict:
+def summarize_points(points: list[dict], metrics: Sequence[str] = METRICS) -> dict:
     """``{method: {n: {metric: [mean, low, high], "runs": m}}}`` over folds and seeds."""
     table: dict = {}
     for method in METHODS:
         for n in sorted({p["n"] for p in points if p["method"] == method}):
             rows = [p for p in points if p["method"] == method and p["n"] == n]
-            cell = {m: list(interval([p[m] for p in rows])) for m in METRICS}
+            cell = {m: list(interval([p[m] for p in rows])) for m in metrics}
             cell["runs"] = len(rows)
             table.setdefault(method, {})[str(n)] = cell
     return table
@@ -204,27 +207,47 @@ def run_curve(config, counts_spec: Sequence[int | str], label_seeds: Sequence[in
         folder.mkdir(parents=True, exist_ok=True)
         cached.write_text(json.dumps(fold_points, indent=1) + "\n")
         points += fold_points
-    table = summarize_points(points)
-    result = {"config": config.name, "label_seeds": list(label_seeds), "folds": list(folds),
-              "n_train": n_train, "counts": label_counts(counts_spec, n_train or 0),
-              "points": points, "table": table,
-              "crossings": {m: crossings(table, m) for m in METRICS}}  # fmt: skip
-    return result
+    return curve_result(config.name, label_seeds, folds, n_train,
+                        label_counts(counts_spec, n_train or 0), points, METRICS)  # fmt: skip
+
+
+def curve_result(name: str, label_seeds, folds, n_train, counts, points, metrics) -> dict:
+    """The dict a curve command writes: its points, their table and the crossings.
+
+    Args:
+        name: the config's name.
+        label_seeds, folds: what the points vary over (folds: fold numbers, or the domains
+            a highlight curve pools).
+        n_train: training videos a fold (the largest, when they differ).
+        counts: the label counts measured.
+        points: one dict per run, ``{"method", "n", "seed", "fold", <metric>: value}``.
+        metrics: the metric keys of the points.
+    """
+    table = summarize_points(points, metrics)
+    return {"config": name, "label_seeds": list(label_seeds), "folds": list(folds),
+            "n_train": n_train, "counts": list(counts), "metrics": list(metrics),
+            "points": points, "table": table,
+            "crossings": {m: crossings(table, m) for m in metrics}}  # fmt: skip
+
+
+def _cell(metric: str, values) -> str:
+    scale, fmt = (100, ".1f") if LABELS[metric].endswith("%") else (1, ".3f")
+    mean, low, high = (scale * v for v in values)
+    return f"{mean:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
 def markdown(result: dict) -> str:
     """The curve as a table: one row per (method, labelled videos), mean [95 % interval]."""
+    metrics = result.get("metrics", METRICS)
     lines = [f"Label-efficiency curve: {result['config']} (folds {result['folds']}, label "
              f"seeds {result['label_seeds']}, {result['n_train']} training videos a fold; mean "
              "[95 % interval] over folds and label seeds)", "",
-             "| method | labelled videos | F1 % | rho | runs |",
-             "|---|---|---|---|---|"]  # fmt: skip
+             "| method | labelled videos | " + " | ".join(LABELS[m] for m in metrics)
+             + " | runs |", "|---|---|" + "---|" * len(metrics) + "---|"]  # fmt: skip
     for method, cells in result["table"].items():
         for n, cell in sorted(cells.items(), key=lambda kv: int(kv[0])):
-            f1, rho = cell["f1"], cell["spearman_rho"]
-            lines.append(f"| {method} | {n} | {100 * f1[0]:.1f} [{100 * f1[1]:.1f}, "
-                         f"{100 * f1[2]:.1f}] | {rho[0]:.3f} [{rho[1]:.3f}, {rho[2]:.3f}] | "
-                         f"{cell['runs']} |")  # fmt: skip
+            shown = " | ".join(_cell(m, cell[m]) for m in metrics)
+            lines.append(f"| {method} | {n} | {shown} | {cell['runs']} |")
     for metric, c in result["crossings"].items():
         beats = c["finetuned_beats_supervised"]
         lines.append("")
@@ -243,25 +266,28 @@ def plot(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    metrics = result.get("metrics", METRICS)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), squeeze=False)
+    axes = axes[0]
     counts = [c for c in result["counts"] if c > 0]
-    for ax, metric in zip(axes, METRICS, strict=True):
+    for ax, metric in zip(axes, metrics, strict=True):
+        scale = 100 if LABELS[metric].endswith("%") else 1
         for i, (method, cells) in enumerate(result["table"].items()):
             colour = f"C{i}"
             if method in UNLABELLED:
-                mean, low, high = cells["0"][metric]
+                mean, low, high = (scale * v for v in cells["0"][metric])
                 ax.axhline(mean, color=colour, ls="--", label=f"{method} (0 labels)")
                 ax.axhspan(low, high, color=colour, alpha=0.12)
                 continue
             ns = sorted(int(n) for n in cells)
-            rows = np.array([cells[str(n)][metric] for n in ns])
+            rows = scale * np.array([cells[str(n)][metric] for n in ns])
             ax.plot(ns, rows[:, 0], "o-", color=colour, label=method)
             ax.fill_between(ns, rows[:, 1], rows[:, 2], color=colour, alpha=0.2)
         ax.set_xscale("log")
         if counts:
             ax.set_xticks(counts, [str(c) for c in counts])
         ax.set_xlabel("labelled training videos")
-        ax.set_ylabel({"f1": "F1", "spearman_rho": "Spearman rho"}[metric])
+        ax.set_ylabel(LABELS[metric])
     axes[0].legend(fontsize=7)
     fig.suptitle(result["config"])
     fig.tight_layout()

@@ -1,7 +1,14 @@
-"""What labels buy: a summarization config's held-out F1 and rho against labelled videos.
+"""What labels buy: held-out quality of a config against its labelled training videos.
 
     python -m experiments.label_curve [--config=tvsum_msva:stock,small] [--labels=0,1,2,4,8,16,all]
         [--label-seeds=0,1,2] [--folds=0,1,2,3,4] [--out=runs] [--quick] [--config.a.b=V ...]
+    python -m experiments.label_curve --config=youtube_dog:synthetic[,audio] [--domains=...]
+    python -m experiments.label_curve --config=tvsum_highlights_bk:synthetic --domains=all
+
+A summarization config (CSUM regime) gives the F1/rho curve below; a highlight config
+(``youtube_*``, ``tvsum_highlights_*``) gives the clip-metric curve of
+``csum.highlights.label_curve`` on its domain, or pooled over ``--domains`` (``all``: every
+domain of the source, e.g. TVSum's 10 categories), over label seeds instead of folds.
 
 For every fold and label seed, the fold's training videos are all available without labels
 (the collection contrast and CSUM pre-training see them all); the first n of a seeded
@@ -26,7 +33,13 @@ from pathlib import Path
 from experiments.cli import make_parser, run_command, write_report
 from experiments.config_loader import ConfigError
 
-QUICK = {"labels": "0,1,4,all", "label_seeds": "0,1", "folds": "0", "epochs": "6"}
+QUICK = {
+    "labels": "0,1,4,all",
+    "label_seeds": "0,1",
+    "folds": "0",
+    "epochs": "6",
+    "finetune_epochs": "10",
+}
 FULL = {"labels": "0,1,2,4,8,16,all", "label_seeds": "0,1,2", "folds": "0,1,2,3,4"}
 
 
@@ -43,6 +56,9 @@ def build_parser():
     parser.add_argument(
         "--folds", metavar="0,1,2,3,4", help=f"default: {FULL['folds']}; --quick: {QUICK['folds']}"
     )
+    parser.add_argument("--domains", metavar="A,B,...|all",
+                        help="highlight configs: the domains pooled in one curve (default: "
+                        "the config's own; all: every domain of its source)")  # fmt: skip
     parser.add_argument("--out", default="runs", metavar="DIR",
                         help="where the table, the plot and the runs go")  # fmt: skip
     parser.add_argument("--quick", action="store_true",
@@ -79,26 +95,66 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:
             overrides = {"train.epochs": QUICK["epochs"], **overrides}
         config = prepare(args.config, {"train.progress": "false", **overrides})
+        if args.quick and config.task == "highlights":  # and 10 epochs of the saliency loss
+            overrides = {"highlights.finetune.epochs": QUICK["finetune_epochs"], **overrides}
+            config = prepare(args.config, {"train.progress": "false", **overrides})
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", config.name).strip("_")
+        if config.task == "highlights":
+            return highlight_curve(config, args, labels, seeds, slug)
+        if args.domains:
+            raise ConfigError("--domains: only for highlight configs (youtube_*, "
+                              "tvsum_highlights_*)")  # fmt: skip
         if config.task != "summarize" or config.train.regime != "csum":
             raise ConfigError(f"--config={args.config}: expected a CSUM summarization config "
-                              "(e.g. tvsum_msva:stock,small), not a supervised, highlight or "
-                              "multimodal one")  # fmt: skip
+                              "(e.g. tvsum_msva:stock,small) or a highlight one, not a "
+                              "supervised or multimodal one")  # fmt: skip
         if not config.backbone.contrast_input:
             raise ConfigError("the label curve compares with the collection contrast: "
                               "backbone.contrast_input must stay true")  # fmt: skip
         if max(folds) > 4:
             raise ConfigError(f"--folds={','.join(map(str, folds))}: the splits have folds 0-4")
-        slug = re.sub(r"[^A-Za-z0-9]+", "_", config.name).strip("_")
-        out = Path(args.out)
-        result = label_curve.run_curve(config, labels, seeds, folds,
-                                       out / f"label_curve_{slug}")  # fmt: skip
-        stem = out / f"label_curve_{slug}"
-        write_report(stem, label_curve.markdown(result), result)
-        label_curve.plot(result, stem.with_suffix(".png"))
-        print(f"wrote {stem}.{{md,json,png}}")
-        return 0
+        stem = Path(args.out) / f"label_curve_{slug}"
+        return report(stem, label_curve.run_curve(config, labels, seeds, folds, stem))
 
     return run_command(build_parser(), argv, body)
+
+
+def highlight_curve(config, args, labels, seeds, slug: str) -> int:
+    """The curve of a highlight config, pooled over ``--domains``."""
+    from csum.highlights import label_curve
+
+    if config.highlights.regime != "csum":
+        raise ConfigError(f"--config={args.config}: the curve trains every regime itself; "
+                          "give the config without finetuned/scratch/supervised")  # fmt: skip
+    if args.folds:
+        raise ConfigError("--folds: a highlight domain has one split; the curve varies over "
+                          "--label-seeds (and --domains)")  # fmt: skip
+    known = label_curve.known_domains(config)
+    if not args.domains:
+        domains = [config.highlights.domain]
+    else:
+        domains = known if args.domains == "all" else [d.strip() for d in args.domains.split(",")]
+    unknown = [d for d in domains if d not in known]
+    if unknown or not domains:
+        raise ConfigError(f"--domains={args.domains}: unknown domain(s) {unknown}; known: "
+                          f"{', '.join(known)} or all")  # fmt: skip
+    if len(domains) > 1:  # youtube_dog:synthetic -> youtube_all_synthetic
+        base, _, words = config.name.partition(":")
+        which = "all" if args.domains == "all" else "_".join(domains)
+        name = f"{base.rsplit('_', 1)[0]}_{which}:{words}"
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
+    stem = Path(args.out) / f"label_curve_{slug}"
+    return report(stem, label_curve.run_curve(config, labels, seeds, domains, stem))
+
+
+def report(stem: Path, result: dict) -> int:
+    """Writes the curve's table, json and plot beside its runs."""
+    from csum import label_curve
+
+    write_report(stem, label_curve.markdown(result), result)
+    label_curve.plot(result, stem.with_suffix(".png"))
+    print(f"wrote {stem}.{{md,json,png}}")
+    return 0
 
 
 if __name__ == "__main__":

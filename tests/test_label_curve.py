@@ -76,3 +76,40 @@ def test_label_curve_command_at_its_smallest(tmp_path, synthetic_dir, capsys):
     assert main([*argv[:-1], "--config=summe_vasnet_supervised:stock,small"]) == 2
     assert "expected a CSUM summarization config" in capsys.readouterr().err
     assert main([*argv, "--labels=0,one"]) == 2
+
+
+def test_highlight_curve_at_its_smallest(tmp_path, synthetic_dir, capsys):
+    """The highlight curve pools two domains; its ``csum`` point is the saved model's own
+    clip AP, recomputed apart from the curve (``csum.load`` on the phase folder)."""
+    import csum
+    from csum.highlights.experiment import clip_ap, load_highlights
+    from experiments.label_curve import main
+    from experiments.run import prepare
+
+    words = [f"--config.data.synthetic_dir={synthetic_dir}", "--config.train.epochs=1",
+             "--config.highlights.finetune.epochs=1"]  # fmt: skip
+    argv = ["--quick", "--config=youtube_dog:quick", "--domains=dog,skiing", "--labels=0,2",
+            "--label-seeds=0", f"--out={tmp_path}", *words]  # fmt: skip
+    assert main(argv) == 0
+    stem = tmp_path / "label_curve_youtube_dog_skiing_quick"
+    result = json.loads(stem.with_suffix(".json").read_text())
+    assert result["metrics"] == ["ap"] and result["folds"] == ["dog", "skiing"]
+    assert set(result["table"]) == set(lc.METHODS)
+    # per domain: 3 rows without labels and 2 labelled ones at n = 2, one seed
+    assert len(result["points"]) == 2 * (3 + 2)
+    assert all(0 <= p["ap"] <= 1 for p in result["points"])
+    assert "| csum | 0 |" in stem.with_suffix(".md").read_text()
+    assert stem.with_suffix(".png").stat().st_size > 10_000
+    config = prepare("youtube_dog:quick", {"data.synthetic_dir": str(synthetic_dir)})
+    videos, split = load_highlights(config)
+    run = csum.load(stem / "runs" / "dog" / "seed_0" / "csum")
+    scores = run.score([videos[k].as_video() for k in split["val"]])
+    again = np.mean([clip_ap(config, videos[k], scores[k]) for k in split["val"]])
+    (point,) = [p for p in result["points"] if p["method"] == "csum" and p["fold"] == "dog"]
+    assert point["ap"] == pytest.approx(again, abs=1e-6)
+    capsys.readouterr()
+    assert main(argv) == 0  # resumed: read back
+    assert "labels done" not in capsys.readouterr().out
+    assert main([*argv, "--domains=cat"]) == 2
+    assert "unknown domain(s) ['cat']" in capsys.readouterr().err
+    assert main([*argv, "--folds=0"]) == 2

@@ -41,19 +41,20 @@ highlights (``anno`` scores, top-5 mAP)."""
 CLIP_SECONDS = 2.0
 
 
-def load_highlights(config) -> tuple[dict[str, HighlightVideo], dict]:
-    """The domain's videos and the split file's entry for it.
+def highlight_files(config) -> tuple[dict[str, Path | None], dict]:
+    """The source's files and its split file's contents (every domain's ``train`` and
+    ``val`` videos).
 
     Synthetic data (``data.synthetic``) is generated on first use into
     ``data.synthetic_dir``; otherwise ``highlights.labels``, ``video_dir``, ``splits`` and
     (with ``highlights.audio``) ``audio_dir`` name the user's files.
 
     Returns:
-        (``{vid: HighlightVideo}`` of the domain's train and val videos, ``{"train": [...],
-        "val": [...]}``).
+        (``{"labels", "video_dir", "splits", "audio_dir"}`` paths, ``{domain: {"train":
+        [...], "val": [...]}}``).
 
     Raises:
-        DataError: a missing file, domain or video (one line).
+        DataError: a missing path or an unreadable split file (one line).
     """
     h = config.highlights
     if config.data.synthetic:
@@ -77,6 +78,25 @@ def load_highlights(config) -> tuple[dict[str, HighlightVideo], dict]:
         splits = json.loads(paths["splits"].read_text())
     except json.JSONDecodeError as e:
         raise DataError(paths["splits"], f"not JSON ({e.msg})") from None
+    return paths, splits
+
+
+def load_highlights(config) -> tuple[dict[str, HighlightVideo], dict]:
+    """The domain's videos and the split file's entry for it.
+
+    Synthetic data (``data.synthetic``) is generated on first use into
+    ``data.synthetic_dir``; otherwise ``highlights.labels``, ``video_dir``, ``splits`` and
+    (with ``highlights.audio``) ``audio_dir`` name the user's files.
+
+    Returns:
+        (``{vid: HighlightVideo}`` of the domain's train and val videos, ``{"train": [...],
+        "val": [...]}``).
+
+    Raises:
+        DataError: a missing file, domain or video (one line).
+    """
+    h = config.highlights
+    paths, splits = highlight_files(config)
     if h.domain not in splits:
         raise DataError(paths["splits"], f"no domain {h.domain!r}; known: "
                         f"{', '.join(sorted(splits))}")  # fmt: skip

@@ -1,0 +1,129 @@
+"""What labels buy for highlight detection: held-out clip AP against labelled videos.
+
+The highlight counterpart of ``csum.label_curve`` (whose interval, nested draws, step rule,
+table and plot it shares). For each domain and each seed, every training video of the
+domain is available without labels and the first ``n`` of a seeded permutation of them are
+labelled (nested in n); the domain's test (``val``) videos are scored with the source's
+clip metric (``csum.highlights.experiment.clip_ap``: UMT's clip AP for YouTube Highlights,
+top-5 mAP over annotators for TVSum). Rows:
+
+* 0 labels: ``random`` rankings, the training-free ``contrast`` (the collection contrast
+  source alone), ``csum`` (CSUM's objective on every training video: the highlight
+  ``csum`` regime);
+* n labels: ``supervised`` (UMT's saliency loss from random weights: the ``scratch``
+  regime) and ``finetuned`` (the ``csum`` model, then the same loss on the n videos).
+
+The seed draws both which videos are labelled and the model's initialisation (``seed +
+s``), so every row, the rows without labels included, varies over it. Training length:
+every labelled run takes the optimizer steps of UMT's all-labels schedule
+(``highlights.finetune``: 50 epochs of batches of 4 over every training video), spread over
+as many passes over its n videos as that needs (``csum.label_curve.labelled_epochs``).
+No video is held out for Theta: the clip metric ranks clips and needs no threshold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from csum.label_curve import curve_result, label_counts, labelled_epochs, labelled_keys
+
+
+def domain_metric(source: str) -> str:
+    """The point key of a source's clip metric (``csum.label_curve.LABELS`` names it)."""
+    return "top5_map" if source == "tvsum" else "ap"
+
+
+def known_domains(config) -> list[str]:
+    """The domains (categories) of the config's source, from its split file."""
+    from csum.highlights.experiment import highlight_files
+
+    return sorted(highlight_files(config)[1])
+
+
+def _for(config, domain: str, seed: int):
+    c = config.copy_and_resolve_references()
+    with c.unlocked():
+        c.highlights.domain = domain
+        c.seed = config.seed + seed
+    return c
+
+
+def run_curve(config, counts_spec: Sequence[int | str], seeds: Sequence[int],
+              domains: Sequence[str], out: Path, progress=print) -> dict:  # fmt: skip
+    """Measures every point of the highlight curve of ``config`` over ``domains`` (pooled,
+    as folds are in a summarization curve); finished domains are read back, not rerun.
+
+    Returns:
+        ``csum.label_curve.curve_result``'s dict; the metric is ``domain_metric(source)``.
+    """
+    from flax import nnx
+
+    from csum.data.batching import default_buckets
+    from csum.highlights.experiment import clip_ap, load_highlights, model_inputs
+    from csum.predict import predict_scores
+    from csum.train import train_phase
+
+    h = config.highlights
+    metric = domain_metric(h.source)
+    points, n_train, all_counts = [], 0, set()
+    for d in domains:
+        videos, split = load_highlights(_for(config, d, 0))
+        train_keys, test_keys = list(split["train"]), list(split["val"])
+        n_train = max(n_train, len(train_keys))
+        counts = label_counts(counts_spec, len(train_keys))
+        all_counts.update(counts)
+        cached = out / "runs" / d / "points.json"
+        if cached.is_file():
+            points += json.loads(cached.read_text())
+            continue
+        domain_points = []
+        for s in seeds:
+            c = _for(config, d, s)
+            folder = out / "runs" / d / f"seed_{s}"
+            model, (train, test) = model_inputs(
+                c, [[videos[k].as_video(audio=h.audio) for k in keys]
+                    for keys in (train_keys, test_keys)],
+                [folder / "csum"], audio=bool(h.audio))  # fmt: skip
+            by_key = {v.key: v for v in train}
+            buckets = default_buckets(max(v.n_steps for v in test))
+
+            def score(m, _test=test, _buckets=buckets, _c=c, _videos=videos, _keys=test_keys):
+                got = predict_scores(m.backbone, _test, _c.eval.batch_size, _buckets)
+                return float(np.mean([clip_ap(_c, _videos[k], got[k]) for k in _keys]))
+
+            def add(method, n, value, _s=s, _d=d, _out=domain_points):
+                _out.append({"method": method, "n": n, "seed": _s, "fold": _d, metric: value})
+
+            rng = np.random.default_rng([c.seed, 1])
+            add("random", 0, float(np.mean([
+                np.mean([clip_ap(c, videos[k], rng.random(videos[k].n_clips))
+                         for _ in range(h.random_draws)]) for k in test_keys])))  # fmt: skip
+            channel = -2 if h.audio else -1
+            add("contrast", 0, float(np.mean([
+                clip_ap(c, videos[k], np.asarray(v.features[channel][:, 0], np.float64))
+                for k, v in zip(test_keys, test, strict=True)])))  # fmt: skip
+            init = nnx.clone(model)
+            pretrained = train_phase(c, "csum", train, folder / "csum", model)
+            add("csum", 0, score(pretrained))
+            for n in [k for k in counts if k > 0]:
+                labelled = [by_key[k] for k in labelled_keys(train_keys, n, s, 0)]
+                epochs = labelled_epochs(h.finetune.epochs, h.finetune.batch_size,
+                                         len(train_keys), n)  # fmt: skip
+                settings = {**h.finetune.to_dict(), "epochs": epochs}
+                where = folder / f"n_{n}"
+                scratch = train_phase(c, "saliency", labelled, where / "supervised",
+                                      nnx.clone(init), settings)  # fmt: skip
+                add("supervised", n, score(scratch))
+                tuned = train_phase(c, "saliency", labelled, where / "finetuned",
+                                    nnx.clone(pretrained), settings)  # fmt: skip
+                add("finetuned", n, score(tuned))
+                progress(f"label_curve: {d}, seed {s}: {n} labels done")
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(domain_points, indent=1) + "\n")
+        points += domain_points
+    return curve_result(config.name, seeds, domains, n_train, sorted(all_counts), points,
+                        (metric,))  # fmt: skip
