@@ -72,6 +72,14 @@ def labelled_epochs(epochs: int, batch_size: int, n_all: int, n: int) -> int:
     return math.ceil(steps / math.ceil(n / batch_size))
 
 
+def labelled_settings(epochs: int, batch_size: int, n_all: int, n: int) -> dict:
+    """The ``train`` settings of a run on n labelled videos: ``labelled_epochs`` passes,
+    checkpointed about as often as the all-labels run (every ``epochs_n // epochs``
+    passes; checkpoints change no number, ``csum.train.train_fold``)."""
+    passes = labelled_epochs(epochs, batch_size, n_all, n)
+    return {"epochs": passes, "checkpoint_every": max(1, passes // epochs)}
+
+
 def label_counts(spec: Sequence[int | str], n_all: int) -> list[int]:
     """The label counts of ``spec`` (integers, and ``all`` for every training video), sorted,
     unique, each at most ``n_all``."""
@@ -185,9 +193,8 @@ def run_curve(config, counts_spec: Sequence[int | str], label_seeds: Sequence[in
         for seed in label_seeds:
             for n in [c for c in counts if c > 0]:  # 0 labels: the rows above
                 labelled = [by_key[k] for k in labelled_keys(train_keys, n, seed, f)]
-                epochs = labelled_epochs(config.train.epochs, config.train.batch_size,
-                                         n_train, n)  # fmt: skip
-                settings = {"epochs": epochs}
+                settings = labelled_settings(config.train.epochs, config.train.batch_size,
+                                             n_train, n)  # fmt: skip
                 where = folder / f"seed_{seed}" / f"n_{n}"
                 sup_config = phase_config(config, "supervised", where / "supervised", settings)
                 with sup_config.unlocked():

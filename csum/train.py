@@ -119,19 +119,105 @@ def make_optimizer_for(config, model) -> nnx.Optimizer:
     return nnx.Optimizer(model, make_optimizer(config), wrt=trainable(config))
 
 
-def make_train_step(config) -> Callable:
-    """Returns ``step(model, optimizer, batch, bank=None) -> loss``, jit-compiled once per
-    bucket shape (``bank``: see ``video_bank``)."""
-    loss_fn = regime_loss(config)
-    wrt = nnx.DiffState(0, trainable(config))
+class TrainStep:
+    """One optimizer step of a regime's loss, jit-compiled once per bucket shape.
 
-    @nnx.jit
-    def step(model: Summarizer, optimizer: nnx.Optimizer, batch, bank=None) -> jax.Array:
-        loss, grads = nnx.value_and_grad(lambda m: loss_fn(m, batch, bank=bank), argnums=wrt)(model)
-        optimizer.update(model, grads)
+    ``step(model, optimizer, batch, bank=None) -> loss`` updates the NNX objects in place
+    (``nnx.jit``; ``step.lower(...)`` lowers it). A training loop takes the faster
+    ``step.bind(model, optimizer)``: the graph is split once and every step is a
+    ``jax.jit`` of the pure state, with its dropout key drawn inside the compiled step.
+    ``nnx.jit`` flattens and rebuilds the model and optimizer graph on every call, and
+    ``nnx.reseed`` walks it again: on CPU that cost more than the compute of a small batch
+    (UMT's transformer, one 100-clip video: 66 ms a step against 25 ms bound).
+
+    Args:
+        config: the run's config (the regime, its loss, ``topk``'s operator).
+    """
+
+    def __init__(self, config):
+        loss_fn = regime_loss(config)
+        wrt = nnx.DiffState(0, trainable(config))
+        stochastic = config.topk.name in topk.STOCHASTIC
+
+        def update(model, optimizer, batch, bank):
+            loss, grads = nnx.value_and_grad(lambda m: loss_fn(m, batch, bank=bank), argnums=wrt)(
+                model
+            )
+            optimizer.update(model, grads)
+            return loss
+
+        def reseed(model, key):
+            # Dropout and top-k noise (a stochastic operator's) are functions of the step.
+            if stochastic:
+                nnx.reseed(model, dropout=key, topk=jax.random.fold_in(key, 1))
+            else:
+                nnx.reseed(model, dropout=key)
+
+        def pure(graphdef, treedef, leaves, batch, bank, key):
+            model, optimizer = nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves))
+            reseed(model, key)
+            loss = update(model, optimizer, batch, bank)
+            return loss, jax.tree.leaves(nnx.state((model, optimizer)))
+
+        self._step = nnx.jit(update)
+        self._pure, self._reseed = pure, reseed
+        # One compiled step per distinct graph, found by equality: a graph's static
+        # attributes need not be hashable (a backbone may keep a dict), so it cannot be a
+        # static argument of jax.jit.
+        self._compiled: list[tuple] = []
+
+    def __call__(self, model: Summarizer, optimizer: nnx.Optimizer, batch, bank=None) -> jax.Array:
+        return self._step(model, optimizer, batch, bank)
+
+    def lower(self, model: Summarizer, optimizer: nnx.Optimizer, batch, bank=None):
+        return self._step.lower(model, optimizer, batch, bank)
+
+    def bind(self, model: Summarizer, optimizer: nnx.Optimizer) -> BoundStep:
+        """The step over the split state of ``model`` and ``optimizer``, which it owns
+        until ``BoundStep.sync`` writes it back."""
+        # The streams the step reseeds get a key of the step's kind first (a model is
+        # built with threefry keys, steps use rbg: step_key), or the first step's output
+        # state would not match its input and every bind would compile twice.
+        self._reseed(model, step_key(0, 0, 0))
+        return BoundStep(self._for_graph, model, optimizer)
+
+    def _for_graph(self, graphdef, treedef):
+        for known, compiled in self._compiled:
+            if known == (graphdef, treedef):
+                return compiled
+        compiled = jax.jit(functools.partial(self._pure, graphdef, treedef))
+        self._compiled.append(((graphdef, treedef), compiled))
+        return compiled
+
+
+class BoundStep:
+    """``bound(batch, bank, key) -> loss``: a ``TrainStep`` on the model's and optimizer's
+    state, split once and passed as a flat list (jit's fast path); the objects are stale
+    after a step until ``sync()``."""
+
+    def __init__(self, for_graph, model, optimizer):
+        self._objects = (model, optimizer)
+        graphdef, state = nnx.split(self._objects)
+        self._leaves, self._treedef = jax.tree.flatten(state)
+        self._step = for_graph(graphdef, self._treedef)
+        self._stale = False
+
+    def __call__(self, batch, bank, key: jax.Array) -> jax.Array:
+        loss, self._leaves = self._step(self._leaves, batch, bank, key)
+        self._stale = True
         return loss
 
-    return step
+    def sync(self) -> None:
+        """Writes the trained state back into the model and optimizer (when a step has run
+        since the last sync); stepping may go on after it."""
+        if self._stale:
+            nnx.update(self._objects, jax.tree.unflatten(self._treedef, self._leaves))
+            self._stale = False
+
+
+def make_train_step(config) -> TrainStep:
+    """Returns the regime's ``TrainStep`` (``bank``: see ``video_bank``)."""
+    return TrainStep(config)
 
 
 def negatives_bank(config, model: Summarizer, videos, buckets):
@@ -194,9 +280,10 @@ def train_fold(
     """Trains ``model`` on ``videos`` for ``config.train.epochs`` epochs, resuming if possible.
 
     Data order comes from ``(seed, fold, epoch)`` and dropout keys from ``(seed, fold,
-    step)``, and parameters plus optimizer state are checkpointed after every epoch, so an
-    interrupted run that is restarted ends with exactly the parameters of an uninterrupted
-    one. No epoch is selected by any test metric: the last epoch is the result.
+    step)``, and parameters plus optimizer state are checkpointed after every
+    ``train.checkpoint_every`` epochs (and the last), so an interrupted run that is
+    restarted redoes the epochs since and ends with exactly the parameters of an
+    uninterrupted one. No epoch is selected by any test metric: the last epoch is the result.
 
     Args:
         config: the run config.
@@ -234,8 +321,7 @@ def train_fold(
         rows = parallel.local_rows(mesh, config.train.batch_size)
         place = functools.partial(parallel.shard_rows, mesh=mesh,
                                   batch_size=config.train.batch_size)  # fmt: skip
-    stochastic = config.topk.name in topk.STOCHASTIC
-    records, bank = [], None
+    records, bank, bound = [], None, None
     bar = tqdm(range(start, config.train.epochs), desc=f"fold {fold}", unit="epoch",
                initial=start, total=config.train.epochs, leave=False,
                disable=not config.train.progress)  # fmt: skip
@@ -248,6 +334,8 @@ def train_fold(
                 and config.loss.negatives != "batch"
                 and (bank is None or config.projector.trainable)
             ):
+                if bound is not None:
+                    bound.sync()
                 local = model if mesh is None else parallel.local_copy(model)
                 bank = negatives_bank(config, local, source, buckets)
                 if mesh is not None:
@@ -257,15 +345,13 @@ def train_fold(
             # collates (and, from a lazy source, reads) only the rows its devices hold.
             batches = stream_batches(source, config.train.batch_size, buckets, rng,
                                      rows=rows, place=place)  # fmt: skip
+            # The state is split once and written back only where the model is read
+            # (bank, validation, checkpoint): a sync costs as much as a small step.
+            if bound is None:
+                bound = step_fn.bind(model, optimizer)
             for i, batch in enumerate(batches):
                 key = step_key(config.seed, fold, epoch * steps_per_epoch + i)
-                # Dropout and top-k noise (a stochastic operator's) are functions of the step.
-                # The second reseed is only paid when it is used: it cost 50 ms a step.
-                if stochastic:
-                    nnx.reseed(model, dropout=key, topk=jax.random.fold_in(key, 1))
-                else:
-                    nnx.reseed(model, dropout=key)
-                losses.append(step_fn(model, optimizer, batch, bank))
+                losses.append(bound(batch, bank, key))
             losses = np.asarray(jax.device_get(losses), np.float64)
             if not np.isfinite(losses).all():
                 bad = int(np.flatnonzero(~np.isfinite(losses))[0])
@@ -276,14 +362,25 @@ def train_fold(
             record = {"fold": fold, "epoch": epoch, "loss": float(losses.mean()),
                       "seconds": time.perf_counter() - tic, "steps": len(losses)}  # fmt: skip
             last = epoch + 1 == config.train.epochs
-            if validate is not None and ((epoch + 1) % config.train.val_every == 0 or last):
+            saved = (epoch + 1) % config.train.checkpoint_every == 0 or last
+            validating = validate is not None and (
+                (epoch + 1) % config.train.val_every == 0 or last
+            )
+            if saved or validating:
+                bound.sync()
+            if validating:
                 record.update(validate(model if mesh is None else parallel.local_copy(model)))
-            ckpt.save(epoch + 1, model, optimizer)
+            # Epochs of a few steps (a handful of labelled videos) would spend their time
+            # saving; an interrupted run redoes the epochs after its last checkpoint, and
+            # since every batch and key is a function of (seed, fold, epoch, step), it
+            # redoes them exactly.
+            if saved:
+                ckpt.save(epoch + 1, model, optimizer)
             if primary:
                 append_jsonl(metrics_path, record)
             records.append(record)
             bar.set_postfix(loss=f"{record['loss']:.4f}")
-            if on_epoch_end is not None:
+            if saved and on_epoch_end is not None:
                 ckpt.wait()  # the callback may stop the run: let it see a landed checkpoint
                 on_epoch_end(fold, epoch)
     finally:

@@ -242,6 +242,7 @@ RULES: dict[str, Rule] = {
     "train.progress": flag(),
     "train.val_fraction": number(0, 1, high_open=True, bad=1.0),
     "train.val_every": COUNT,
+    "train.checkpoint_every": COUNT,
     "eval.f1_mode": one_of(lambda: (*_names("csum.evaluation", "F1_MODES")(), "auto")),
     "eval.scores": one_of(lambda: (*_names("csum.evaluation", "SCORE_FORMS")(), "auto")),
     "eval.batch_size": COUNT,

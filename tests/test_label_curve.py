@@ -32,6 +32,9 @@ def test_labelled_runs_take_the_all_labels_steps():
     # 20 epochs of 40 videos in batches of 8: 100 steps
     assert [lc.labelled_epochs(20, 8, 40, n) for n in (1, 8, 9, 16, 40)] == [100, 100, 50, 50, 20]
     assert lc.label_counts([0, 1, 4, "all", 64, 4], 40) == [0, 1, 4, 40]
+    # saved about as often as the all-labels run: every 5 of 100 passes, every one of 20
+    assert lc.labelled_settings(20, 8, 40, 1) == {"epochs": 100, "checkpoint_every": 5}
+    assert lc.labelled_settings(20, 8, 40, 40) == {"epochs": 20, "checkpoint_every": 1}
 
 
 def test_crossings_on_a_table_by_hand():

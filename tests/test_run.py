@@ -208,6 +208,41 @@ def test_interrupted_run_resumes_to_identical_results(tmp_path, synthetic_dir, o
     assert losses == full_losses
 
 
+def test_sparse_checkpoints_change_no_number_and_resume_exactly(
+    tmp_path, synthetic_dir, monkeypatch
+):
+    """``train.checkpoint_every=2`` of 4 epochs, killed after the unsaved third epoch's
+    record was written: the resumed run drops that record, redoes the epoch from the
+    checkpoint of the second, and ends with every number of a run saved every epoch."""
+    import csum.train
+
+    full = run_experiment(_config(tmp_path, synthetic_dir, "full", **{"train.epochs": "4"}))
+    sparse = {"train.epochs": "4", "train.checkpoint_every": "2"}
+    append = csum.train.append_jsonl
+
+    def killed_after_epoch_2(path, record):
+        append(path, record)
+        if record["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(csum.train, "append_jsonl", killed_after_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(_config(tmp_path, synthetic_dir, "cut", **sparse))
+    monkeypatch.setattr(csum.train, "append_jsonl", append)
+    cut = tmp_path / "cut"
+    assert len((cut / "metrics.jsonl").read_text().splitlines()) == 3
+    steps = sorted(int(p.name) for p in (cut / "fold_0" / "checkpoints").iterdir()
+                   if p.name.isdigit())  # fmt: skip
+    assert steps == [2]  # epochs 1 and 3 were not saved
+    resumed = run_experiment(_config(tmp_path, synthetic_dir, "cut", **sparse))
+    assert resumed["folds"] == full["folds"] and resumed["mean"] == full["mean"]
+
+    def losses(run):
+        return [json.loads(x)["loss"] for x in (run / "metrics.jsonl").read_text().splitlines()]
+
+    assert losses(cut) == losses(tmp_path / "full")
+
+
 def test_same_seed_same_numbers_and_config_guard(tmp_path, synthetic_dir):
     a = run_experiment(_config(tmp_path, synthetic_dir, "a", **{"train.epochs": "1"}))
     b = run_experiment(_config(tmp_path, synthetic_dir, "b", **{"train.epochs": "1"}))

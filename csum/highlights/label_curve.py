@@ -17,7 +17,7 @@ The seed draws both which videos are labelled and the model's initialisation (``
 s``), so every row, the rows without labels included, varies over it. Training length:
 every labelled run takes the optimizer steps of UMT's all-labels schedule
 (``highlights.finetune``: 50 epochs of batches of 4 over every training video), spread over
-as many passes over its n videos as that needs (``csum.label_curve.labelled_epochs``).
+as many passes over its n videos as that needs (``csum.label_curve.labelled_settings``).
 No video is held out for Theta: the clip metric ranks clips and needs no threshold.
 """
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from csum.label_curve import curve_result, label_counts, labelled_epochs, labelled_keys
+from csum.label_curve import curve_result, label_counts, labelled_keys, labelled_settings
 
 
 def domain_metric(source: str) -> str:
@@ -111,9 +111,9 @@ def run_curve(config, counts_spec: Sequence[int | str], seeds: Sequence[int],
             add("csum", 0, score(pretrained))
             for n in [k for k in counts if k > 0]:
                 labelled = [by_key[k] for k in labelled_keys(train_keys, n, s, 0)]
-                epochs = labelled_epochs(h.finetune.epochs, h.finetune.batch_size,
-                                         len(train_keys), n)  # fmt: skip
-                settings = {**h.finetune.to_dict(), "epochs": epochs}
+                settings = {**h.finetune.to_dict(),
+                            **labelled_settings(h.finetune.epochs, h.finetune.batch_size,
+                                                len(train_keys), n)}  # fmt: skip
                 where = folder / f"n_{n}"
                 scratch = train_phase(c, "saliency", labelled, where / "supervised",
                                       nnx.clone(init), settings)  # fmt: skip

@@ -213,6 +213,9 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.train.bucket_quantum = 64
     c.train.bucket_growth = 1.125
     c.train.progress = True
+    # Checkpoint after every this many epochs (and the last); a resumed run redoes the
+    # epochs since, with the same numbers.
+    c.train.checkpoint_every = 1
     # Held-out share of each fold's training videos (never the test fold), scored every
     # val_every epochs into metrics.jsonl (val_f1, val_kendall_tau, val_spearman_rho).
     c.train.val_fraction = 0.2
