@@ -118,6 +118,22 @@ def crossings(table: dict, metric: str) -> dict:
     return out
 
 
+def paired_differences(points: list[dict], metric: str) -> dict:
+    """``{n: [mean, low, high]}``: ``finetuned`` minus ``supervised`` on the same fold,
+    seed and labelled videos, with its 95 % interval (``interval``). The runs of one
+    (fold, seed) share their labelled and test videos, so the paired difference is the
+    sharper test of whether pre-training helps at n."""
+    pairs: dict = {}
+    for p in points:
+        if p["method"] in ("supervised", "finetuned"):
+            pairs.setdefault((p["n"], p["fold"], p["seed"]), {})[p["method"]] = p[metric]
+    out: dict = {}
+    for (n, _, _), pair in sorted(pairs.items(), key=lambda kv: str(kv[0])):
+        if len(pair) == 2:
+            out.setdefault(n, []).append(pair["finetuned"] - pair["supervised"])
+    return {str(n): list(interval(d)) for n, d in sorted(out.items())}
+
+
 def run_curve(config, counts_spec: Sequence[int | str], label_seeds: Sequence[int],
               folds: Sequence[int], out: Path, progress=print) -> dict:  # fmt: skip
     """Measures every point of the curve of ``config`` (a CSUM summarization config) and
@@ -231,10 +247,15 @@ def curve_result(name: str, label_seeds, folds, n_train, counts, points, metrics
         metrics: the metric keys of the points.
     """
     table = summarize_points(points, metrics)
-    return {"config": name, "label_seeds": list(label_seeds), "folds": list(folds),
-            "n_train": n_train, "counts": list(counts), "metrics": list(metrics),
-            "points": points, "table": table,
-            "crossings": {m: crossings(table, m) for m in metrics}}  # fmt: skip
+    result = {"config": name, "label_seeds": list(label_seeds), "folds": list(folds),
+              "n_train": n_train, "counts": list(counts), "metrics": list(metrics),
+              "points": points, "table": table,
+              "crossings": {m: crossings(table, m) for m in metrics},
+              "paired": {m: paired_differences(points, m) for m in metrics}}  # fmt: skip
+    if len(folds) > 1 and all(isinstance(f, str) for f in folds):  # pooled domains
+        result["by_domain"] = {f: summarize_points([p for p in points if p["fold"] == f],
+                                                   metrics) for f in folds}  # fmt: skip
+    return result
 
 
 def _cell(metric: str, values) -> str:
@@ -255,6 +276,21 @@ def markdown(result: dict) -> str:
         for n, cell in sorted(cells.items(), key=lambda kv: int(kv[0])):
             shown = " | ".join(_cell(m, cell[m]) for m in metrics)
             lines.append(f"| {method} | {n} | {shown} | {cell['runs']} |")
+    for metric in metrics if "by_domain" in result else ():
+        domains = list(result["by_domain"])
+        lines += ["", f"{LABELS[metric]} by domain (mean over label seeds):", "",
+                  "| method | labelled videos | " + " | ".join(domains) + " |",
+                  "|---|---|" + "---|" * len(domains)]  # fmt: skip
+        for method, cells in result["table"].items():
+            for n in sorted(cells, key=int):
+                scale = 100 if LABELS[metric].endswith("%") else 1
+                shown = [f"{scale * result['by_domain'][d][method][n][metric][0]:.1f}"
+                         for d in domains]  # fmt: skip
+                lines.append(f"| {method} | {n} | " + " | ".join(shown) + " |")
+    for metric, diffs in result.get("paired", {}).items():
+        shown = "; ".join(f"{n}: {_cell(metric, diffs[n])}" for n in sorted(diffs, key=int))
+        lines += ["", f"finetuned minus supervised, {LABELS[metric]}, paired by fold and label "
+                  f"seed (labelled videos: mean [95 % interval]): {shown}"]  # fmt: skip
     for metric, c in result["crossings"].items():
         beats = c["finetuned_beats_supervised"]
         lines.append("")

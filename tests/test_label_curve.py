@@ -50,6 +50,18 @@ def test_crossings_on_a_table_by_hand():
     assert lc.crossings(table, "f1")["supervised_matches_csum"] is None
 
 
+def test_paired_differences_by_hand():
+    def point(method, n, fold, seed, f1):
+        return {"method": method, "n": n, "fold": fold, "seed": seed, "f1": f1}
+
+    points = [point("supervised", 1, 0, 0, 0.40), point("finetuned", 1, 0, 0, 0.50),
+              point("supervised", 1, 1, 0, 0.30), point("finetuned", 1, 1, 0, 0.32),
+              point("supervised", 2, 0, 0, 0.60), point("csum", 0, 0, None, 0.9)]  # fmt: skip
+    got = lc.paired_differences(points, "f1")
+    assert list(got) == ["1"]  # n = 2 has no pair
+    assert got["1"] == pytest.approx(list(lc.interval([0.10, 0.02])))
+
+
 def test_label_curve_command_at_its_smallest(tmp_path, synthetic_dir, capsys):
     from experiments.label_curve import main
 
@@ -97,6 +109,7 @@ def test_highlight_curve_at_its_smallest(tmp_path, synthetic_dir, capsys):
     stem = tmp_path / "label_curve_youtube_dog_skiing_quick"
     result = json.loads(stem.with_suffix(".json").read_text())
     assert result["metrics"] == ["ap"] and result["folds"] == ["dog", "skiing"]
+    assert set(result["by_domain"]) == {"dog", "skiing"} and set(result["paired"]["ap"]) == {"2"}
     assert set(result["table"]) == set(lc.METHODS)
     # per domain: 3 rows without labels and 2 labelled ones at n = 2, one seed
     assert len(result["points"]) == 2 * (3 + 2)
