@@ -327,6 +327,7 @@ def plot(result: dict, path: Path) -> None:
             ax.plot(ns, rows[:, 0], "o-", color=colour, label=method)
             ax.fill_between(ns, rows[:, 1], rows[:, 2], color=colour, alpha=0.2)
         ax.set_xscale("log")
+        ax.minorticks_off()
         if counts:
             ax.set_xticks(counts, [str(c) for c in counts])
         ax.set_xlabel("labelled training videos")
@@ -336,4 +337,77 @@ def plot(result: dict, path: Path) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def overview(results: Sequence[dict]) -> str:
+    """One row per curve: the rows without labels, where supervised training from scratch
+    first reaches CSUM without labels, and the paired fine-tuning gain at 1, 2 and 4
+    labelled videos (mean [95 % interval]; ``*``: the interval excludes 0)."""
+    lines = ["| curve | metric | contrast | CSUM, no labels | all labels, scratch / finetuned "
+             "| scratch reaches CSUM at | finetuned - scratch at 1 | at 2 | at 4 |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results:
+        for m in r.get("metrics", METRICS):
+            t, n_all = r["table"], str(max(r["counts"]))
+            diffs = r.get("paired", {}).get(m, {})
+
+            def gain(n, _diffs=diffs, _m=m):
+                if str(n) not in _diffs:
+                    return "-"
+                d = _diffs[str(n)]
+                return _cell(_m, d) + ("*" if d[1] > 0 or d[2] < 0 else "")
+
+            scale, fmt = (100, ".1f") if LABELS[m].endswith("%") else (1, ".3f")
+            full = (f"{scale * t['supervised'][n_all][m][0]:{fmt}} / "
+                    f"{scale * t['finetuned'][n_all][m][0]:{fmt}} ({n_all})")  # fmt: skip
+            reach = r["crossings"][m]["supervised_matches_csum"]
+            lines.append(f"| {r['config']} | {LABELS[m]} | {_cell(m, t['contrast']['0'][m])} | "
+                         f"{_cell(m, t['csum']['0'][m])} | {full} | "
+                         f"{reach if reach is not None else 'never'} | {gain(1)} | {gain(2)} | "
+                         f"{gain(4)} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def plot_grid(results: Sequence[dict], path: Path) -> None:
+    """Every curve in one figure, a panel each (rho for summaries, the clip metric for
+    highlights): labelled videos on a log axis, intervals shaded, the rows without labels
+    dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(4, len(results))
+    rows = math.ceil(len(results) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    for ax, r in zip(axes.flat, results, strict=False):
+        metric = r.get("metrics", METRICS)[-1]  # rho for summaries
+        scale = 100 if LABELS[metric].endswith("%") else 1
+        for i, (method, cells) in enumerate(r["table"].items()):
+            if method == "random":
+                continue
+            colour = f"C{i}"
+            if method in UNLABELLED:
+                mean, low, high = (scale * v for v in cells["0"][metric])
+                ax.axhline(mean, color=colour, ls="--", label=method)
+                ax.axhspan(low, high, color=colour, alpha=0.1)
+                continue
+            ns = sorted(int(n) for n in cells)
+            vals = scale * np.array([cells[str(n)][metric] for n in ns])
+            ax.plot(ns, vals[:, 0], "o-", color=colour, ms=3, label=method)
+            ax.fill_between(ns, vals[:, 1], vals[:, 2], color=colour, alpha=0.2)
+        ax.set_xscale("log")
+        ax.minorticks_off()
+        counts = [c for c in r["counts"] if c > 0]
+        ax.set_xticks(counts, [str(c) for c in counts], fontsize=7)
+        ax.set_title(r["config"], fontsize=8)
+        ax.set_ylabel(LABELS[metric], fontsize=8)
+    for ax in axes.flat[len(results) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    fig.supxlabel("labelled training videos", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
     plt.close(fig)

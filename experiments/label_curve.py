@@ -59,6 +59,10 @@ def build_parser():
     parser.add_argument("--domains", metavar="A,B,...|all",
                         help="highlight configs: the domains pooled in one curve (default: "
                         "the config's own; all: every domain of its source)")  # fmt: skip
+    parser.add_argument("--combine", metavar="FILE.json,...",
+                        help="instead of measuring: one overview table and figure of curves "
+                        "already written (their .json files), as label_curves.{md,png} "
+                        "under --out")  # fmt: skip
     parser.add_argument("--out", default="runs", metavar="DIR",
                         help="where the table, the plot and the runs go")  # fmt: skip
     parser.add_argument("--quick", action="store_true",
@@ -85,6 +89,9 @@ def parse_labels(text: str) -> list[int | str]:
 def main(argv: list[str] | None = None) -> int:
     def body(args, overrides) -> int:
         from csum import label_curve
+
+        if args.combine:
+            return combine(args.combine.split(","), Path(args.out))
         from experiments.run import prepare
         from experiments.study import parse_seeds
 
@@ -145,6 +152,31 @@ def highlight_curve(config, args, labels, seeds, slug: str) -> int:
         slug = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
     stem = Path(args.out) / f"label_curve_{slug}"
     return report(stem, label_curve.run_curve(config, labels, seeds, domains, stem))
+
+
+def combine(files: list[str], out: Path) -> int:
+    """``label_curves.{md,png}`` under ``out``: the overview of the curves in ``files``."""
+    import json
+
+    from csum import label_curve
+
+    results = []
+    for name in files:
+        path = Path(name)
+        try:
+            results.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as e:
+            raise ConfigError(f"--combine: {path}: not a label-curve json ({e})") from None
+        if "table" not in results[-1] or "crossings" not in results[-1]:
+            raise ConfigError(f"--combine: {path}: not a label-curve json (no table)")
+    stem = out / "label_curves"
+    (stem.parent).mkdir(parents=True, exist_ok=True)
+    text = label_curve.overview(results)
+    stem.with_suffix(".md").write_text(text + "\n")
+    label_curve.plot_grid(results, stem.with_suffix(".png"))
+    print(text)
+    print(f"wrote {stem}.{{md,png}}")
+    return 0
 
 
 def report(stem: Path, result: dict) -> int:

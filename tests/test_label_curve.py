@@ -129,3 +129,34 @@ def test_highlight_curve_at_its_smallest(tmp_path, synthetic_dir, capsys):
     assert main([*argv, "--domains=cat"]) == 2
     assert "unknown domain(s) ['cat']" in capsys.readouterr().err
     assert main([*argv, "--folds=0"]) == 2
+
+
+def test_combine_writes_one_overview_of_written_curves(tmp_path, capsys):
+    from experiments.label_curve import main
+
+    def point(method, n, fold, seed, value):
+        return {"method": method, "n": n, "fold": fold, "seed": seed, "ap": value}
+
+    files = []
+    for name, gain in (("a", 0.10), ("b", -0.01)):
+        points = [point(m, 0, f, s, 0.3 + 0.01 * s) for m in lc.UNLABELLED
+                  for f in ("x", "y") for s in (0, 1)]  # fmt: skip
+        for n in (1, 2, 4):
+            for f, s in ((f, s) for f in ("x", "y") for s in (0, 1)):
+                base = 0.2 + 0.05 * n + 0.01 * s
+                points += [point("supervised", n, f, s, base),
+                           point("finetuned", n, f, s, base + gain + 0.002 * s)]  # fmt: skip
+        result = lc.curve_result(name, [0, 1], ["x", "y"], 4, [0, 1, 2, 4], points, ("ap",))
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps(result))
+    assert main([f"--combine={files[0]},{files[1]}", f"--out={tmp_path}"]) == 0
+    rows = (tmp_path / "label_curves.md").read_text().splitlines()
+    assert len(rows) == 4 and rows[2].startswith("| a | clip AP % |")
+    # a: +10 points at every count, excluded 0 (*); b: -1 point, also excluded
+    assert rows[2].count("*") == 3 and "10.1 [" in rows[2] and rows[3].count("-0.9 [") == 3
+    assert (tmp_path / "label_curves.png").stat().st_size > 10_000
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    capsys.readouterr()
+    assert main([f"--combine={bad}", f"--out={tmp_path}"]) == 2
+    assert "not a label-curve json" in capsys.readouterr().err
