@@ -23,7 +23,6 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
 from csum.data.batching import default_buckets, train_batches
 from csum.data.video import Video, cast_features
@@ -86,14 +85,14 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
     step = make_train_step(config)
     bank = negatives_bank(config, model, videos, buckets)  # once: the projector is frozen
     times, compiled = [], []
+    bound = step.bind(model, optimizer)  # as csum.train.train_fold steps
     for epoch in range(epochs):
         before = counter.count
         tic = time.perf_counter()
         batches = train_batches(videos, config.train.batch_size, buckets,
                                 np.random.default_rng(epoch))  # fmt: skip
         for i, batch in enumerate(batches):
-            nnx.reseed(model, dropout=step_key(0, 0, epoch * len(batches) + i))
-            loss = step(model, optimizer, batch, bank)
+            loss = bound(batch, bank, step_key(0, 0, epoch * len(batches) + i))
         jax.block_until_ready(loss)
         times.append(time.perf_counter() - tic)
         compiled.append(counter.count > before)
