@@ -21,7 +21,8 @@ all-labels run. Each point: mean and 95 % Student-t interval over folds and labe
 Writes ``label_curve_<config>.{md,json,png}`` under ``--out`` (the plot: labelled videos on
 a log axis, one line per method, intervals shaded) and its runs under
 ``label_curve_<config>/``; rerunning resumes them. ``--quick``: labels 0,1,4,all, label
-seeds 0,1, fold 0, 6 epochs unless given (under 2 minutes on 2 CPU cores at TVSum size).
+seeds 0,1, fold 0, 6 epochs unless given (highlights: and 10 epochs of the saliency loss).
+``--combine=A.json,...``: an overview table and figure of curves already written.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def build_parser():
                         help="where the table, the plot and the runs go")  # fmt: skip
     parser.add_argument("--quick", action="store_true",
                         help="the defaults of a quick curve (labels 0,1,4,all, label seeds "
-                        "0,1, fold 0, 6 epochs); explicit options still apply")  # fmt: skip
+                        "0,1, fold 0, 6 epochs; highlights: 10 of the saliency loss); "
+                        "explicit options still apply")  # fmt: skip
     return parser
 
 
