@@ -267,9 +267,12 @@ def _cell(metric: str, values) -> str:
 def markdown(result: dict) -> str:
     """The curve as a table: one row per (method, labelled videos), mean [95 % interval]."""
     metrics = result.get("metrics", METRICS)
+    size = (f"up to {result['n_train']} training videos a domain, each domain's all-labels "
+            f"point at {result['n_train']}" if "by_domain" in result
+            else f"{result['n_train']} training videos a fold")  # fmt: skip
     lines = [f"Label-efficiency curve: {result['config']} (folds {result['folds']}, label "
-             f"seeds {result['label_seeds']}, {result['n_train']} training videos a fold; mean "
-             "[95 % interval] over folds and label seeds)", "",
+             f"seeds {result['label_seeds']}, {size}; mean [95 % interval] over folds and "
+             "label seeds)", "",
              "| method | labelled videos | " + " | ".join(LABELS[m] for m in metrics)
              + " | runs |", "|---|---|" + "---|" * len(metrics) + "---|"]  # fmt: skip
     for method, cells in result["table"].items():

@@ -59,23 +59,28 @@ def run_curve(config, counts_spec: Sequence[int | str], seeds: Sequence[int],
 
     Returns:
         ``csum.label_curve.curve_result``'s dict; the metric is ``domain_metric(source)``.
+        Every domain's all-labels point is at ``n_train``, the largest domain's count
+        (``"labelled"``: the domain's own).
     """
     from flax import nnx
 
     from csum.data.batching import default_buckets
-    from csum.highlights.experiment import clip_ap, load_highlights, model_inputs
+    from csum.highlights.experiment import clip_ap, highlight_files, load_highlights, model_inputs
     from csum.predict import predict_scores
     from csum.train import train_phase
 
     h = config.highlights
     metric = domain_metric(h.source)
-    points, n_train, all_counts = [], 0, set()
+    # Domains differ in size: each domain's all-labels point is pooled at the largest
+    # domain's count (its own count kept as "labelled").
+    sizes = {d: len(highlight_files(config)[1][d]["train"]) for d in domains}
+    n_train = max(sizes.values())
+    points, all_counts = [], set()
     for d in domains:
         videos, split = load_highlights(_for(config, d, 0))
         train_keys, test_keys = list(split["train"]), list(split["val"])
-        n_train = max(n_train, len(train_keys))
         counts = label_counts(counts_spec, len(train_keys))
-        all_counts.update(counts)
+        all_counts.update(n_train if c == len(train_keys) else c for c in counts)
         cached = out / "runs" / d / "points.json"
         if cached.is_file():
             points += json.loads(cached.read_text())
@@ -125,5 +130,8 @@ def run_curve(config, counts_spec: Sequence[int | str], seeds: Sequence[int],
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text(json.dumps(domain_points, indent=1) + "\n")
         points += domain_points
+    for p in points:
+        if p["n"] == sizes[p["fold"]] and p["n"] > 0:
+            p["labelled"], p["n"] = p["n"], n_train
     return curve_result(config.name, seeds, domains, n_train, sorted(all_counts), points,
                         (metric,))  # fmt: skip
