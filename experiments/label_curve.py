@@ -147,13 +147,15 @@ def highlight_curve(config, args, labels, seeds, slug: str) -> int:
     if unknown or not domains:
         raise ConfigError(f"--domains={args.domains}: unknown domain(s) {unknown}; known: "
                           f"{', '.join(known)} or all")  # fmt: skip
-    if len(domains) > 1:  # youtube_dog:synthetic -> youtube_all_synthetic
+    name = config.name
+    if len(domains) > 1:  # youtube_dog:synthetic -> youtube_all:synthetic
         base, _, words = config.name.partition(":")
         which = "all" if args.domains == "all" else "_".join(domains)
         name = f"{base.rsplit('_', 1)[0]}_{which}:{words}"
         slug = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
     stem = Path(args.out) / f"label_curve_{slug}"
-    return report(stem, label_curve.run_curve(config, labels, seeds, domains, stem))
+    result = label_curve.run_curve(config, labels, seeds, domains, stem)
+    return report(stem, {**result, "config": name})
 
 
 def combine(files: list[str], out: Path) -> int:
