@@ -73,7 +73,8 @@ def run_curve(config, counts_spec: Sequence[int | str], seeds: Sequence[int],
     metric = domain_metric(h.source)
     # Domains differ in size: each domain's all-labels point is pooled at the largest
     # domain's count (its own count kept as "labelled").
-    sizes = {d: len(highlight_files(config)[1][d]["train"]) for d in domains}
+    splits = highlight_files(config)[1]
+    sizes = {d: len(splits[d]["train"]) for d in domains}
     n_train = max(sizes.values())
     points, all_counts = [], set()
     for d in domains:
