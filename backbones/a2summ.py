@@ -8,9 +8,9 @@ He et al., "Align and Attend: Multimodal Summarization with Dual Contrastive Los
    sentence and the frames of its time window ``[t_s, t_e)``.
 2. Alignment-guided self-attention (3.3, Eqs. 1-3): frames and sentences form one sequence;
    every pair within a modality attends, across modalities only a sentence and the frames
-   of its window (``csum.crossmodal.alignment_mask``; a [CLS] token attends within its
+   of its window (``csum.nn.crossmodal.alignment_mask``; a [CLS] token attends within its
    modality). ``Z = X + D V W_O``. The mask is built block by block
-   (``alignment_rows``) inside ``csum.attention``, dense for short videos and chunked
+   (``alignment_rows``) inside ``csum.nn.attention``, dense for short videos and chunked
    over query blocks for long ones, so memory grows linearly with the video's length.
 3. Mixture of modality experts (3.3): after each attention layer, frames go through a
    video FFN and sentences through a text FFN.
@@ -18,7 +18,7 @@ He et al., "Align and Attend: Multimodal Summarization with Dual Contrastive Los
 
 The backbone reads the ``text`` stream (``text``, ``text_mask``, ``text_spans``) and returns
 ``Outputs`` with the frame ``scores``, their ``saliency`` logits, the ``sentences`` scores
-and, in ``extras``, what its losses read (``csum.multimodal.objectives.a2summ_loss``): the
+and, in ``extras``, what its losses read (``csum.objectives.multimodal.a2summ_loss``): the
 two [CLS] embeddings and every frame's and sentence's embedding.
 
 Choices where the paper is silent or does not fit here: sinusoidal positions instead of
@@ -34,11 +34,11 @@ import jax.numpy as jnp
 from flax import nnx
 
 from backbones.registry import BACKBONES, Outputs
-from csum.attention import dot_product_attention
-from csum.crossmodal import alignment_rows, window_sums
-from csum.dropout import Dropout
-from csum.layers import dense
-from csum.positions import sinusoidal_positions
+from csum.nn.attention import dot_product_attention
+from csum.nn.crossmodal import alignment_rows, window_sums
+from csum.nn.dropout import Dropout
+from csum.nn.layers import dense
+from csum.nn.positions import sinusoidal_positions
 
 
 class AlignedBlock(nnx.Module):
@@ -66,13 +66,13 @@ class AlignedBlock(nnx.Module):
 
     def __call__(self, x: jax.Array, rows, n_video: int) -> jax.Array:
         """x [B, L, C] (the first ``n_video`` tokens video); rows: the attention mask's
-        rows (``csum.attention``'s structured mask: query indices [R] -> [B, R, L] bool)."""
+        rows (``csum.nn.attention``'s structured mask: query indices [R] -> [B, R, L] bool)."""
         B, L, C = x.shape
         H = self.heads
         q, k, v = jnp.split(self.qkv(x), 3, axis=-1)
         split = lambda y: y.reshape(B, L, H, C // H).transpose(0, 2, 1, 3)  # noqa: E731
         q, k, v = split(q), split(k), split(v)
-        # Eq. 2 in float32 (softmax and matmuls, as the paper's model), by csum.attention:
+        # Eq. 2 in float32 (softmax and matmuls, as the paper's model), by csum.nn.attention:
         # dense for short videos, query blocks with the mask built block by block for long
         # ones (memory linear in T).
         y = dot_product_attention(
@@ -103,7 +103,7 @@ class A2Summ(nnx.Module):
         segments: entries of the segment embedding table.
         dtype: matmul compute dtype.
         attention, attention_chunk, attention_dense_max: the attention path
-            (``csum.attention``: "auto", "dense" or "chunked").
+            (``csum.nn.attention``: "auto", "dense" or "chunked").
     """
 
     def __init__(self, in_dims, *, rngs: nnx.Rngs, text_dim: int, dim: int = 128,

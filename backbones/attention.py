@@ -1,7 +1,7 @@
 """The attention modules of the backbones: VASNet-style single-head self-attention (Fajtl et
 al., 2018; VASNet and MSVA) and multi-head attention (the transformer).
 
-Both compute through ``csum.attention.dot_product_attention``, so long videos take its
+Both compute through ``csum.nn.attention.dot_product_attention``, so long videos take its
 memory-bounded chunked path (or cuDNN's fused kernel) automatically; ``impl``, ``chunk``
 and ``dense_max`` select it by hand.
 """
@@ -12,9 +12,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from csum.attention import dot_product_attention
-from csum.dropout import Dropout
-from csum.layers import dense
+from csum.nn.attention import dot_product_attention
+from csum.nn.dropout import Dropout
+from csum.nn.layers import dense
 
 
 class SelfAttention(nnx.Module):
@@ -31,7 +31,7 @@ class SelfAttention(nnx.Module):
         query_scale: the fixed query scale of the reference (0.06, instead of 1/sqrt(D)).
         dropout: dropout rate on the attention weights.
         dtype: matmul compute dtype (e.g. bfloat16); accumulation and softmax stay float32.
-        impl, chunk, dense_max: the attention path (``csum.attention``).
+        impl, chunk, dense_max: the attention path (``csum.nn.attention``).
     """
 
     def __init__(self, dim: int, *, rngs: nnx.Rngs, aperture: int = 0,
@@ -70,7 +70,7 @@ class MultiHeadAttention(nnx.Module):
         heads: number of heads.
         dropout: dropout rate on the attention weights.
         dtype: matmul compute dtype; softmax and accumulation stay float32.
-        impl, chunk, dense_max: the attention path (``csum.attention``).
+        impl, chunk, dense_max: the attention path (``csum.nn.attention``).
     """
 
     def __init__(self, dim: int, *, rngs: nnx.Rngs, heads: int = 8, dropout: float = 0.1,

@@ -10,9 +10,9 @@ Transfer" (CVPR 2022), supplementary sections A and B:
 * ``crosstask_lm``, the localization module (LM, supplement Fig. 2): linear projections of
   the video and of the query tokens, a convolution and multi-head self-attention on each
   (residuals, layer normalisation), the context-query attention layer (Eqs. 1-3,
-  ``csum.crossmodal.context_query_attention``), then the query-conditioned importance map
+  ``csum.nn.crossmodal.context_query_attention``), then the query-conditioned importance map
   and, for moment retrieval, the anchor-free moment head that ``visionary`` uses
-  (``csum.multimodal.moments``).
+  (``csum.objectives.moments``).
 
 Not specified in the supplement, and chosen here: the convolution's kernel (5, depthwise
 as in QANet, the layer's source [3]), sinusoidal positions in the LM (QANet's encoder
@@ -32,10 +32,10 @@ from flax import nnx
 
 from backbones.registry import BACKBONES, Outputs
 from backbones.transformer import EncoderLayer
-from csum.crossmodal import context_query_attention
-from csum.dropout import Dropout
-from csum.layers import dense
-from csum.positions import sinusoidal_positions
+from csum.nn.crossmodal import context_query_attention
+from csum.nn.dropout import Dropout
+from csum.nn.layers import dense
+from csum.nn.positions import sinusoidal_positions
 
 
 def _sizes(dim, heads, dropout, dtype):

@@ -8,7 +8,7 @@ from flax import nnx
 
 from backbones.registry import BACKBONES
 from backbones.vslstm import VsLSTM
-from csum.layers import dense
+from csum.nn.layers import dense
 
 
 @BACKBONES.register("dpplstm")
@@ -19,7 +19,7 @@ class DppLSTM(VsLSTM):
     on the same ``[x_t, h_fwd_t, h_bwd_t]``, normalised to unit length. They define the
     DPP kernel ``L = diag(y) (Phi Phi^T) diag(y)`` (quality times similarity, Zhang et
     al. Eq. 5), which only the supervised regime uses: its loss adds the DPP negative
-    log-likelihood of the ground-truth keyframes (``csum.supervised.dpp_nll``). In CSUM's
+    log-likelihood of the ground-truth keyframes (``csum.objectives.supervised.dpp_nll``). In CSUM's
     unsupervised regime dppLSTM scores exactly as vsLSTM does and the phi head receives
     no gradient (paper Table 1 trains it that way too: the DPP term needs labels).
 
@@ -28,7 +28,7 @@ class DppLSTM(VsLSTM):
         rngs: parameter and dropout RNGs.
         hidden: LSTM state size H per direction and MLP width (256 in the reference).
         phi_dim: size F of the diversity features. The DPP term costs O(F^3) per video
-            (``csum.supervised.dpp_nll``); 128 keeps it near 30 ms per batch of 8 on two
+            (``csum.objectives.supervised.dpp_nll``); 128 keeps it near 30 ms per batch of 8 on two
             CPU cores while still allowing 128 mutually diverse keyframes, more than any
             TVSum or SumMe summary holds (the paper does not state F).
         dropout: dropout on the MLP input.

@@ -26,7 +26,7 @@ segments, each segment's candidates, the optimal-transport cover choice) is pure
    sentence from the article encoder's states (each textual segment's best sentence is
    its candidate).
 5. Cross-domain alignment (3.5): the clip encodings and the sentence states are projected
-   into one space, where the loss (``csum.multimodal.objectives.mhms_loss``) matches each
+   into one space, where the loss (``csum.objectives.multimodal.mhms_loss``) matches each
    video's key clips with its key sentences (image-text matching, with the OT distance of
    Eqs. 10-12 as its regulariser, section 5.1).
 
@@ -44,10 +44,10 @@ from flax import nnx
 
 from backbones.registry import BACKBONES, Outputs
 from backbones.transformer import EncoderLayer
-from csum.crossmodal import masked_softmax
-from csum.dropout import Dropout
-from csum.layers import bilstm, dense
-from csum.positions import sinusoidal_positions
+from csum.nn.crossmodal import masked_softmax
+from csum.nn.dropout import Dropout
+from csum.nn.layers import bilstm, dense
+from csum.nn.positions import sinusoidal_positions
 
 
 class BoundaryNet(nnx.Module):

@@ -8,8 +8,8 @@ from flax import nnx
 
 from backbones.attention import SelfAttention
 from backbones.registry import BACKBONES
-from csum.dropout import Dropout
-from csum.layers import dense
+from csum.nn.dropout import Dropout
+from csum.nn.layers import dense
 
 
 @BACKBONES.register("msva")
@@ -37,7 +37,7 @@ class MSVA(nnx.Module):
         share_attention: one attention module for all sources, as the public code.
         dtype: matmul compute dtype; parameters are float32.
         attention, attention_chunk, attention_dense_max: the attention path
-            (``csum.attention``: "auto", "dense", "chunked" or "cudnn").
+            (``csum.nn.attention``: "auto", "dense", "chunked" or "cudnn").
     """
 
     def __init__(self, in_dims, *, rngs: nnx.Rngs, hidden: int = 365, head: int = 512,

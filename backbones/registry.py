@@ -44,7 +44,7 @@ class Outputs(NamedTuple):
             highlight), or None.
         moments: [B, T, 3] float32 per-clip moment prediction: the logit that a moment is
             centred on the clip, then the moment's log-width and its centre's offset from
-            the clip, both in clips (``csum.multimodal.moments``), or None.
+            the clip, both in clips (``csum.objectives.moments``), or None.
         sentences: [B, S] sentence scores in (0, 1) (a text summary), or None.
         extras: named intermediate arrays that the system's own loss reads (e.g. A2Summ's
             [CLS] embeddings), or None.

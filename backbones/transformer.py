@@ -3,7 +3,7 @@
 After UMT (Liu et al., "UMT: Unified Multi-modal Transformers for Joint Video Moment
 Retrieval and Highlight Detection", CVPR 2022). UMT's moment decoder (a query generator
 and a DETR-like decoder) is replaced by an optional anchor-free moment head, one clip at a
-time (``moments=True``, ``csum.multimodal.moments``); ``visionary`` is the query-based
+time (``moments=True``, ``csum.objectives.moments``); ``visionary`` is the query-based
 model of ``004_…`` built from the same parts.
 """
 
@@ -15,9 +15,9 @@ from flax import nnx
 
 from backbones.attention import MultiHeadAttention
 from backbones.registry import BACKBONES, Outputs
-from csum.dropout import Dropout
-from csum.layers import dense
-from csum.positions import sincos_2d, sinusoidal_positions
+from csum.nn.dropout import Dropout
+from csum.nn.layers import dense
+from csum.nn.positions import sincos_2d, sinusoidal_positions
 
 
 class EncoderLayer(nnx.Module):
@@ -27,7 +27,7 @@ class EncoderLayer(nnx.Module):
     Args:
         dim: width; heads, ffn: heads and feed-forward width; dropout: rate on attention
         weights and on each residual branch; dtype: matmul compute dtype; path: the
-        attention path (``impl``, ``chunk``, ``dense_max`` of ``csum.attention``).
+        attention path (``impl``, ``chunk``, ``dense_max`` of ``csum.nn.attention``).
         pre_norm: the pre-norm form.
         memory: persistent memory slots (Sukhbaatar et al. 2019; ``004_…``, section 2.3):
             learned key-value vectors that self-attention reads beside the sequence's own
@@ -71,7 +71,7 @@ class EncoderLayer(nnx.Module):
 
 POSITIONS = ("sinusoidal", "sincos2d")
 """``positions``: UMT's 1-D sinusoids, or ``004_…``'s 2-D sine-cosine table
-(``csum.positions.sincos_2d``, the clips laid out as a 1 x T grid)."""
+(``csum.nn.positions.sincos_2d``, the clips laid out as a 1 x T grid)."""
 
 
 def position_table(kind: str, length: int, dim: int) -> jax.Array:
@@ -143,11 +143,11 @@ class Transformer(nnx.Module):
         positions: ``"sinusoidal"`` or ``"sincos2d"`` (``POSITIONS``).
         norm: ``"post"`` (UMT) or ``"pre"`` layer normalisation (``EncoderLayer``).
         memory: persistent memory slots of the uni-modal encoders (``EncoderLayer``).
-        moments: also predict moments (``csum.multimodal.moments``): the backbone then
+        moments: also predict moments (``csum.objectives.moments``): the backbone then
             returns ``Outputs`` with ``saliency`` logits and ``moments`` [B, T, 3].
         dtype: matmul compute dtype; parameters are float32.
         attention, attention_chunk, attention_dense_max: the attention path
-            (``csum.attention``: "auto", "dense", "chunked" or "cudnn").
+            (``csum.nn.attention``: "auto", "dense", "chunked" or "cudnn").
     """
 
     def __init__(self, in_dims, *, rngs: nnx.Rngs, dim: int = 256, heads: int = 8,
@@ -233,7 +233,7 @@ class Visionary(Transformer):
     conditioning (``Transformer``), with the paper's changes: 2-D sine-cosine positions
     (section 2.2), persistent memory in the uni-modal encoders' self-attention (section
     2.3), pre-norm layers (section 3.1), and a moment head (UMT's anchor-free centre,
-    width and offset per clip, ``csum.multimodal.moments``). The paper trains it with Lion
+    width and offset per clip, ``csum.objectives.moments``). The paper trains it with Lion
     (``train.optimizer=lion``, section 2.4). The paper does not give the number of memory
     slots; 4 here.
     """

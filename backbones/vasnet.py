@@ -8,8 +8,8 @@ from flax import nnx
 
 from backbones.attention import SelfAttention
 from backbones.registry import BACKBONES
-from csum.dropout import Dropout
-from csum.layers import dense
+from csum.nn.dropout import Dropout
+from csum.nn.layers import dense
 
 
 @BACKBONES.register("vasnet")
@@ -32,7 +32,7 @@ class VASNet(nnx.Module):
         dropout: dropout rate (attention weights and the head), 0.5 in the reference.
         dtype: matmul compute dtype; parameters are float32.
         attention, attention_chunk, attention_dense_max: the attention path
-            (``csum.attention``: "auto", "dense", "chunked" or "cudnn").
+            (``csum.nn.attention``: "auto", "dense", "chunked" or "cudnn").
     """
 
     def __init__(self, in_dims, *, rngs: nnx.Rngs, aperture: int = 0, dropout: float = 0.5,

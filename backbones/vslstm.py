@@ -7,8 +7,8 @@ import jax.numpy as jnp
 from flax import nnx
 
 from backbones.registry import BACKBONES
-from csum.dropout import Dropout
-from csum.layers import bilstm, dense
+from csum.nn.dropout import Dropout
+from csum.nn.layers import bilstm, dense
 
 
 @BACKBONES.register("vslstm")

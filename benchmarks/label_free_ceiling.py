@@ -6,7 +6,7 @@
 On every synthetic table (category and stock families, TVSum and SumMe sizes), for each
 generator seed and fold, the test videos are scored by:
 
-* ``contrast``: the collection contrast (``csum.contrast``, the fold's frozen projector,
+* ``contrast``: the collection contrast (``csum.model.contrast``, the fold's frozen projector,
   the training videos' windows), the input of every CSUM backbone;
 * ``kind ceiling``: each shot's latent kind at its importance mid-range
   (``csum.data.synthetic.shot_kinds``), every clip of a kind tied. The generator draws a
@@ -20,7 +20,7 @@ generator seed and fold, the test videos are scored by:
   ceiling minus this row);
 * ``oracle`` (the users' mean scores, ``gtscore``) and ``random``;
 * how the contrast becomes a keyshot summary (the evaluation is the standard one in every
-  row): its quantiles (``csum.evaluation.as_quantiles``, what ``eval.scores=rank`` gives
+  row): its quantiles (``csum.metrics.evaluation.as_quantiles``, what ``eval.scores=rank`` gives
   the knapsack), quantiles after a Gaussian smoothing (sigma 1 step, as Pang et al.'s
   code), quantiles of each shot's mean contrast, and the raw contrast values;
 * ``contrast, content graph``: the contrast propagated over a graph of the video's clips
@@ -75,14 +75,14 @@ def fold_rows(dataset: str, family: str, data_seed: int, fold: int,
     """The four scorers' mean metrics on one fold's test videos."""
     import jax.numpy as jnp
 
-    from csum import experiment
-    from csum.baselines import random_baseline
     from csum.data.batching import default_buckets
     from csum.data.splits import default_split_file, load_splits
     from csum.data.synthetic import KIND_MIDPOINT, PRESETS, shot_kinds
     from csum.data.video import cast_features
-    from csum.evaluation import as_quantiles, evaluate_video, mean_metrics
-    from csum.model import build_summarizer
+    from csum.metrics.evaluation import as_quantiles, evaluate_video, mean_metrics
+    from csum.model.summarizer import ModelSpec, build_summarizer
+    from csum.summarization import experiment
+    from csum.summarization.baselines import random_baseline
     from experiments.config_loader import apply_overrides, load_config
 
     word = "stock" if family == "stock" else "synthetic"
@@ -98,7 +98,7 @@ def fold_rows(dataset: str, family: str, data_seed: int, fold: int,
     train, val = [data[k] for k in train_keys], [data[k] for k in val_keys]
     test = [data[k] for k in folds[fold]["test_keys"]]
     buckets = default_buckets(max(v.n_steps for v in data.values()))
-    model = build_summarizer(config, (*train[0].dims, 1), seed=config.seed + fold)
+    model = build_summarizer(ModelSpec.from_config(config), (*train[0].dims, 1), seed=config.seed + fold)
     _, _, test = experiment.add_contrast(config, model, train, val, test, buckets, None)
     spec = dataclasses.replace(PRESETS[dataset], family=family,
                                **dict(config.data.synthetic_overrides))  # fmt: skip

@@ -33,8 +33,10 @@ def measure(n: int, steps: int, backbone: str) -> dict:
     from benchmarks.train_speed import CompileCounter
     from csum.data.batching import default_buckets
     from csum.data.stream import SyntheticSource, stream_batches
-    from csum.model import build_summarizer
-    from csum.train import make_optimizer_for, make_train_step, step_key
+    from csum.model.summarizer import ModelSpec, build_summarizer
+    from csum.training.optim import OptimizerSpec, make_optimizer_for
+    from csum.training.spec import TrainSpec
+    from csum.training.step import make_train_step, step_key
     from experiments.config_loader import apply_overrides, load_config
 
     counter = CompileCounter()
@@ -42,14 +44,14 @@ def measure(n: int, steps: int, backbone: str) -> dict:
     apply_overrides(config, {"loss.negatives": "batch", "compute_dtype": "bfloat16"})
     source = SyntheticSource(n, dim=1024)
     buckets = default_buckets(int(source.lengths().max()))
-    model = build_summarizer(config, (1024,), seed=0)
-    optimizer = make_optimizer_for(config, model)
-    step = make_train_step(config)
+    model = build_summarizer(ModelSpec.from_config(config), (1024,), seed=0)
+    optimizer = make_optimizer_for(OptimizerSpec.from_config(config), model)
+    step = make_train_step(TrainSpec.from_config(config))
 
     def cast(batch):  # in the loader's thread: features stored in the compute dtype
         return batch._replace(features=tuple(x.astype(jnp.bfloat16) for x in batch.features))
 
-    bound = step.bind(model, optimizer)  # as csum.train.train_fold steps
+    bound = step.bind(model, optimizer)  # as csum.training.trainer.train_fold steps
     timed, waited, total, epoch = [], [], 0, 0
     while len(timed) < steps:
         rng = np.random.default_rng([0, epoch])

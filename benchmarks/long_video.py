@@ -7,7 +7,7 @@ One CSUM training step (forward, backward and the Adam update of ``experiments.r
 batch of two videos of T steps each (the contrastive loss needs another video for its
 negatives), with each backbone's synthetic-config sources (3 x 1024 for MSVA, 1 x 1024
 for the others), for T = 1,024 ... 65,536 (an hour at 2 fps is 7,200 steps; 65,536 is
-nine hours). Attention backbones take ``csum.attention``'s chunked path above 4,096
+nine hours). Attention backbones take ``csum.nn.attention``'s chunked path above 4,096
 steps (``backbone.kwargs.attention=auto``); the LSTMs are linear in T already.
 
 ``--backbones all`` is the five video backbones and the seed papers' systems, each in its
@@ -81,8 +81,11 @@ def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
     from benchmarks.train_speed import videos_of_lengths
     from csum.data.batching import collate
     from csum.data.video import cast_features
-    from csum.model import build_summarizer
-    from csum.train import make_optimizer_for, make_train_step, negatives_bank, step_key
+    from csum.model.summarizer import ModelSpec, build_summarizer
+    from csum.training.optim import OptimizerSpec, make_optimizer_for
+    from csum.training.spec import TrainSpec
+    from csum.training.step import make_train_step, step_key
+    from csum.training.trainer import negatives_bank
     from experiments.config_loader import apply_overrides, load_config
 
     config = load_config(f"{CONFIGS.get(backbone, f'tvsum_{backbone}')}:synthetic")
@@ -90,11 +93,11 @@ def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
     videos = videos_of_lengths([T, T], len(config.data.feature_keys))
     videos = with_streams(cast_features(videos, jnp.dtype(dtype)), dict(config.backbone.kwargs))
     batch = collate(videos, 2, [T])
-    model = build_summarizer(config, videos[0].dims, seed=0)
-    optimizer = make_optimizer_for(config, model)
-    step = make_train_step(config)
+    model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
+    optimizer = make_optimizer_for(OptimizerSpec.from_config(config), model)
+    step = make_train_step(TrainSpec.from_config(config))
     if run_steps:
-        bank = negatives_bank(config, model, videos, [T])
+        bank = negatives_bank(TrainSpec.from_config(config), model, videos, [T])
     elif config.loss.negatives == "windows":
         # compiling needs the bank's shape only ([videos, bucket] per-clip losses), not the
         # forward passes behind its values (hours for MHMS's sequential decoder at 65,536)

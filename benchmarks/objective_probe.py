@@ -32,12 +32,12 @@ import ml_collections
 import numpy as np
 
 from csum import topk
-from csum.checkpoint import Checkpointer
 from csum.data.batching import default_buckets, eval_batches
-from csum.experiment import load_dataset
-from csum.losses import ntxent
-from csum.model import build_summarizer, set_contrast_stats
-from csum.train import make_optimizer_for
+from csum.model.summarizer import ModelSpec, build_summarizer, set_contrast_stats
+from csum.objectives.contrastive import ntxent
+from csum.summarization.experiment import load_dataset
+from csum.training.checkpoint import Checkpointer
+from csum.training.optim import OptimizerSpec, make_optimizer_for
 from experiments.cli import make_parser
 from experiments.config_loader import load_config
 
@@ -112,10 +112,10 @@ def main() -> None:
         settings.append((f"h trained by {Path(run).parent.name}", config, Path(run)))
     for label, config, run in settings:
         videos = list(load_dataset(config).values())
-        model = build_summarizer(config, videos[0].dims, seed=config.seed)
+        model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=config.seed)
         if run is not None:
             Checkpointer(run / "fold_0" / "checkpoints").restore(
-                model, make_optimizer_for(config, model)
+                model, make_optimizer_for(OptimizerSpec.from_config(config), model)
             )
         if model.normalize != "none":
             set_contrast_stats(model, videos)

@@ -18,12 +18,12 @@ import ml_collections
 import numpy as np
 from scipy.stats import spearmanr
 
-from csum.checkpoint import Checkpointer
 from csum.data.batching import default_buckets
-from csum.experiment import load_dataset
-from csum.model import build_summarizer
-from csum.predict import predict_scores
-from csum.train import make_optimizer_for
+from csum.model.summarizer import ModelSpec, build_summarizer
+from csum.summarization.experiment import load_dataset
+from csum.training.checkpoint import Checkpointer
+from csum.training.optim import OptimizerSpec, make_optimizer_for
+from csum.training.predict import predict_scores
 from experiments.cli import make_parser
 from experiments.configs.common import make
 
@@ -55,9 +55,9 @@ def main() -> None:
     for run in map(Path, args.runs):
         config = load_run_config(run)
         videos = list(load_dataset(config).values())[: args.videos]
-        model = build_summarizer(config, videos[0].dims, seed=config.seed)
+        model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=config.seed)
         Checkpointer(run / "fold_0" / "checkpoints").restore(
-            model, make_optimizer_for(config, model)
+            model, make_optimizer_for(OptimizerSpec.from_config(config), model)
         )
         buckets = default_buckets(max(v.n_steps for v in videos))
         scores = predict_scores(model.backbone, videos, 8, buckets)

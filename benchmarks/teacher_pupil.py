@@ -15,11 +15,11 @@ against the synthetic truth on the fold's training or test videos:
 Rows:
 
 * ``teacher (train)``: the per-clip window loss, negated, of the training videos against
-  the training collection (``csum.contrast.fit``): what CSUM trains on;
+  the training collection (``csum.model.contrast.fit``): what CSUM trains on;
 * ``pupil (train)`` / ``pupil (test)``: the backbone trained by CSUM *without* the
   contrast input (``backbone.contrast_input=false``), on the training and the test videos;
 * ``contrast (test)``: the collection contrast of each test video (the training windows
-  plus its own, ``csum.contrast.channels``): the teacher's signal on new videos, which
+  plus its own, ``csum.model.contrast.channels``): the teacher's signal on new videos, which
   ``backbone.contrast_input`` gives the backbone.
 
 A pupil much better on training than on test videos has learned *which* training clips
@@ -34,12 +34,19 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import mannwhitneyu, spearmanr
 
-from csum import contrast
 from csum.data.batching import default_buckets
 from csum.data.splits import default_split_file, load_splits
-from csum.experiment import load_dataset, model_scores, resolve_score_form, split_validation
-from csum.model import build_summarizer
-from csum.train import make_train_step, train_fold
+from csum.model import contrast
+from csum.model.summarizer import ModelSpec, build_summarizer
+from csum.summarization.experiment import (
+    load_dataset,
+    model_scores,
+    resolve_score_form,
+    split_validation,
+)
+from csum.training.spec import TrainSpec
+from csum.training.step import make_train_step
+from csum.training.trainer import train_fold
 from experiments.cli import make_parser, run_command, write_report
 from experiments.config_loader import ConfigError
 
@@ -76,13 +83,13 @@ def measure(config, fold: int) -> dict[str, dict[str, float]]:
     train = [dataset[k] for k in train_keys]
     test = [dataset[k] for k in folds[fold]["test_keys"]]
     buckets = default_buckets(max(v.n_steps for v in dataset.values()))
-    model = build_summarizer(config, train[0].dims, seed=config.seed + fold)
+    model = build_summarizer(ModelSpec.from_config(config), train[0].dims, seed=config.seed + fold)
     model.eval()  # the teacher: the fold's frozen projector, before any training
     index, teacher = contrast.fit(model, train, config.eval.batch_size, buckets, config.loss.tau)
     on_test = contrast.channels(model, index, test, config.eval.batch_size, buckets)
     model.train()
     with tempfile.TemporaryDirectory() as workdir:
-        train_fold(config, model, train, fold, Path(workdir), make_train_step(config), buckets)
+        train_fold(TrainSpec.from_config(config), model, train, fold, Path(workdir), make_train_step(TrainSpec.from_config(config)), buckets)
     return {
         "teacher (train)": judge(teacher, train),
         "pupil (train)": judge(model_scores(config, model, train, buckets), train),

@@ -26,8 +26,11 @@ import numpy as np
 
 from csum.data.batching import default_buckets, train_batches
 from csum.data.video import Video, cast_features
-from csum.model import build_summarizer
-from csum.train import make_optimizer_for, make_train_step, negatives_bank, step_key
+from csum.model.summarizer import ModelSpec, build_summarizer
+from csum.training.optim import OptimizerSpec, make_optimizer_for
+from csum.training.spec import TrainSpec
+from csum.training.step import make_train_step, step_key
+from csum.training.trainer import negatives_bank
 from experiments.cli import make_parser
 from experiments.config_loader import apply_overrides, load_config
 
@@ -80,12 +83,12 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
     videos = tvsum_shaped_videos(len(config.data.feature_keys))
     videos = cast_features(videos, jnp.dtype(dtype))  # as experiments.run stores them
     buckets = default_buckets(max(v.n_steps for v in videos))
-    model = build_summarizer(config, videos[0].dims, seed=0)
-    optimizer = make_optimizer_for(config, model)
-    step = make_train_step(config)
-    bank = negatives_bank(config, model, videos, buckets)  # once: the projector is frozen
+    model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
+    optimizer = make_optimizer_for(OptimizerSpec.from_config(config), model)
+    step = make_train_step(TrainSpec.from_config(config))
+    bank = negatives_bank(TrainSpec.from_config(config), model, videos, buckets)  # once: the projector is frozen
     times, compiled = [], []
-    bound = step.bind(model, optimizer)  # as csum.train.train_fold steps
+    bound = step.bind(model, optimizer)  # as csum.training.trainer.train_fold steps
     for epoch in range(epochs):
         before = counter.count
         tic = time.perf_counter()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import tempfile
 
-from csum.checkpoint import Checkpointer
 from csum.data.splits import default_split_file, load_splits
 from csum.data.video import Video
-from csum.experiment import load_dataset, run_experiment
-from csum.model import build_summarizer
-from csum.predict import predict_scores
-from csum.train import make_optimizer_for
+from csum.model.summarizer import ModelSpec, build_summarizer
+from csum.summarization.experiment import load_dataset, run_experiment
+from csum.training.checkpoint import Checkpointer
+from csum.training.optim import OptimizerSpec, make_optimizer_for
+from csum.training.predict import predict_scores
 from experiments.config_loader import apply_overrides, load_config
 
 
@@ -45,8 +45,8 @@ def train_and_score(
         videos, scores = [], {}
         for f in folds:
             test = [dataset[k] for k in splits[f]["test_keys"]]
-            model = build_summarizer(config, test[0].dims, seed=config.seed + f)
-            optimizer = make_optimizer_for(config, model)
+            model = build_summarizer(ModelSpec.from_config(config), test[0].dims, seed=config.seed + f)
+            optimizer = make_optimizer_for(OptimizerSpec.from_config(config), model)
             Checkpointer(f"{workdir}/fold_{f}/checkpoints").restore(model, optimizer)
             scores.update(predict_scores(model.backbone, test, 8, [64 * i for i in range(1, 40)]))
             videos += test

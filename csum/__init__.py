@@ -1,8 +1,8 @@
 """csum: self-supervised video summarization and highlight detection in JAX.
 
 ``csum.load(workdir)`` returns a trained run ready to score videos, features or eccv16 files
-(``csum.inference.Trained``); the rest lives in the submodules (``csum.topk``,
-``csum.losses``, ``csum.evaluation``, ``csum.contrast``, ``csum.data``, ...), each importable
+(``csum.training.inference.Trained``); the rest lives in the submodules (``csum.topk``,
+``csum.objectives.contrastive``, ``csum.metrics.evaluation``, ``csum.model.contrast``, ``csum.data``, ...), each importable
 as an attribute after a plain ``import csum``.
 """
 
@@ -12,7 +12,7 @@ import importlib
 def __getattr__(name: str):
     # lazy: ``import csum.topk`` must not pull in the model and backbones
     if name == "load":
-        from csum.checkpoint import load
+        from csum.training.inference import load
 
         return load
     if not name.startswith("_"):

@@ -61,7 +61,7 @@ def catalog(*sections: str) -> str:
 
             lines.append("studies (--study=NAME[:quick]): " + ", ".join(known_studies()))
         elif section == "protocols":
-            from csum.evaluation import VARIANTS
+            from csum.metrics.evaluation import VARIANTS
 
             lines.append("evaluation protocols (--config.eval.protocol): standard, or "
                          "+-joined variants: " + ", ".join(VARIANTS))  # fmt: skip
@@ -205,7 +205,7 @@ def guarded(body: Callable[[], int]) -> int:
     from csum.data.errors import DataError
     from csum.highlights.qvhighlights import SubmissionError
     from csum.registry import UnknownNameError
-    from csum.train import TrainingError
+    from csum.training.trainer import TrainingError
 
     try:
         return body()

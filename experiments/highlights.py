@@ -99,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def load_run(run: str):
-    """``csum.load(run)`` for ``--model``: a ``csum.inference.Trained``, or one ``DataError``
+    """``csum.load(run)`` for ``--model``: a ``csum.training.inference.Trained``, or one ``DataError``
     line naming the run when it cannot be loaded."""
     import csum
-    from csum.checkpoint import CheckpointError
     from csum.data.errors import DataError
+    from csum.training.checkpoint import CheckpointError
 
     try:
         return csum.load(run)
@@ -116,7 +116,7 @@ def load_model(run: str, items):
 
     Returns:
         ``(model, items)``: the Summarizer, and the items as it takes them (with the
-        collection contrast source when the run was trained with it, ``csum.contrast``).
+        collection contrast source when the run was trained with it, ``csum.model.contrast``).
 
     Raises:
         DataError: a run that cannot be loaded, or items it does not take (one line).
@@ -130,7 +130,7 @@ def train(config, videos):
     the items as the model takes them (``csum.highlights.experiment.model_inputs``)."""
     from csum.data.errors import DataError
     from csum.highlights.experiment import model_inputs
-    from csum.train import train_phase
+    from csum.summarization.phases import train_phase
 
     if len(videos) < 2:
         raise DataError(config.workdir, "training without labels contrasts a video with the "
@@ -148,7 +148,7 @@ def write_highlights(model, videos, items, args, out: Path) -> None:
     from csum.data.batching import default_buckets
     from csum.highlights.experiment import windows_in_seconds
     from csum.highlights.extract import budget_theta, segments, top_highlight
-    from csum.predict import predict_scores
+    from csum.training.predict import predict_scores
 
     scores = predict_scores(model.backbone, items, 8,
                             default_buckets(max(v.n_steps for v in items)))  # fmt: skip

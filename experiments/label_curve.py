@@ -12,7 +12,7 @@ domain of the source, e.g. TVSum's 10 categories), over label seeds instead of f
 
 For every fold and label seed, the fold's training videos are all available without labels
 (the collection contrast and CSUM pre-training see them all); the first n of a seeded
-permutation of them are labelled (nested in n). Rows (``csum.label_curve``): ``random``,
+permutation of them are labelled (nested in n). Rows (``csum.summarization.label_curve``): ``random``,
 ``contrast`` (the training-free collection contrast) and ``csum`` (no labels) at 0 labels;
 ``supervised`` (from random weights) and ``finetuned`` (the fold's CSUM model, then the same
 supervised loss) at each n, every labelled run taking the optimizer steps of the
@@ -90,7 +90,7 @@ def parse_labels(text: str) -> list[int | str]:
 
 def main(argv: list[str] | None = None) -> int:
     def body(args, overrides) -> int:
-        from csum import label_curve
+        from csum.summarization import label_curve
 
         if args.combine:
             return combine(args.combine.split(","), Path(args.out))
@@ -162,7 +162,7 @@ def combine(files: list[str], out: Path) -> int:
     """``label_curves.{md,png}`` under ``out``: the overview of the curves in ``files``."""
     import json
 
-    from csum import label_curve
+    from csum.summarization import label_curve
 
     results = []
     for name in files:
@@ -185,7 +185,7 @@ def combine(files: list[str], out: Path) -> int:
 
 def report(stem: Path, result: dict) -> int:
     """Writes the curve's table, json and plot beside its runs."""
-    from csum import label_curve
+    from csum.summarization import label_curve
 
     write_report(stem, label_curve.markdown(result), result)
     label_curve.plot(result, stem.with_suffix(".png"))

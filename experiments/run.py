@@ -46,8 +46,8 @@ def prepare(spec: str, overrides: dict[str, str]):
 
 
 def join_processes(config) -> None:
-    """Validates ``distributed.*`` and joins the other processes (``csum.distributed``)."""
-    from csum.distributed import initialize
+    """Validates ``distributed.*`` and joins the other processes (``csum.training.distributed``)."""
+    from csum.training.distributed import initialize
     from experiments.validate import RULES
 
     for key in ("enabled", "coordinator", "num_processes", "process_id"):
@@ -83,12 +83,12 @@ def main(argv: list[str] | None = None) -> int:
             print(format_result(run_queries(config)))
             print(f"results: {config.workdir}/results_{config.queries.regime}.json")
             return 0
-        from csum.experiment import run_experiment  # heavy imports after checks
-        from csum.report import format_table
+        from csum.summarization.experiment import run_experiment  # heavy imports after checks
+        from csum.summarization.report import format_table
 
         results = run_experiment(config, allow_unlabelled=True)
         if results.get("unlabelled"):
-            from csum.collection import format_unlabelled
+            from csum.summarization.collection import format_unlabelled
 
             print(format_unlabelled(results, config.workdir))
             return 0

@@ -24,7 +24,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from csum.evaluation import METRICS
+from csum.metrics.evaluation import METRICS
 from experiments.config_loader import ConfigError
 
 matplotlib.use("Agg")
@@ -64,7 +64,7 @@ def run_config(spec: str, seed: int, workdir: Path, overrides: dict[str, str]) -
         and the per-epoch validation curve (``curve``: mean over folds of each epoch's loss
         and validation metrics).
     """
-    from csum.experiment import run_experiment  # heavy import after argument parsing
+    from csum.summarization.experiment import run_experiment  # heavy import after argument parsing
 
     results = run_experiment(job_config(spec, seed, workdir, overrides))
     return {**results["mean"], **results["baselines"], "curve": learning_curve(workdir)}

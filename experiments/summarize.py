@@ -20,7 +20,7 @@ scores and selected flags, highlight segments with Theta, the model and extracto
 ``scores.png`` (score curve, chosen shots shaded, keyframes) and ``keyframes/`` (one image
 per chosen shot); ``DIR/index.html`` shows the whole collection; ``DIR/collection.h5`` holds
 the processed videos in the eccv16 layout without labels (features, picks, shots), a data
-set for ``experiments.run --config.data.file=DIR/collection.h5`` (``csum.collection``). The
+set for ``experiments.run --config.data.file=DIR/collection.h5`` (``csum.summarization.collection``). The
 summary is the
 keyshot knapsack within ``--ratio`` of the video, never empty (a shot trimmed to the
 budget when none fits). Highlights: scores smoothed over 2 s, segments above each video's
@@ -71,7 +71,7 @@ def build_parser():
 def find_videos(paths: list[str]) -> list[Path]:
     """The video files named or found (recursively) in folders, in order, unique."""
     from csum.data.errors import DataError
-    from csum.inference import VIDEO_SUFFIXES
+    from csum.training.inference import VIDEO_SUFFIXES
 
     out = []
     for p in map(Path, paths):
@@ -201,14 +201,14 @@ def train_model(config, record: dict, videos, workdir: Path):
     videos)``, the videos as the model scores them (with their collection contrast)."""
     from csum.files import write_text
     from csum.highlights.experiment import model_inputs
-    from csum.train import train_phase
+    from csum.summarization.phases import train_phase
 
     workdir.mkdir(parents=True, exist_ok=True)
     write_text(workdir / "collection.json", json.dumps(record, indent=1) + "\n")
     single = len(videos) == 1
     train = sub_videos(videos[0]) if single else videos
     # With the collection contrast input (the default), the videos are scored with their
-    # contrast against the training windows (csum.contrast): a single video's against its
+    # contrast against the training windows (csum.model.contrast): a single video's against its
     # quarters' windows plus its own.
     model, inputs = model_inputs(config, [train, videos] if single else [train], [workdir])
     model = train_phase(config, "csum", inputs[0], workdir, model)
@@ -279,7 +279,7 @@ def summarize(args, overrides) -> int:
     from csum.data.eccv16 import write_eccv16
 
     # The processed collection as a data set: python -m experiments.run
-    # --config.data.file=DIR/collection.h5 trains on it (csum.collection).
+    # --config.data.file=DIR/collection.h5 trains on it (csum.summarization.collection).
     write_eccv16(out / "collection.h5", videos)
     if trained is not None:
         model, videos, source = trained.model, trained.inputs(videos, "videos"), args.model
@@ -306,10 +306,10 @@ def write_outputs(args, model, source, videos, feats, errors, out: Path) -> None
 
     from csum.data.batching import default_buckets
     from csum.data.errors import DataError
-    from csum.evaluation import as_quantiles
     from csum.files import write_text
     from csum.highlights.extract import budget_theta, segments
-    from csum.predict import predict_scores
+    from csum.metrics.evaluation import as_quantiles
+    from csum.training.predict import predict_scores
     from csum.video.report import plot_scores, save_image
     from csum.video.summary import select
     from csum.video.write import write_summary

@@ -117,7 +117,7 @@ def _synthetic_overrides(v, c) -> bool:
 
 
 def _protocol(v, c) -> bool:
-    from csum.evaluation import parse_protocol
+    from csum.metrics.evaluation import parse_protocol
 
     try:
         parse_protocol(v)
@@ -127,7 +127,7 @@ def _protocol(v, c) -> bool:
 
 
 def _protocols() -> str:
-    from csum.evaluation import VARIANTS
+    from csum.metrics.evaluation import VARIANTS
 
     return "standard or +-joined names of " + ", ".join(VARIANTS)
 
@@ -164,7 +164,7 @@ RULES: dict[str, Rule] = {
     "data.dataset": one_of(("tvsum", "summe")),
     "data.dir": any_text(),
     "data.file": any_text(),
-    "data.setting": one_of(_names("csum.experiment", "SETTINGS")),
+    "data.setting": one_of(_names("csum.summarization.experiment", "SETTINGS")),
     "data.others": Rule(
         lambda v, c: all(isinstance(p, str) and p for p in v), "a tuple of eccv16 file paths", ("",)
     ),  # fmt: skip
@@ -186,7 +186,7 @@ RULES: dict[str, Rule] = {
     "projector.hidden": COUNT,
     "projector.embed": COUNT,
     "projector.trainable": flag(),
-    "projector.normalize": one_of(_names("csum.model", "NORMALIZE")),
+    "projector.normalize": one_of(_names("csum.model.summarizer", "NORMALIZE")),
     "projector.sources": Rule(
         _sources,
         _Lazy(lambda: "a non-empty tuple of source indices < len(data.feature_keys)"),
@@ -194,7 +194,7 @@ RULES: dict[str, Rule] = {
     ),  # fmt: skip
     "topk.name": one_of(_operators),
     "topk.ratio": number(0, 1, low_open=True, high_open=True, bad=1.5),
-    "topk.scores": one_of(_names("csum.model", "SCORES")),
+    "topk.scores": one_of(_names("csum.objectives.contrastive", "SCORES")),
     "topk.successive_halving.alpha": POSITIVE,
     "topk.sinkhorn.epsilon": POSITIVE,
     "topk.sinkhorn.iterations": COUNT,
@@ -202,10 +202,10 @@ RULES: dict[str, Rule] = {
     "topk.perturbed.sigma": POSITIVE,
     "topk.perturbed.samples": number(2, integer=True, bad=1),
     "topk.hard.gradient": one_of(_names("csum.topk.hard", "GRADIENTS")),
-    "loss.negatives": one_of(_names("csum.train", "NEGATIVES")),
+    "loss.negatives": one_of(_names("csum.training.step", "NEGATIVES")),
     "loss.tau": POSITIVE,
     "loss.dpp_weight": number(0),
-    "train.regime": one_of(_names("csum.train", "REGIMES")),
+    "train.regime": one_of(_names("csum.training.step", "REGIMES")),
     "train.epochs": COUNT,
     "train.batch_size": COUNT,
     "train.devices": Rule(
@@ -233,7 +233,7 @@ RULES: dict[str, Rule] = {
         "an integer in [0, distributed.num_processes), or -1 (from the environment)",
         -2,
     ),  # fmt: skip
-    "train.optimizer": one_of(_names("csum.train", "OPTIMIZERS")),
+    "train.optimizer": one_of(_names("csum.training.optim", "OPTIMIZERS")),
     "train.lr": POSITIVE,
     "train.weight_decay": number(0),
     "train.max_grad_norm": POSITIVE,
@@ -243,8 +243,8 @@ RULES: dict[str, Rule] = {
     "train.val_fraction": number(0, 1, high_open=True, bad=1.0),
     "train.val_every": COUNT,
     "train.checkpoint_every": COUNT,
-    "eval.f1_mode": one_of(lambda: (*_names("csum.evaluation", "F1_MODES")(), "auto")),
-    "eval.scores": one_of(lambda: (*_names("csum.evaluation", "SCORE_FORMS")(), "auto")),
+    "eval.f1_mode": one_of(lambda: (*_names("csum.metrics.evaluation", "F1_MODES")(), "auto")),
+    "eval.scores": one_of(lambda: (*_names("csum.metrics.evaluation", "SCORE_FORMS")(), "auto")),
     "eval.batch_size": COUNT,
     "eval.random_seeds": COUNT,
     "eval.protocol": Rule(_protocol, _Lazy(_protocols), "bogus"),
@@ -289,7 +289,7 @@ RULES: dict[str, Rule] = {
     "queries.finetune.lr": POSITIVE,
     "queries.finetune.weight_decay": number(0),
     "queries.finetune.batch_size": COUNT,
-    "queries.finetune.optimizer": one_of(_names("csum.train", "OPTIMIZERS")),
+    "queries.finetune.optimizer": one_of(_names("csum.training.optim", "OPTIMIZERS")),
     "loss.beta": number(0),
     "loss.lam": number(0),
     "loss.ratio": COUNT,
@@ -306,7 +306,7 @@ RULES: dict[str, Rule] = {
     "transcripts.finetune.lr": POSITIVE,
     "transcripts.finetune.weight_decay": number(0),
     "transcripts.finetune.batch_size": COUNT,
-    "transcripts.finetune.optimizer": one_of(_names("csum.train", "OPTIMIZERS")),
+    "transcripts.finetune.optimizer": one_of(_names("csum.training.optim", "OPTIMIZERS")),
 }
 """Every config leaf's rule, by dotted key (``backbone.kwargs`` is checked apart)."""
 
@@ -344,7 +344,7 @@ def leaves(config, prefix: str = "") -> dict[str, Any]:
 
 
 BACKBONE_KWARG_RULES: dict[str, Rule] = {
-    "attention": one_of(_names("csum.attention", "IMPLS")),
+    "attention": one_of(_names("csum.nn.attention", "IMPLS")),
     "attention_chunk": COUNT,
     "attention_dense_max": COUNT,
 }
@@ -396,12 +396,13 @@ def validate(config) -> None:
             shown = value.to_dict() if hasattr(value, "to_dict") else value
             raise ConfigError(f"--config.{key}={shown!r}: expected {rule.allowed}")
     _check_backbone_kwargs(config)
-    from csum.collection import check_stream
-    from csum.train import check_regime
+    from csum.summarization.collection import check_stream
+    from csum.training.spec import TrainSpec
+    from csum.training.step import check_regime
 
     try:
         check_stream(config)
-        check_regime(config)
+        check_regime(TrainSpec.from_config(config))
         if config.task == "transcripts":
             from csum.multimodal.transcripts import check_regime as check_transcripts
 

@@ -50,7 +50,7 @@ def small_videos(small_h5):
 
 @pytest.fixture(scope="session")
 def check_human_row():
-    """Checks the SumMe human row that ``csum.baselines`` prints against the literature
+    """Checks the SumMe human row that ``csum.summarization.baselines`` prints against the literature
     (F1 54.0 with max over users, Otani et al. 2019), not against an earlier output."""
 
     def check(text: str) -> None:
@@ -66,7 +66,7 @@ def check_human_row():
 @pytest.fixture(scope="session")
 def reevaluate():
     """A run's test-fold metrics recomputed apart from the run's own evaluation: the saved
-    model (``csum.load``) scores the raw test videos of the fold, and ``csum.evaluation``
+    model (``csum.load``) scores the raw test videos of the fold, and ``csum.metrics.evaluation``
     scores them. A run that evaluated anything but its model's scores (random numbers, a
     dropped source, another fold) does not match it."""
 
@@ -74,8 +74,13 @@ def reevaluate():
         import json
 
         import csum
-        from csum.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
-        from csum.experiment import load_dataset
+        from csum.metrics.evaluation import (
+            as_quantiles,
+            evaluate_video,
+            mean_metrics,
+            parse_protocol,
+        )
+        from csum.summarization.experiment import load_dataset
 
         results = json.loads((Path(workdir) / "results.json").read_text())
         test_keys = json.loads(Path(results["split_file"]).read_text())[fold]["test_keys"]

@@ -1,4 +1,4 @@
-"""csum.attention: the chunked path equals the dense one (values, dropout, gradients)."""
+"""csum.nn.attention: the chunked path equals the dense one (values, dropout, gradients)."""
 
 import jax
 import jax.numpy as jnp
@@ -7,7 +7,7 @@ import pytest
 from flax import nnx
 
 import backbones
-from csum.attention import choose_impl, dot_product_attention
+from csum.nn.attention import choose_impl, dot_product_attention
 
 KEY_WORDS = jnp.array([123456789, 987654321], jnp.uint32)
 
@@ -123,7 +123,7 @@ def _checker(t, s):
 
 @pytest.mark.parametrize("rate", [0.0, 0.3])
 def test_structured_mask_chunked_equals_dense(rate):
-    # The mask comes as rows (csum.attention's ``rows``); the chunked path asks for its
+    # The mask comes as rows (csum.nn.attention's ``rows``); the chunked path asks for its
     # blocks' rows only, including rows past T in the ragged last block.
     q, k, v, mask = _inputs((3, 2), 50)
     words = KEY_WORDS if rate else None

@@ -129,7 +129,7 @@ def test_transformer_query_conditioning():
 
 
 def test_sinusoidal_positions_known_values():
-    from csum.positions import sinusoidal_positions
+    from csum.nn.positions import sinusoidal_positions
 
     p = sinusoidal_positions(3, 4)
     np.testing.assert_allclose(p[0], [0, 1, 0, 1], atol=1e-7)
@@ -138,7 +138,7 @@ def test_sinusoidal_positions_known_values():
 
 
 def test_sincos_2d_known_values():
-    from csum.positions import sincos_2d
+    from csum.nn.positions import sincos_2d
 
     p = sincos_2d(2, 3, 8)  # quarter 2: omega = (1, 1/10000)
     assert p.shape == (6, 8)

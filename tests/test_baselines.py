@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from csum import baselines
 from csum.data.video import Video
-from csum.evaluation import VARIANTS
+from csum.metrics.evaluation import VARIANTS
+from csum.summarization import baselines
 
 
 def _three_users():

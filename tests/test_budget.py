@@ -10,7 +10,8 @@ from flax import nnx
 
 from csum import topk
 from csum.data.batching import collate
-from csum.model import build_summarizer, csum_loss
+from csum.model.summarizer import ModelSpec, build_summarizer
+from csum.objectives.contrastive import csum_loss
 from experiments.configs.common import make
 
 OPS = ["successive_halving", "sinkhorn", "perturbed", "hard"]
@@ -138,7 +139,7 @@ def test_csum_loss_and_gradients_do_not_depend_on_the_bucket(small_videos, name)
     hyper = dict(config.topk[name]) if name in config.topk else {}
 
     def run(batch):
-        model = build_summarizer(config, in_dims, seed=0)
+        model = build_summarizer(ModelSpec.from_config(config), in_dims, seed=0)
         nnx.reseed(model, dropout=jax.random.key(5), topk=jax.random.key(6))
 
         # jitted (an eager gradient through the operators' loops runs op by op, for
@@ -159,14 +160,14 @@ def test_csum_loss_and_gradients_do_not_depend_on_the_bucket(small_videos, name)
 def test_bank_of_every_training_video_leaves_out_the_batch_and_is_padding_free(small_videos):
     """loss.negatives="all": each step also contrasts against every training video's
     embedding, minus the batch's own; the bank's padding rows change nothing."""
-    from csum.banks import video_bank
     from csum.data.batching import default_buckets
+    from csum.model.banks import video_bank
 
     config = make("tvsum", "msva", "synthetic,quick")
     config.unlock()
     config.compute_dtype = "float32"
     videos = sorted(small_videos.values(), key=lambda v: v.n_steps)
-    model = build_summarizer(config, videos[0].dims, seed=0)
+    model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
     model.eval()
     buckets = default_buckets(max(v.n_steps for v in videos))
     emb, present = video_bank(model, videos, 4, buckets)

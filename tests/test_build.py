@@ -7,12 +7,12 @@ import h5py
 import numpy as np
 import pytest
 
-from csum import baselines
 from csum.data import build
 from csum.data.annotations import attach_tvsum_scores, read_summe, read_tvsum_mat
 from csum.data.eccv16 import load_eccv16, write_eccv16
 from csum.data.errors import DataError
-from csum.evaluation import evaluate_video, keyshot_summary
+from csum.metrics.evaluation import evaluate_video, keyshot_summary
+from csum.summarization import baselines
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_attach_tvsum_scores_checks_frames(tmp_path, tvsum):
 
 def test_real_tvsum_loader_attaches_raw_scores(tmp_path):
     # An eccv16-style TVSum file (no user_scores, no video names) as users have it.
-    from csum.experiment import load_dataset
+    from csum.summarization.experiment import load_dataset
     from experiments.config_loader import load_config
 
     anns = read_tvsum_mat()[:2]

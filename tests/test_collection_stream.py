@@ -38,12 +38,12 @@ def test_streamed_shards_train_as_the_whole_collection_in_memory(collection, tmp
     whole = tmp_path / "whole"
     assert main(_argv(collection, whole, f"--config.data.file={collection / 'whole.h5'}")) == 0
     # the streamed run never loads a data set whole
-    import csum.experiment
+    import csum.summarization.experiment
 
     def refuse(*args, **kwargs):
         raise AssertionError("data.stream loaded the data set whole")
 
-    monkeypatch.setattr(csum.experiment, "load_dataset", refuse)
+    monkeypatch.setattr(csum.summarization.experiment, "load_dataset", refuse)
     streamed = tmp_path / "streamed"
     argv = _argv(collection, streamed, f"--config.data.file={collection / 'shards' / '*.h5'}",
                  "--config.data.stream=true")  # fmt: skip
@@ -106,13 +106,13 @@ def test_contrast_statistics_read_a_video_at_a_time(small_videos):
     import numpy as np
 
     from csum.data.stream import MemorySource
-    from csum.model import build_summarizer, set_contrast_stats
+    from csum.model.summarizer import ModelSpec, build_summarizer, set_contrast_stats
     from experiments.config_loader import apply_overrides, load_config
 
     config = load_config("tvsum_vslstm:synthetic,quick")
     apply_overrides(config, {"projector.normalize": "standardize"})
     videos = list(small_videos.values())
-    model = build_summarizer(config, videos[0].dims, seed=0)
+    model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
     set_contrast_stats(model, MemorySource(videos))
     x = np.concatenate([np.asarray(v.features[0], np.float64) for v in videos])
     np.testing.assert_allclose(np.asarray(model.x_mean[...]), x.mean(0), rtol=1e-6, atol=1e-6)

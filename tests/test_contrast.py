@@ -1,14 +1,14 @@
-"""csum.contrast: each clip's collection contrast as an input source."""
+"""csum.model.contrast: each clip's collection contrast as an input source."""
 
 from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
 
-from csum import contrast
 from csum.data.batching import default_buckets
 from csum.data.video import cast_features
-from csum.model import build_summarizer
+from csum.model import contrast
+from csum.model.summarizer import ModelSpec, build_summarizer
 from experiments.configs.common import make
 
 
@@ -17,7 +17,7 @@ def _setup(small_videos):
     config.unlock()
     config.compute_dtype = "float32"
     videos = sorted(small_videos.values(), key=lambda v: v.n_steps)
-    model = build_summarizer(config, videos[0].dims, seed=0)
+    model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
     model.eval()
     return model, videos, default_buckets(max(v.n_steps for v in videos))
 
@@ -110,7 +110,7 @@ def test_distinct_content_scores_above_shared_content():
     config = make("tvsum", "vslstm", "synthetic,quick")
     config.unlock()
     config.compute_dtype = "float32"
-    model = build_summarizer(config, (32,), seed=0)
+    model = build_summarizer(ModelSpec.from_config(config), (32,), seed=0)
     model.eval()
     buckets = default_buckets(64)
     index, _ = contrast.fit(model, others, 4, buckets, tau=0.25)
@@ -125,9 +125,9 @@ def test_a_loaded_run_scores_its_test_fold_as_the_evaluation_did(tmp_path, synth
     import json
 
     import csum
-    from csum.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
-    from csum.experiment import load_dataset
-    from csum.predict import predict_scores
+    from csum.metrics.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
+    from csum.summarization.experiment import load_dataset
+    from csum.training.predict import predict_scores
     from experiments.run import main, prepare
 
     work = tmp_path / "run"

@@ -7,9 +7,9 @@ import optax
 import pytest
 from flax import nnx
 
-from csum import precision, windows
-from csum.losses import ntxent
-from csum.projector import WindowProjector
+from csum.nn import precision, windows
+from csum.nn.projector import WindowProjector
+from csum.objectives.contrastive import ntxent
 
 
 def test_window_mask_known_answers():
@@ -88,7 +88,7 @@ def test_ntxent_hand_computed_and_invalid_slots():
 
 
 # The attention products; "bts,btd->bsd" sums over neither operand's last axis, which
-# takes the physically-transposed path of csum.precision (also inside the others' VJPs).
+# takes the physically-transposed path of csum.nn.precision (also inside the others' VJPs).
 @pytest.mark.parametrize("spec,sa,sb", [("btd,bsd->bts", (2, 5, 8), (2, 6, 8)),
                                         ("bts,bsd->btd", (2, 5, 6), (2, 6, 8)),
                                         ("bts,btd->bsd", (2, 5, 6), (2, 5, 8)),

@@ -1,10 +1,10 @@
-"""csum.crossmodal: A2Summ's alignment mask and 003's context-query attention, by hand."""
+"""csum.nn.crossmodal: A2Summ's alignment mask and 003's context-query attention, by hand."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from csum.crossmodal import alignment_mask, alignment_rows, context_query_attention, window_sums
+from csum.nn.crossmodal import alignment_mask, alignment_rows, context_query_attention, window_sums
 
 
 def test_alignment_mask_by_hand():

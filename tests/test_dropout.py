@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from csum.dropout import Dropout, dropout
-from csum.hashing import fmix32, hash_bits
+from csum.nn.dropout import Dropout, dropout
+from csum.nn.hashing import fmix32, hash_bits
 
 WORDS = jnp.array([12345, 678], jnp.uint32)
 
@@ -83,7 +83,7 @@ def test_module_follows_train_eval_and_rng_stream():
 
 
 def test_hash_normal_is_finite_standard_normal():
-    from csum.hashing import bits_to_normal, hash_normal
+    from csum.nn.hashing import bits_to_normal, hash_normal
 
     # The extreme bit patterns map to finite values (a 24-bit uniform would round to 1.0).
     ends = np.asarray(bits_to_normal(jnp.array([0, 0xFFFFFFFF], jnp.uint32)))

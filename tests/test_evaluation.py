@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from csum import baselines, evaluation, ranks
 from csum.data.video import Video
+from csum.metrics import evaluation, ranks
+from csum.summarization import baselines
 
 
 def test_knapsack_known_answers():

@@ -219,13 +219,13 @@ def test_table1_validates_every_config_first(tmp_path, capsys):
 
 
 def _model(seed=0):
-    from csum.model import build_summarizer
-    from csum.train import make_optimizer_for
+    from csum.model.summarizer import ModelSpec, build_summarizer
+    from csum.training.optim import OptimizerSpec, make_optimizer_for
 
     config = load_config("tvsum_vslstm:synthetic,quick")
     apply_overrides(config, {"data.feature_keys": "('features',)"})
-    model = build_summarizer(config, (16,), seed=seed)
-    return config, model, make_optimizer_for(config, model)
+    model = build_summarizer(ModelSpec.from_config(config), (16,), seed=seed)
+    return config, model, make_optimizer_for(OptimizerSpec.from_config(config), model)
 
 
 def _params(model):
@@ -236,7 +236,7 @@ def _params(model):
 
 
 def test_checkpoint_is_a_named_mapping_and_round_trips(tmp_path):
-    from csum.checkpoint import Checkpointer
+    from csum.training.checkpoint import Checkpointer
 
     _, model, opt = _model(seed=0)
     ckpt = Checkpointer(tmp_path / "ckpt")
@@ -260,7 +260,7 @@ def test_old_flat_checkpoint_is_converted(tmp_path):
     import jax
     import orbax.checkpoint as ocp
 
-    from csum.checkpoint import Checkpointer, CheckpointError, _pure
+    from csum.training.checkpoint import Checkpointer, CheckpointError, _pure
 
     _, model, opt = _model(seed=0)
     leaves = [np.asarray(x) for x in jax.tree.leaves(_pure(model, opt))]
@@ -279,29 +279,29 @@ def test_old_flat_checkpoint_is_converted(tmp_path):
 
 
 def test_checkpoint_of_another_model_is_one_line(tmp_path):
-    from csum.checkpoint import Checkpointer, CheckpointError
-    from csum.model import build_summarizer
-    from csum.train import make_optimizer_for
+    from csum.model.summarizer import ModelSpec, build_summarizer
+    from csum.training.checkpoint import Checkpointer, CheckpointError
+    from csum.training.optim import OptimizerSpec, make_optimizer_for
 
     config, model, opt = _model()
     ckpt = Checkpointer(tmp_path / "ckpt")
     ckpt.save(1, model, opt)
     ckpt.wait()
-    wider = build_summarizer(config, (32,), seed=0)
+    wider = build_summarizer(ModelSpec.from_config(config), (32,), seed=0)
     with pytest.raises(
         CheckpointError,
         match=r"params/backbone/.*/kernel has shape \(16, 1024\), the model \(32, 1024\)",
     ):
-        ckpt.restore(wider, make_optimizer_for(config, wider))
+        ckpt.restore(wider, make_optimizer_for(OptimizerSpec.from_config(config), wider))
     ckpt.close()
 
 
 def test_load_rebuilds_a_trained_model_from_its_workdir(tmp_path, synthetic_dir):
     import csum
-    from csum.checkpoint import Checkpointer, CheckpointError
-    from csum.experiment import load_dataset, run_experiment
-    from csum.model import build_summarizer
-    from csum.train import make_optimizer_for
+    from csum.model.summarizer import ModelSpec, build_summarizer
+    from csum.summarization.experiment import load_dataset, run_experiment
+    from csum.training.checkpoint import Checkpointer, CheckpointError
+    from csum.training.optim import OptimizerSpec, make_optimizer_for
 
     config = load_config("tvsum_vasnet:synthetic,quick")
     apply_overrides(config, {"workdir": str(tmp_path / "run"), "train.progress": "false",
@@ -311,10 +311,10 @@ def test_load_rebuilds_a_trained_model_from_its_workdir(tmp_path, synthetic_dir)
     # The trainer's own way back to the fold-0 model: its config, its data, its optimizer
     # (sizes: the data's sources plus the collection contrast, backbone.contrast_input).
     dims = (*next(iter(load_dataset(config).values())).dims, 1)
-    fresh = build_summarizer(config, dims, seed=config.seed)
-    trained = build_summarizer(config, dims, seed=config.seed)
+    fresh = build_summarizer(ModelSpec.from_config(config), dims, seed=config.seed)
+    trained = build_summarizer(ModelSpec.from_config(config), dims, seed=config.seed)
     Checkpointer(tmp_path / "run" / "fold_0" / "checkpoints").restore(
-        trained, make_optimizer_for(config, trained)
+        trained, make_optimizer_for(OptimizerSpec.from_config(config), trained)
     )
     pairs = list(zip(_params(loaded), _params(trained), strict=True))
     assert all(np.array_equal(a, b) for a, b in pairs)

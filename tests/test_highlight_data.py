@@ -99,7 +99,7 @@ def test_highlight_command_trains_without_labels_and_reuses_a_model(tmp_path, ca
 def test_saliency_bce_by_hand_and_masked():
     import jax.numpy as jnp
 
-    from csum.supervised import saliency_bce
+    from csum.objectives.supervised import saliency_bce
 
     scores = jnp.array([[0.8, 0.3, 0.5]])
     target = jnp.array([[1.0, 0.0, 1.0]])

@@ -13,10 +13,12 @@ import pytest
 from csum.data.batching import default_buckets
 from csum.data.eccv16 import load_eccv16
 from csum.data.synthetic import ensure_synthetic
-from csum.evaluation import evaluate_video, mean_metrics
-from csum.model import build_summarizer
-from csum.predict import predict_scores
-from csum.train import make_train_step, train_fold
+from csum.metrics.evaluation import evaluate_video, mean_metrics
+from csum.model.summarizer import ModelSpec, build_summarizer
+from csum.training.predict import predict_scores
+from csum.training.spec import TrainSpec
+from csum.training.step import make_train_step
+from csum.training.trainer import train_fold
 from experiments.config_loader import apply_overrides, load_config
 
 DATA = {"n_videos": 24, "dim": 128, "min_seconds": 40, "max_seconds": 90, "family": "stock"}
@@ -51,9 +53,9 @@ def _train(tmp_path, videos, spec, **overrides):
                              "data.feature_keys": "('features',)", **overrides})  # fmt: skip
     train, test = videos
     buckets = default_buckets(max(v.n_steps for v in train + test))
-    model = build_summarizer(config, train[0].dims, seed=0)
+    model = build_summarizer(ModelSpec.from_config(config), train[0].dims, seed=0)
     before = _held_out_rho(model, config, test, buckets)
-    train_fold(config, model, train, 0, tmp_path, make_train_step(config), buckets)
+    train_fold(TrainSpec.from_config(config), model, train, 0, tmp_path, make_train_step(TrainSpec.from_config(config)), buckets)
     return before, _held_out_rho(model, config, test, buckets)
 
 
@@ -80,22 +82,22 @@ def test_supervised_regime_learns(tmp_path, stock_videos):
 
 def _with_contrast(tmp_path, stock_videos, spec, **overrides):
     """(held-out rho before training, after, of the contrast alone) of ``spec`` with the
-    collection contrast as a last source (csum.experiment.add_contrast)."""
-    from csum.evaluation import as_quantiles
-    from csum.experiment import add_contrast
+    collection contrast as a last source (csum.summarization.experiment.add_contrast)."""
+    from csum.metrics.evaluation import as_quantiles
+    from csum.summarization.experiment import add_contrast
 
     config = load_config(spec)
     apply_overrides(config, {"workdir": str(tmp_path), "train.progress": "false",
                              "train.epochs": "8", **overrides})  # fmt: skip
     train, test = stock_videos
     buckets = default_buckets(max(v.n_steps for v in train + test))
-    model = build_summarizer(config, (*train[0].dims, 1), seed=0)
+    model = build_summarizer(ModelSpec.from_config(config), (*train[0].dims, 1), seed=0)
     train, _, test = add_contrast(config, model, train, [], test, buckets, None)
     assert test[0].dims == (*stock_videos[1][0].dims, 1)
     alone = mean_metrics([evaluate_video(as_quantiles(v.features[-1][:, 0]), v, "avg", 0.15)
                           for v in test])["spearman_rho"]  # fmt: skip
     before = _held_out_rho(model, config, test, buckets)
-    train_fold(config, model, train, 0, tmp_path, make_train_step(config), buckets)
+    train_fold(TrainSpec.from_config(config), model, train, 0, tmp_path, make_train_step(TrainSpec.from_config(config)), buckets)
     return before, _held_out_rho(model, config, test, buckets), alone
 
 
@@ -109,7 +111,7 @@ def test_a_backbone_learns_to_use_the_contrast_input(tmp_path, stock_videos):
 
 
 def test_training_does_not_subtract_from_the_contrast(tmp_path, category_videos):
-    """The default recipe (csum.residual): the untrained model ranks held-out clips as the
+    """The default recipe (csum.model.residual): the untrained model ranks held-out clips as the
     contrast does (the same rho), and training must not take it below: not by more than
     0.005, the rank noise of reordering clips whose importance is an independent draw
     (a clip of one kind of scene against another of the same kind;

@@ -6,6 +6,7 @@ import pytest
 
 from csum.data.batching import collate
 from csum.multimodal.mhms import alignment_costs, candidates, scene_ends, segments, text_ends
+from csum.training.spec import TrainSpec
 from experiments.config_loader import ConfigError, apply_overrides, load_config
 
 
@@ -50,17 +51,17 @@ def test_mhms_loss_ignores_padding_in_value_and_gradient(tmp_path):
     import jax
     from flax import nnx
 
-    from csum.model import build_summarizer
+    from csum.model.summarizer import ModelSpec, build_summarizer
     from csum.multimodal.synthetic import MultimodalSpec, generate, write
     from csum.multimodal.transcripts import read_videos
-    from csum.train import regime_loss
+    from csum.training.step import regime_loss
 
     write(*generate(MultimodalSpec(videos=6, max_scenes=3, max_clips=4), seed=2), tmp_path)
     videos, _ = read_videos(tmp_path, ["mm0000", "mm0001"])
     assert {"scene_ends", "text_ends"} <= set(videos[0].targets)
     config = _config()
-    model = build_summarizer(config, videos[0].dims, seed=0)
-    loss = regime_loss(config)
+    model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
+    loss = regime_loss(TrainSpec.from_config(config))
     small, large = collate(videos, 2, [16]), collate(videos, 3, [32])
     step = nnx.jit(nnx.value_and_grad(lambda m, batch: loss(m, batch)))
     (a, ga), (b, gb) = step(model, small), step(model, large)

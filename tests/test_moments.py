@@ -1,4 +1,4 @@
-"""csum.multimodal.moments: targets, focal loss, moment loss and decoding, by hand."""
+"""csum.objectives.moments: targets, focal loss, moment loss and decoding, by hand."""
 
 import math
 
@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from csum.multimodal.moments import centre_focal_loss, centre_targets, decode, moment_loss
+from csum.objectives.moments import centre_focal_loss, centre_targets, decode, moment_loss
 
 
 def test_centre_targets_by_hand():

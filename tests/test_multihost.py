@@ -76,7 +76,7 @@ def test_two_processes_equal_one_process_with_two_devices(tmp_path):
     mb = json.loads((tmp_path / "two" / "results.json").read_text())["mean"]
     for key in ma:
         assert abs(ma[key] - mb[key]) <= 1e-6, (key, ma[key], mb[key])
-    from csum.checkpoint import Checkpointer
+    from csum.training.checkpoint import Checkpointer
 
     ckpt = Checkpointer(tmp_path / "two" / "fold_0" / "checkpoints")
     assert ckpt.latest_epoch() == 2 and "backbone" in ckpt.read()["params"]

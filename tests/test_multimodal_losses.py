@@ -1,11 +1,11 @@
-"""csum.multimodal.losses: A2Summ's Eqs. 5-8 by hand, masks and gradients."""
+"""csum.objectives.alignment: A2Summ's Eqs. 5-8 by hand, masks and gradients."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from csum.multimodal.losses import (
+from csum.objectives.alignment import (
     contrast,
     focal_loss,
     hard_negatives,

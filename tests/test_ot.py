@@ -1,4 +1,4 @@
-"""csum.ot: IPOT against exact transport (linear programming), masks, gradients, jit."""
+"""csum.nn.ot: IPOT against exact transport (linear programming), masks, gradients, jit."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from csum.ot import cosine_cost, ipot, transport_cost
+from csum.nn.ot import cosine_cost, ipot, transport_cost
 
 
 def exact_ot(cost, a, b):

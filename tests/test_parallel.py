@@ -21,12 +21,15 @@ import json, sys
 import numpy as np, jax
 from flax import nnx
 from experiments.run import main, prepare
-from csum import parallel
-from csum.banks import window_bank
+from csum.training.spec import TrainSpec
+from csum.training import parallel
+from csum.model.banks import window_bank
 from csum.data.batching import default_buckets, train_batches
-from csum.experiment import load_dataset
-from csum.model import build_summarizer
-from csum.train import regime_loss, trainable
+from csum.summarization.experiment import load_dataset
+from csum.model.summarizer import ModelSpec, build_summarizer
+from csum.training.spec import TrainSpec
+from csum.training.step import regime_loss
+from csum.training.optim import OptimizerSpec, trainable
 
 out, data = sys.argv[1], sys.argv[2]
 args = ["--config=tvsum_msva:synthetic,quick", f"--config.data.synthetic_dir={data}",
@@ -38,12 +41,12 @@ c = prepare("tvsum_msva:synthetic,quick", {"data.synthetic_dir": data,  # succes
                                            "compute_dtype": "float32"})
 videos = list(load_dataset(c).values())[:16]
 buckets = default_buckets(max(v.n_steps for v in videos))
-model = build_summarizer(c, videos[0].dims, seed=0)
+model = build_summarizer(ModelSpec.from_config(c), videos[0].dims, seed=0)
 model.eval()
 bank = window_bank(model, videos, 8, buckets, c.loss.tau)
 model.train()
 batch = train_batches(videos, 8, buckets, np.random.default_rng(0))[0]
-loss_fn, wrt = regime_loss(c), nnx.DiffState(0, trainable(c))
+loss_fn, wrt = regime_loss(TrainSpec.from_config(c)), nnx.DiffState(0, trainable(OptimizerSpec.from_config(c)))
 
 @nnx.jit
 def step(m, b, k):

@@ -1,4 +1,4 @@
-"""csum.residual: a backbone as a gated residual on the collection contrast."""
+"""csum.model.residual: a backbone as a gated residual on the collection contrast."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from scipy.stats import rankdata
 
 import backbones
 from backbones.registry import Outputs
-from csum.residual import ContrastResidual
+from csum.model.residual import ContrastResidual
 
 
 def _inputs(B=2, T=12, D=8, seed=0):
@@ -115,15 +115,15 @@ def test_jit_equals_eager_and_outputs_pass_through():
 
 
 def test_the_default_csum_config_builds_the_residual_and_the_supervised_one_does_not():
-    from csum.model import build_summarizer
+    from csum.model.summarizer import ModelSpec, build_summarizer
     from experiments.config_loader import apply_overrides, load_config
 
     csum = load_config("tvsum_vslstm:synthetic,quick")
-    assert isinstance(build_summarizer(csum, (8, 1), seed=0).backbone, ContrastResidual)
+    assert isinstance(build_summarizer(ModelSpec.from_config(csum), (8, 1), seed=0).backbone, ContrastResidual)
     apply_overrides(csum, {"backbone.contrast_input": "false"})  # nothing to start from
-    assert not isinstance(build_summarizer(csum, (8,), seed=0).backbone, ContrastResidual)
+    assert not isinstance(build_summarizer(ModelSpec.from_config(csum), (8,), seed=0).backbone, ContrastResidual)
     supervised = load_config("tvsum_vslstm_supervised:synthetic,quick")
-    assert not isinstance(build_summarizer(supervised, (8, 1), seed=0).backbone,
+    assert not isinstance(build_summarizer(ModelSpec.from_config(supervised), (8, 1), seed=0).backbone,
                           ContrastResidual)  # fmt: skip
     paper = load_config("tvsum_msva:synthetic,paper")
     assert not paper.backbone.residual

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from csum.experiment import run_experiment
+from csum.summarization.experiment import run_experiment
 from experiments.config_loader import apply_overrides, known_configs, load_config
 from experiments.run import main
 
@@ -72,7 +72,7 @@ def test_quick_run_of_every_config(tmp_path, synthetic_dir, name, capsys, reeval
     again = reevaluate(tmp_path / name, config)
     for m in METRIC_KEYS:
         assert abs(again[m] - results["folds"][0][m]) <= 1e-4, (m, again, results["folds"][0])
-    if config.train.regime == "csum":  # starts at its contrast input (csum.residual)
+    if config.train.regime == "csum":  # starts at its contrast input (csum.model.residual)
         assert results["mean"]["spearman_rho"] > b["random"]["spearman_rho"] + RHO_MARGIN
 
 
@@ -214,21 +214,21 @@ def test_sparse_checkpoints_change_no_number_and_resume_exactly(
     """``train.checkpoint_every=2`` of 4 epochs, killed after the unsaved third epoch's
     record was written: the resumed run drops that record, redoes the epoch from the
     checkpoint of the second, and ends with every number of a run saved every epoch."""
-    import csum.train
+    import csum.training.trainer
 
     full = run_experiment(_config(tmp_path, synthetic_dir, "full", **{"train.epochs": "4"}))
     sparse = {"train.epochs": "4", "train.checkpoint_every": "2"}
-    append = csum.train.append_jsonl
+    append = csum.training.trainer.append_jsonl
 
     def killed_after_epoch_2(path, record):
         append(path, record)
         if record["epoch"] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(csum.train, "append_jsonl", killed_after_epoch_2)
+    monkeypatch.setattr(csum.training.trainer, "append_jsonl", killed_after_epoch_2)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(_config(tmp_path, synthetic_dir, "cut", **sparse))
-    monkeypatch.setattr(csum.train, "append_jsonl", append)
+    monkeypatch.setattr(csum.training.trainer, "append_jsonl", append)
     cut = tmp_path / "cut"
     assert len((cut / "metrics.jsonl").read_text().splitlines()) == 3
     steps = sorted(int(p.name) for p in (cut / "fold_0" / "checkpoints").iterdir()
@@ -259,14 +259,14 @@ def test_models_of_different_folds_share_compiled_steps(name):
     # (e.g. no fresh closures), or each fold recompiles every train-step shape.
     from flax import nnx
 
-    from csum.model import build_summarizer
-    from csum.train import make_optimizer
+    from csum.model.summarizer import ModelSpec, build_summarizer
+    from csum.training.optim import OptimizerSpec, make_optimizer
 
     config = load_config(f"{name}:synthetic,quick")
     dims = (16,) * len(config.data.feature_keys)
 
     def graph(seed):
-        model = build_summarizer(config, dims, seed=seed)
-        return nnx.graphdef((model, nnx.Optimizer(model, make_optimizer(config), wrt=nnx.Param)))
+        model = build_summarizer(ModelSpec.from_config(config), dims, seed=seed)
+        return nnx.graphdef((model, nnx.Optimizer(model, make_optimizer(OptimizerSpec.from_config(config)), wrt=nnx.Param)))
 
     assert graph(0) == graph(1)

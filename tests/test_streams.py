@@ -10,6 +10,7 @@ import pytest
 from csum.data.batching import collate
 from csum.data.streams import collate_named, padded_length
 from csum.data.video import Video
+from csum.training.spec import TrainSpec
 from experiments.config_loader import ConfigError, apply_overrides, load_config
 
 
@@ -72,15 +73,15 @@ def test_query_dim_mismatch_is_named(tmp_path):
 
 def test_query_loss_ignores_padding():
     """The system's loss on two queries equals their loss padded into a wider batch."""
-    from csum.model import build_summarizer
-    from csum.train import regime_loss
+    from csum.model.summarizer import ModelSpec, build_summarizer
+    from csum.training.step import regime_loss
 
     config = load_config("qvhighlights_visionary:quick")
     apply_overrides(config, {"backbone.kwargs.query_dim": "5", "backbone.kwargs.dim": "16",
                              "backbone.kwargs.ffn": "32", "backbone.kwargs.heads": "4",
                              "backbone.kwargs.dropout": "0.0", "train.regime": "query"})  # fmt: skip
-    model = build_summarizer(config, (4,), seed=0)
-    loss = regime_loss(config)
+    model = build_summarizer(ModelSpec.from_config(config), (4,), seed=0)
+    loss = regime_loss(TrainSpec.from_config(config))
     rng = np.random.default_rng(0)
     videos = [_video("a", 6, 3, [[1, 3]]), _video("b", 10, 4, [[2, 7]])]
     videos = [replace(v, features=(rng.normal(size=(v.n_steps, 4)).astype(np.float32),))
@@ -98,10 +99,10 @@ def test_csum_pretrains_multimodal_backbones_and_ignores_padding(backbone, tmp_p
     import jax
     from flax import nnx
 
-    from csum.model import build_summarizer
+    from csum.model.summarizer import ModelSpec, build_summarizer
     from csum.multimodal.synthetic import MultimodalSpec, generate, write
     from csum.multimodal.transcripts import read_videos
-    from csum.train import regime_loss
+    from csum.training.step import regime_loss
 
     write(*generate(MultimodalSpec(videos=6), seed=4), tmp_path)
     videos, _ = read_videos(tmp_path, ["mm0000", "mm0001", "mm0002"])
@@ -119,8 +120,8 @@ def test_csum_pretrains_multimodal_backbones_and_ignores_padding(backbone, tmp_p
                              "loss.negatives": "batch", "topk.name": "sinkhorn"})  # fmt: skip
     if backbone == "visionary":
         apply_overrides(config, {"backbone.kwargs.ffn": "32"})
-    model = build_summarizer(config, videos[0].dims, seed=0)
-    loss = regime_loss(config)
+    model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
+    loss = regime_loss(TrainSpec.from_config(config))
     small, large = collate(videos, 3, [64]), collate(videos, 5, [128])
     step = nnx.jit(nnx.value_and_grad(lambda m, batch: loss(m, batch)))
     (a, ga), (b, gb) = step(model, small), step(model, large)

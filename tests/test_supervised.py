@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from csum.data.labels import gt_keyframes, minmax_target
-from csum.supervised import dpp_nll, logdet_spd, mse
+from csum.objectives.supervised import dpp_nll, logdet_spd, mse
 
 
 def test_minmax_target():

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from csum.data.batching import collate
+from csum.training.spec import TrainSpec
 from experiments.config_loader import ConfigError, apply_overrides, load_config
 
 
@@ -18,17 +19,17 @@ def _small_config():
 def test_a2summ_loss_ignores_padding(tmp_path):
     from flax import nnx
 
-    from csum.model import build_summarizer
+    from csum.model.summarizer import ModelSpec, build_summarizer
     from csum.multimodal.synthetic import MultimodalSpec, generate, write
     from csum.multimodal.transcripts import read_videos
-    from csum.train import regime_loss
+    from csum.training.step import regime_loss
 
     paths = write(*generate(MultimodalSpec(videos=6), seed=2), tmp_path)
     videos, texts = read_videos(tmp_path, ["mm0000", "mm0001"])
     assert paths["labels"].is_file() and len(texts["mm0000"]) == len(videos[0].streams["text"])
     config = _small_config()
-    model = build_summarizer(config, videos[0].dims, seed=0)
-    loss = regime_loss(config)
+    model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
+    loss = regime_loss(TrainSpec.from_config(config))
     small, large = collate(videos, 2, [64]), collate(videos, 3, [128])
     value = nnx.jit(lambda m, b: loss(m, b))
     a, b = float(value(model, small)), float(value(model, large))

@@ -5,7 +5,7 @@
 * a refused rerun into a folder of another collection changes no file there;
 * ``csum.load(run)`` refuses sources the run was not trained on (never a score) and scores
   features, h5 files and videos in one call, as the run's own evaluation scored them;
-* ``csum.contrast`` is importable as an attribute after a plain ``import csum``.
+* ``csum.model.contrast`` is importable as an attribute after a plain ``import csum``.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def test_score_in_one_call_matches_the_runs_evaluation(trained, tmp_path, reeval
     list with ``run.score``)."""
     import csum
     from csum.data.eccv16 import write_eccv16
-    from csum.experiment import load_dataset
+    from csum.summarization.experiment import load_dataset
 
     work, config = trained
     got, want = reevaluate(work, config), json.loads((work / "fold_0" / "result.json").read_text())
@@ -155,7 +155,7 @@ def test_score_in_one_call_matches_the_runs_evaluation(trained, tmp_path, reeval
 
 
 def test_submodules_are_attributes_after_a_plain_import():
-    code = ("import csum; print(csum.contrast.for_run.__name__, csum.load.__name__, "
+    code = ("import csum; print(csum.model.contrast.for_run.__name__, csum.load.__name__, "
             "csum.topk.__name__)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)  # fmt: skip

@@ -118,7 +118,7 @@ def _check_budget_rule(record: dict) -> None:
     force), or, when no shot fits, one trimmed shot of exactly the budget."""
     import itertools
 
-    from csum.evaluation import step_to_frame_scores
+    from csum.metrics.evaluation import step_to_frame_scores
 
     steps, n = record["steps"], record["n_frames"]
     frames = step_to_frame_scores(np.array(steps["scores"]), np.array(steps["picks"]), n)
@@ -286,9 +286,9 @@ def test_a_processed_collection_is_a_data_set_for_experiments_run(clip, tmp_path
     # the trained run, loaded, scores the same videos as the run did (the contrast input
     # recomputed from its saved index; other padded lengths: float rounding only)
     import csum
-    from csum import contrast
     from csum.data.batching import default_buckets
-    from csum.predict import predict_scores
+    from csum.model import contrast
+    from csum.training.predict import predict_scores
 
     model = csum.load(work).model
     inputs = contrast.for_run(work, 0, model, list(videos.values()))

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from csum.banks import window_bank
 from csum.data.batching import collate, default_buckets
-from csum.losses import window_nce
-from csum.model import build_summarizer, csum_loss
-from csum.windows import clip_mean
+from csum.model.banks import window_bank
+from csum.model.summarizer import ModelSpec, build_summarizer
+from csum.nn.windows import clip_mean
+from csum.objectives.contrastive import csum_loss, window_nce
 from experiments.configs.common import make
 
 
@@ -49,7 +49,7 @@ def _setup(small_videos, window):
     config.compute_dtype = "float32"
     config.projector.window = window
     videos = sorted(small_videos.values(), key=lambda v: v.n_steps)
-    model = build_summarizer(config, videos[0].dims, seed=0)
+    model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
     buckets = default_buckets(max(v.n_steps for v in videos))
     return config, videos, model, buckets
 
@@ -113,7 +113,7 @@ def test_window_loss_and_gradients_do_not_depend_on_the_bucket(small_videos):
 
     def run(length):
         batch = collate(group, 4, [length], index=[0, 1, 2, 3])
-        fresh = build_summarizer(config, group[0].dims, seed=0)
+        fresh = build_summarizer(ModelSpec.from_config(config), group[0].dims, seed=0)
         nnx.reseed(fresh, dropout=jax.random.key(5), topk=jax.random.key(6))
         return nnx.value_and_grad(
             lambda m: csum_loss(

@@ -10,7 +10,7 @@ What each key is, and how it is made from the shipped annotations:
 * ``user_summary``: SumMe: each user's own selection. TVSum: annotators scored frames, not
   summaries, so each annotator's summary is made as a machine summary would be: the mean
   of their 1..5 scores in every shot, then the 0/1 knapsack of the shots at 15% of the
-  frames (``csum.evaluation.keyshot_summary``), as Zhang et al. (ECCV 2016) made them.
+  frames (``csum.metrics.evaluation.keyshot_summary``), as Zhang et al. (ECCV 2016) made them.
 * ``user_scores`` (TVSum only): the raw [20, n_frames] annotator scores, so that Otani's
   rank correlation can be computed from the file alone.
 * ``gtscore``: the mean annotator score at each pick, min-max normalised to [0, 1] per
@@ -40,7 +40,7 @@ from csum.data.eccv16 import check_features, write_eccv16
 from csum.data.errors import DataError
 from csum.data.kts import SAMPLE_RATE, kts_change_points
 from csum.data.video import Video
-from csum.evaluation import keyshot_summary
+from csum.metrics.evaluation import keyshot_summary
 
 
 def user_summaries(annotation: Annotation, dataset: str, change_points) -> np.ndarray:

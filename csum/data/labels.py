@@ -1,6 +1,6 @@
 """Supervised labels of a video, prepared once on the host (numpy).
 
-The targets of the supervised regime (``csum.supervised``): the min-max-normalised
+The targets of the supervised regime (``csum.objectives.supervised``): the min-max-normalised
 ``gtscore`` every backbone regresses, and the ground-truth keyframes of dppLSTM's DPP term.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from csum.evaluation import keyshot_summary
+from csum.metrics.evaluation import keyshot_summary
 
 
 def minmax_target(gtscore: np.ndarray) -> np.ndarray:

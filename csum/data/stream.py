@@ -13,8 +13,8 @@ Sources (``VideoSource``: ``len``, ``lengths()``, ``load(i)``):
 * ``H5Source``: any number of eccv16-layout h5 files (a collection's shards), read a video
   at a time; lengths and feature sizes come from the datasets' shapes, without reading
   features. Shuffling spans every file. ``experiments.run`` trains from one with
-  ``data.stream=true`` (``csum.collection``).
-* ``MemorySource``: videos already loaded (what ``csum.train.train_fold`` streams from).
+  ``data.stream=true`` (``csum.summarization.collection``).
+* ``MemorySource``: videos already loaded (what ``csum.training.trainer.train_fold`` streams from).
 * ``SyntheticSource``: videos generated on the fly from ``(seed, index)``, for tests and
   the loader benchmark (``benchmarks/loader.py``).
 
@@ -75,7 +75,7 @@ def stream_batches(source: VideoSource, batch_size: int, buckets: Sequence[int],
         place: applied to each batch in the thread, e.g. ``jax.device_put`` (to overlap
             the host-to-device copy with the step too).
         rows: ``(start, stop)``, the slots of every batch that this process holds (several
-            hosts: ``csum.parallel.local_rows``). Only those slots' videos are read, and
+            hosts: ``csum.training.parallel.local_rows``). Only those slots' videos are read, and
             each batch has ``stop - start`` slots, padded to the whole batch's bucket (from
             the lengths alone). Default: every slot.
 

@@ -15,7 +15,7 @@ Every model in csum reads a batch through one contract (SPEC section 7):
   the step, a textual segment after the sentence: MHMS's segmentation labels).
 
 A backbone declares the streams it reads (``streams`` attribute, default none); the model
-hands it exactly those (``csum.model.backbone_outputs``), and ``missing_streams`` names any
+hands it exactly those (``csum.model.summarizer.backbone_outputs``), and ``missing_streams`` names any
 that the data lacks before work starts. Video-only data has empty ``streams`` and
 ``targets``: the batches, the compiled programs and every result of the video-only models
 are what they were before streams existed.

@@ -38,7 +38,7 @@ import numpy as np
 
 from csum.data.eccv16 import write_eccv16
 from csum.data.video import Video
-from csum.evaluation import knapsack
+from csum.metrics.evaluation import knapsack
 
 FEATURE_KEYS = ("features", "features_rgb", "features_flow")
 """Keys of the three synthetic sources (GoogLeNet-like, I3D-RGB-like, I3D-flow-like)."""

@@ -31,7 +31,8 @@ from csum.data.errors import DataError, synthetic_hint
 from csum.highlights.data import HighlightVideo, read_umt
 from csum.highlights.extract import choose_theta, segment_map, segments
 from csum.highlights.metrics import trapezoid_ap, tvsum_top5_ap
-from csum.train import train_phase
+from csum.summarization.phases import resolved, train_phase
+from csum.training import rundir
 
 REGIMES = ("csum", "finetuned", "scratch", "supervised")
 """``highlights.regime``: see the module docstring."""
@@ -128,7 +129,7 @@ def model_inputs(config, groups, phase_dirs, audio: bool = False):
         groups: lists of summarization ``Video``: the training videos first, then any
             others (Theta holdout, test, videos to score).
         phase_dirs: the folders of the phases that will train the model: each gets the
-            contrast index in ``fold_0`` (``csum.contrast``), for ``--model`` reuse.
+            contrast index in ``fold_0`` (``csum.model.contrast``), for ``--model`` reuse.
         audio: the videos' last source is an audio stream.
 
     Returns:
@@ -139,10 +140,10 @@ def model_inputs(config, groups, phase_dirs, audio: bool = False):
     """
     import jax.numpy as jnp
 
-    from csum import contrast
     from csum.data.batching import default_buckets
     from csum.data.video import cast_features
-    from csum.model import build_summarizer
+    from csum.model import contrast
+    from csum.model.summarizer import ModelSpec, build_summarizer
 
     # stored in the compute dtype, as experiments.run stores them and contrast.for_run
     # gives them to a loaded model
@@ -150,7 +151,7 @@ def model_inputs(config, groups, phase_dirs, audio: bool = False):
     dims = list(groups[0][0].dims)
     if config.backbone.contrast_input:  # one more source, before the audio stream
         dims.insert(len(dims) - 1 if audio else len(dims), 1)
-    model = build_summarizer(config, tuple(dims), seed=config.seed)
+    model = build_summarizer(ModelSpec.from_config(config), tuple(dims), seed=config.seed)
     if not config.backbone.contrast_input:
         return model, [list(group) for group in groups]
     buckets = default_buckets(max(v.n_steps for group in groups for v in group))
@@ -182,12 +183,11 @@ def run_highlights(config) -> dict:
         rankings a video, ``segment_map``: mAP over tIoU 0.5:0.05:0.95 of the segments
         above Theta.
     """
-    from csum.predict import predict_scores
+    from csum.training.predict import predict_scores
 
     h = config.highlights
     workdir = Path(config.workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.json").write_text(config.to_json(indent=2) + "\n")
+    rundir.write_config(workdir, resolved(config), replace=True)
     videos, split = load_highlights(config)
     train_keys, hold_keys = holdout_split(split["train"], h.holdout, config.seed)
     # Phase folders are named by what they train, so that regimes run in one work

@@ -1,6 +1,6 @@
 """What labels buy for highlight detection: held-out clip AP against labelled videos.
 
-The highlight counterpart of ``csum.label_curve`` (whose interval, nested draws, step rule,
+The highlight counterpart of ``csum.summarization.label_curve`` (whose interval, nested draws, step rule,
 table and plot it shares). For each domain and each seed, every training video of the
 domain is available without labels and the first ``n`` of a seeded permutation of them are
 labelled (nested in n); the domain's test (``val``) videos are scored with the source's
@@ -17,7 +17,7 @@ The seed draws both which videos are labelled and the model's initialisation (``
 s``), so every row, the rows without labels included, varies over it. Training length:
 every labelled run takes the optimizer steps of UMT's all-labels schedule
 (``highlights.finetune``: 50 epochs of batches of 4 over every training video), spread over
-as many passes over its n videos as that needs (``csum.label_curve.labelled_settings``).
+as many passes over its n videos as that needs (``csum.summarization.label_curve.labelled_settings``).
 No video is held out for Theta: the clip metric ranks clips and needs no threshold.
 """
 
@@ -29,11 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
-from csum.label_curve import curve_result, label_counts, labelled_keys, labelled_settings
+from csum.summarization.label_curve import (
+    curve_result,
+    label_counts,
+    labelled_keys,
+    labelled_settings,
+)
 
 
 def domain_metric(source: str) -> str:
-    """The point key of a source's clip metric (``csum.label_curve.LABELS`` names it)."""
+    """The point key of a source's clip metric (``csum.summarization.label_curve.LABELS`` names it)."""
     return "top5_map" if source == "tvsum" else "ap"
 
 
@@ -58,7 +63,7 @@ def run_curve(config, counts_spec: Sequence[int | str], seeds: Sequence[int],
     as folds are in a summarization curve); finished domains are read back, not rerun.
 
     Returns:
-        ``csum.label_curve.curve_result``'s dict; the metric is ``domain_metric(source)``.
+        ``csum.summarization.label_curve.curve_result``'s dict; the metric is ``domain_metric(source)``.
         Every domain's all-labels point is at ``n_train``, the largest domain's count
         (``"labelled"``: the domain's own).
     """
@@ -66,8 +71,8 @@ def run_curve(config, counts_spec: Sequence[int | str], seeds: Sequence[int],
 
     from csum.data.batching import default_buckets
     from csum.highlights.experiment import clip_ap, highlight_files, load_highlights, model_inputs
-    from csum.predict import predict_scores
-    from csum.train import train_phase
+    from csum.summarization.phases import train_phase
+    from csum.training.predict import predict_scores
 
     h = config.highlights
     metric = domain_metric(h.source)

@@ -7,7 +7,7 @@ give each part's candidates, and optimal transport (3.5) aligns the keyframe can
 with the textual summary to pick the final multimodal summary. This module holds the
 parts that are not a network: the boundary labels the two segmenters learn, Eq. 3's
 binarisation, the candidates of each segment, and the OT alignment (Eqs. 10-12, solved by
-IPOT, ``csum.ot``) that ranks the keyframe candidates for the cover. No Flax, no config.
+IPOT, ``csum.nn.ot``) that ranks the keyframe candidates for the cover. No Flax, no config.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from csum.ot import cosine_cost, ipot
+from csum.nn.ot import cosine_cost, ipot
 
 
 def scene_ends(shots: np.ndarray, n_steps: int) -> np.ndarray:

@@ -9,7 +9,7 @@ the windows the query describes (moment retrieval). A run here (``config.queries
    ``csum.multimodal.synthetic``, when ``data.synthetic``) and makes each query a
    ``Video`` with the ``query`` stream and ``saliency`` / ``moments`` targets;
 2. trains by ``queries.regime``: ``query`` (the system's own loss,
-   ``csum.multimodal.objectives.query_loss``), ``finetuned`` (CSUM's contrastive
+   ``csum.objectives.multimodal.query_loss``), ``finetuned`` (CSUM's contrastive
    pre-training without labels, then that loss), ``csum`` (no labels at all: the scores
    are the highlights, no moments) or ``saliency`` (a query-free backbone trained on the
    same clips' saliency: the baseline that cannot know which query it answers);
@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from csum.data.errors import DataError, synthetic_hint
+from csum.summarization.phases import resolved
+from csum.training import rundir
 
 REGIMES = ("query", "finetuned", "csum", "saliency")
 """``queries.regime``: see the module docstring."""
@@ -94,7 +96,7 @@ def predict(config, model, videos, moments: bool = True) -> dict[str, dict]:
 
     from backbones.registry import outputs
     from csum.data.batching import default_buckets, eval_batches
-    from csum.multimodal.moments import decode
+    from csum.objectives.moments import decode
 
     top = int(config.queries.windows)
 
@@ -175,18 +177,17 @@ def run_queries(config) -> dict:
 
     from csum.data.video import cast_features
     from csum.highlights.qvhighlights import evaluate, read_jsonl
-    from csum.model import build_summarizer
-    from csum.train import train_phase
+    from csum.model.summarizer import ModelSpec, build_summarizer
+    from csum.summarization.phases import train_phase
 
     q = config.queries
     workdir = Path(config.workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.json").write_text(config.to_json(indent=2) + "\n")
+    rundir.write_config(workdir, resolved(config), replace=True)
     train_q, val_q, val_file = load_queries(config)
     dtype = jnp.dtype(config.compute_dtype)
     train, val = (cast_features([x.as_video() for x in qs], dtype) for qs in (train_q, val_q))
     check_inputs(config, train)
-    model = build_summarizer(config, train[0].dims, seed=config.seed)
+    model = build_summarizer(ModelSpec.from_config(config), train[0].dims, seed=config.seed)
     for regime, folder in phases(q.regime):
         if regime == "csum":  # no labels: each video once, not once per query
             first = {}

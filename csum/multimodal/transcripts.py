@@ -13,7 +13,7 @@ video summary) and the key sentences (a text summary). Layout (the synthetic set
 * ``splits.json``: ``{"train": [vid], "val": [vid]}``.
 
 A run (``config.transcripts``) trains by ``transcripts.regime``: the system's own loss
-(``a2summ`` or ``mhms``, ``csum.multimodal.objectives``), ``finetuned`` (CSUM pre-training
+(``a2summ`` or ``mhms``, ``csum.objectives.multimodal``), ``finetuned`` (CSUM pre-training
 without labels, then that loss), ``csum`` (no labels), or ``supervised`` (a video-only
 backbone's own loss on the same videos: the baseline without the transcript). It scores the val
 videos and reports, beside random scores on the same videos:
@@ -41,6 +41,8 @@ import numpy as np
 from csum.data.errors import DataError, synthetic_hint
 from csum.data.video import Video
 from csum.highlights.qvhighlights import CLIP_SECONDS
+from csum.summarization.phases import resolved
+from csum.training import rundir
 
 REGIMES = ("a2summ", "mhms", "finetuned", "csum", "supervised")
 """``transcripts.regime``: see the module docstring."""
@@ -263,13 +265,12 @@ def run_transcripts(config) -> dict:
     from rouge_score import rouge_scorer
 
     from csum.data.video import cast_features
-    from csum.model import build_summarizer
-    from csum.train import train_phase
+    from csum.model.summarizer import ModelSpec, build_summarizer
+    from csum.summarization.phases import train_phase
 
     t = config.transcripts
     workdir = Path(config.workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.json").write_text(config.to_json(indent=2) + "\n")
+    rundir.write_config(workdir, resolved(config), replace=True)
     train, val, texts = load(config)
     own = SYSTEMS.get(config.backbone.name)
     if own:
@@ -279,7 +280,7 @@ def run_transcripts(config) -> dict:
                             f"--config.backbone.kwargs.text_dim={dim}")  # fmt: skip
     dtype = jnp.dtype(config.compute_dtype)
     train, val = cast_features(train, dtype), cast_features(val, dtype)
-    model = build_summarizer(config, train[0].dims, seed=config.seed)
+    model = build_summarizer(ModelSpec.from_config(config), train[0].dims, seed=config.seed)
     phases = {own: [(own, own)], "csum": [("csum", "csum")],
               "finetuned": [("csum", "csum"), (own, "finetuned")],
               "supervised": [("supervised", "supervised")]}[t.regime]  # fmt: skip

@@ -7,7 +7,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from csum.hashing import hash_normal
+from csum.nn.hashing import hash_normal
 from csum.topk.contract import OPERATORS, PAD_SCORE, TopK, vmap_leading
 
 DEFAULT_SIGMA = 0.05

@@ -6,7 +6,7 @@ video's mean step before the L2 normalisation that KTS's penalty assumes: KTS's 
 blind to a shift, but the normalisation is not, and without centring a descriptor whose
 every step shares a large common part (a colour histogram, ReLU features) leaves the
 scenes too close on the unit sphere for any cut to pay its penalty. The summary is the standard
-keyshot choice (``csum.evaluation.keyshot_summary``'s knapsack: the shots of highest mean
+keyshot choice (``csum.metrics.evaluation.keyshot_summary``'s knapsack: the shots of highest mean
 score within ``ratio`` of the frames). When no shot fits the budget (every shot is longer
 than it), the best shot is trimmed to the budget around its best-scoring step, so that a
 summary is never empty.
@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from csum.data.kts import cpd_auto
-from csum.evaluation import knapsack, step_to_frame_scores
+from csum.metrics.evaluation import knapsack, step_to_frame_scores
 
 
 def shots(features: np.ndarray, picks: np.ndarray, n_frames: int) -> np.ndarray:

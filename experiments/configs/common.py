@@ -12,7 +12,7 @@ that calls ``make`` (or a builder on top of it: ``highlight_common.make_highligh
 * ``quick``: a smoke run on the built-in synthetic data (``small`` videos, 1 fold, 2
   epochs); it implies ``synthetic`` here as in every highlight and multimodal config;
 * ``augmented`` / ``transfer``: the field's other two settings (``data.setting``): train also
-  on, or only on, every video of the other data sets (``csum.experiment.SETTINGS``);
+  on, or only on, every video of the other data sets (``csum.summarization.experiment.SETTINGS``);
 * ``paper``: CSUM's recipe as the paper writes it (``PAPER_RECIPE``: NT-Xent between batch
   videos and summaries, n = 10, tau 0.5, a trained projector, raw sigmoid scores, alpha 20)
   instead of the defaults that make it learn (``docs/learning.md``).
@@ -126,7 +126,7 @@ def make(dataset: str, backbone: str, arg: str | None,
     # Any eccv16-layout file by path (e.g. OVP, YouTube, your own), instead of data.dir's
     # {dataset} file; without data.splits, 5 random folds are made (workdir/splits.json).
     c.data.file = ""
-    # "canonical", "augmented" or "transfer" (csum.experiment.SETTINGS); data.others: the
+    # "canonical", "augmented" or "transfer" (csum.summarization.experiment.SETTINGS); data.others: the
     # other data sets' eccv16 files (default: data.dir's tvsum/summe/ovp/youtube files, or
     # the other synthetic preset).
     c.data.setting = ("augmented" if "augmented" in words
@@ -142,20 +142,20 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.data.folds = (0,) if quick else ()  # () = every fold of the split file
     c.data.min_steps = 10
     # true: data.file (a path or a glob of h5 shards) is an unlabelled collection read a
-    # batch at a time, for collections larger than memory (csum.collection).
+    # batch at a time, for collections larger than memory (csum.summarization.collection).
     c.data.stream = False
 
     c.backbone = ml_collections.ConfigDict()
     c.backbone.name = backbone
     c.backbone.kwargs = ml_collections.ConfigDict(backbone_kwargs(backbone))
     # Each clip's collection contrast (its CSUM window loss against the training videos'
-    # windows) as a last, one-wide input source, in both regimes (csum.contrast,
+    # windows) as a last, one-wide input source, in both regimes (csum.model.contrast,
     # docs/learning.md section 6). Summarization runs (experiments.run) only.
     c.backbone.contrast_input = True
     # With the contrast input, the CSUM regime's scores are a gated residual on it, the gate
-    # starting at 0 (csum.residual): training starts from the contrast's ranking and adds
+    # starting at 0 (csum.model.residual): training starts from the contrast's ranking and adds
     # what the objective rewards. residual_gain: how far the gate can move in a run. The
-    # regimes that train on labels always train the backbone alone (csum.model).
+    # regimes that train on labels always train the backbone alone (csum.model.summarizer).
     c.backbone.residual = regime == "csum"
     c.backbone.residual_gain = 1.0
 
@@ -171,7 +171,7 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.topk.name = "successive_halving"
     c.topk.ratio = 0.15
     # "raw": the backbone's scores; "standardized": each video's scores as (s - mean) / std
-    # (csum.model.standardize_scores), so that alpha acts on their spread (docs/learning.md).
+    # (csum.objectives.contrastive.standardize_scores), so that alpha acts on their spread (docs/learning.md).
     c.topk.scores = "standardized"
     # Each operator's hyperparameters (csum.topk.DEFAULTS, for raw scores in (0, 1)), with the
     # sharpness ones rescaled for standardised scores; the chosen one's are used, e.g.
@@ -181,17 +181,17 @@ def make(dataset: str, backbone: str, arg: str | None,
 
     c.loss = ml_collections.ConfigDict()
     # "windows": each summary clip's window InfoNCE against every training video's windows
-    # (csum.losses.window_nce; docs/learning.md); "batch": the other videos and summaries
+    # (csum.objectives.contrastive.window_nce; docs/learning.md); "batch": the other videos and summaries
     # of the batch are the negatives (the paper, Eq. 1); "all": also every training
-    # video's embedding (csum.banks.video_bank).
+    # video's embedding (csum.model.banks.video_bank).
     c.loss.negatives = "windows"
-    # windows: in units of the spread of window similarities (csum.banks.similarity_spread),
+    # windows: in units of the spread of window similarities (csum.model.banks.similarity_spread),
     # chosen on the validation draw (docs/studies/objective.md); batch/all: absolute.
     c.loss.tau = 0.25
-    # Supervised regime only: weight of dppLSTM's DPP term (csum.supervised.supervised_loss).
+    # Supervised regime only: weight of dppLSTM's DPP term (csum.objectives.supervised.supervised_loss).
     c.loss.dpp_weight = 1.0 if backbone == "dpplstm" else 0.0
 
-    # Several processes (hosts) training as one (csum.distributed); empty values come from
+    # Several processes (hosts) training as one (csum.training.distributed); empty values come from
     # the environment (JAX_COORDINATOR_ADDRESS, or SLURM / Open MPI / Cloud TPU detection).
     c.distributed = ml_collections.ConfigDict()
     c.distributed.enabled = False
@@ -200,13 +200,13 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.distributed.process_id = -1  # -1: from the environment
 
     c.train = ml_collections.ConfigDict()
-    c.train.regime = regime  # "csum" or "supervised" (csum.train.REGIMES)
+    c.train.regime = regime  # "csum" or "supervised" (csum.training.trainer.REGIMES)
     c.train.epochs = 2 if quick else 20
     c.train.batch_size = 8
-    # Data parallel over this many local devices (0: all; csum.parallel); the batch is
+    # Data parallel over this many local devices (0: all; csum.training.parallel); the batch is
     # split along its videos, so batch_size must be a multiple of it.
     c.train.devices = 1
-    c.train.optimizer = "adamw"  # or "lion" (csum.train.OPTIMIZERS)
+    c.train.optimizer = "adamw"  # or "lion" (csum.training.trainer.OPTIMIZERS)
     c.train.lr = 3e-4
     c.train.weight_decay = 1e-4
     c.train.max_grad_norm = 1.0
@@ -230,7 +230,7 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.eval.scores = "auto"
     c.eval.batch_size = 8
     c.eval.random_seeds = 10
-    # "standard" (SPEC section 6), or +-joined variants of csum.evaluation.VARIANTS.
+    # "standard" (SPEC section 6), or +-joined variants of csum.metrics.evaluation.VARIANTS.
     c.eval.protocol = "standard"
     if "paper" in words:
         for path, value in PAPER_RECIPE.items():

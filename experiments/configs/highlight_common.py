@@ -59,7 +59,7 @@ def make_highlights(source: str, domain: str, arg: str | None) -> ml_collections
         c.data.feature_keys = ("features",)
         if "audio" in words:
             c.backbone.kwargs.audio = True
-        # The backbone alone, not a residual on the contrast (csum.residual): the CSUM phase
+        # The backbone alone, not a residual on the contrast (csum.model.residual): the CSUM phase
         # is also the pre-training that fine-tuning resumes, and a residual whose gate bounds
         # it could not move far from the contrast on labels.
         c.backbone.residual = False

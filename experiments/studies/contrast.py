@@ -1,4 +1,4 @@
-"""Whether the backbone should see each clip's collection contrast (``csum.contrast``).
+"""Whether the backbone should see each clip's collection contrast (``csum.model.contrast``).
 
 Command: ``python -m experiments.study --study=contrast:quick --seeds=0 --out=docs/studies``
 (quick videos, fold 0, 20 epochs, the validation draw: generator seed 1).

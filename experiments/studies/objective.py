@@ -7,7 +7,7 @@ Every variant is trained on the *validation draw* (generator seed 1, never the s
 of the tables), on both families at both sizes. ``batch negatives`` is the previous
 default (NT-Xent of Eq. 1 between mean window embeddings, n = 10, tau 0.5); the
 ``windows`` rows are the window InfoNCE against every training video's windows
-(``loss.negatives=windows``, ``csum.losses.window_nce``) with its temperature in units of
+(``loss.negatives=windows``, ``csum.objectives.contrastive.window_nce``) with its temperature in units of
 the spread of window similarities, the window length n and the score form of the F1
 knapsack varied one at a time from the chosen default (tau 0.25, n = 1, quantiles). The
 supervised regime on the same folds is the reference of the acceptance bar.

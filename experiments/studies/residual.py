@@ -6,7 +6,7 @@ Command: ``python -m experiments.study --study=residual:quick --seeds=0 --out=do
 With ``backbone.contrast_input`` every video carries its collection contrast, which alone
 ranks clips about as well as anything trained (``docs/learning.md``, section 7). The
 previous default trained the backbone alone on it, from random weights; the residual
-(``csum.residual``) starts at the contrast's ranking, and its gate bounds how far training
+(``csum.model.residual``) starts at the contrast's ranking, and its gate bounds how far training
 can move it (``backbone.residual_gain``). The ``training adds`` column is each variant
 minus the contrast alone on the same test videos.
 """

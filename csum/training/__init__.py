@@ -1,0 +1,4 @@
+"""The training runtime: settings (``spec``), optimizer (``optim``), the jitted step
+(``step``), the fold loop (``trainer``), checkpoints, a run's folder (``rundir``), data
+parallelism (``parallel``, ``distributed``), scoring (``predict``) and a trained run ready to
+score (``inference``, ``csum.load``). Nothing here reads a config."""
