@@ -48,18 +48,33 @@ class AlignedBlock(nnx.Module):
         dim: width C; heads: attention heads; dropout: rate; dtype: matmul dtype.
     """
 
-    def __init__(self, dim: int, *, rngs: nnx.Rngs, heads: int, dropout: float,
-                 dtype=jnp.float32, path: dict | None = None):  # fmt: skip
+    def __init__(
+        self,
+        dim: int,
+        *,
+        rngs: nnx.Rngs,
+        heads: int,
+        dropout: float,
+        dtype=jnp.float32,
+        path: dict | None = None,
+    ):
         if dim % heads:
             raise ValueError(f"a2summ dim {dim} is not a multiple of heads={heads}")
         self.qkv = dense(dim, 3 * dim, dtype=dtype, rngs=rngs)
         self.out = dense(dim, dim, dtype=dtype, rngs=rngs)
         self.norm = nnx.LayerNorm(dim, rngs=rngs)
-        self.experts = nnx.List([
-            nnx.List([dense(dim, 2 * dim, dtype=dtype, rngs=rngs),
-                      dense(2 * dim, dim, dtype=dtype, rngs=rngs),
-                      nnx.LayerNorm(dim, rngs=rngs)])
-            for _ in range(2)])  # fmt: skip
+        self.experts = nnx.List(
+            [
+                nnx.List(
+                    [
+                        dense(dim, 2 * dim, dtype=dtype, rngs=rngs),
+                        dense(2 * dim, dim, dtype=dtype, rngs=rngs),
+                        nnx.LayerNorm(dim, rngs=rngs),
+                    ]
+                )
+                for _ in range(2)
+            ]
+        )
         self.dropout = Dropout(dropout, rngs=rngs)
         self.heads = heads
         self.path = dict(path or {})
@@ -76,16 +91,22 @@ class AlignedBlock(nnx.Module):
         # dense for short videos, query blocks with the mask built block by block for long
         # ones (memory linear in T).
         y = dot_product_attention(
-            q.astype(jnp.float32) * (C // H) ** -0.5, k.astype(jnp.float32),
-            v.astype(jnp.float32), jnp.ones((B, L), bool), rows=rows,
-            dropout_rate=self.dropout.rate, dropout_words=self.dropout.words(),
-            dtype=jnp.float32, **self.path,
-        )  # fmt: skip
+            q.astype(jnp.float32) * (C // H) ** -0.5,
+            k.astype(jnp.float32),
+            v.astype(jnp.float32),
+            jnp.ones((B, L), bool),
+            rows=rows,
+            dropout_rate=self.dropout.rate,
+            dropout_words=self.dropout.words(),
+            dtype=jnp.float32,
+            **self.path,
+        )
         y = y.transpose(0, 2, 1, 3).reshape(B, L, C).astype(x.dtype)
         x = self.norm(x + self.dropout(self.out(y)))  # Eq. 3
         parts = []
-        for (hidden, out, norm), part in zip(self.experts, (x[:, :n_video], x[:, n_video:]),
-                                             strict=True):  # fmt: skip
+        for (hidden, out, norm), part in zip(
+            self.experts, (x[:, :n_video], x[:, n_video:]), strict=True
+        ):
             h = out(self.dropout(jax.nn.relu(hidden(part))))
             parts.append(norm(part + self.dropout(h)))
         return jnp.concatenate(parts, axis=1)
@@ -106,10 +127,22 @@ class A2Summ(nnx.Module):
             (``csum.nn.attention``: "auto", "dense" or "chunked").
     """
 
-    def __init__(self, in_dims, *, rngs: nnx.Rngs, text_dim: int, dim: int = 128,
-                 heads: int = 4, layers: int = 2, dropout: float = 0.1, segments: int = 128,
-                 dtype=jnp.float32, attention: str = "auto", attention_chunk: int = 512,
-                 attention_dense_max: int = 4096):  # fmt: skip
+    def __init__(
+        self,
+        in_dims,
+        *,
+        rngs: nnx.Rngs,
+        text_dim: int,
+        dim: int = 128,
+        heads: int = 4,
+        layers: int = 2,
+        dropout: float = 0.1,
+        segments: int = 128,
+        dtype=jnp.float32,
+        attention: str = "auto",
+        attention_chunk: int = 512,
+        attention_dense_max: int = 4096,
+    ):
         self.streams = ("text",)
         self.project_video = dense(sum(in_dims), dim, dtype=dtype, rngs=rngs)
         self.project_text = dense(text_dim, dim, dtype=dtype, rngs=rngs)
@@ -117,9 +150,12 @@ class A2Summ(nnx.Module):
         self.cls_video, self.cls_text = normal(dim), normal(dim)
         self.segment = normal(segments, dim)
         path = dict(impl=attention, chunk=attention_chunk, dense_max=attention_dense_max)
-        self.blocks = nnx.List([AlignedBlock(dim, heads=heads, dropout=dropout, dtype=dtype,
-                                             path=path, rngs=rngs)
-                                for _ in range(layers)])  # fmt: skip
+        self.blocks = nnx.List(
+            [
+                AlignedBlock(dim, heads=heads, dropout=dropout, dtype=dtype, path=path, rngs=rngs)
+                for _ in range(layers)
+            ]
+        )
         self.video_head = nnx.Linear(dim, 1, rngs=rngs)
         self.text_head = nnx.Linear(dim, 1, rngs=rngs)
         self.dropout = Dropout(dropout, rngs=rngs)
@@ -183,8 +219,11 @@ class A2Summ(nnx.Module):
             jnp.where(mask, jax.nn.sigmoid(v_logit), 0.0),
             saliency=jnp.where(mask, v_logit, 0.0),
             sentences=jnp.where(text_mask, jax.nn.sigmoid(t_logit), 0.0),
-            extras={"cls_video": x[:, 0], "cls_text": x[:, T + 1],
-                    "tau": jnp.clip(jnp.exp(self.log_tau[...]), 0.01, 1.0),
-                    "frames": jnp.where(mask[..., None], frames, 0),
-                    "sentence_states": jnp.where(text_mask[..., None], sentences, 0)},
-        )  # fmt: skip
+            extras={
+                "cls_video": x[:, 0],
+                "cls_text": x[:, T + 1],
+                "tau": jnp.clip(jnp.exp(self.log_tau[...]), 0.01, 1.0),
+                "frames": jnp.where(mask[..., None], frames, 0),
+                "sentence_states": jnp.where(text_mask[..., None], sentences, 0),
+            },
+        )

@@ -34,9 +34,19 @@ class SelfAttention(nnx.Module):
         impl, chunk, dense_max: the attention path (``csum.nn.attention``).
     """
 
-    def __init__(self, dim: int, *, rngs: nnx.Rngs, aperture: int = 0,
-                 query_scale: float = 0.06, dropout: float = 0.5, dtype=jnp.float32,
-                 impl: str = "auto", chunk: int = 512, dense_max: int = 4096):  # fmt: skip
+    def __init__(
+        self,
+        dim: int,
+        *,
+        rngs: nnx.Rngs,
+        aperture: int = 0,
+        query_scale: float = 0.06,
+        dropout: float = 0.5,
+        dtype=jnp.float32,
+        impl: str = "auto",
+        chunk: int = 512,
+        dense_max: int = 4096,
+    ):
         def linear():
             return dense(dim, dim, use_bias=False, dtype=dtype, rngs=rngs)
 
@@ -50,10 +60,17 @@ class SelfAttention(nnx.Module):
     def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
         """Args: x [B, T, D], mask [B, T] bool. Returns: [B, T, D]."""
         q = self.q(x) * self.query_scale
-        y = dot_product_attention(q, self.k(x), self.v(x), mask, aperture=self.aperture,
-                                  dropout_rate=self.dropout.rate,
-                                  dropout_words=self.dropout.words(), dtype=self.dtype,
-                                  **self.path)  # fmt: skip
+        y = dot_product_attention(
+            q,
+            self.k(x),
+            self.v(x),
+            mask,
+            aperture=self.aperture,
+            dropout_rate=self.dropout.rate,
+            dropout_words=self.dropout.words(),
+            dtype=self.dtype,
+            **self.path,
+        )
         return self.out(y)
 
 
@@ -73,9 +90,18 @@ class MultiHeadAttention(nnx.Module):
         impl, chunk, dense_max: the attention path (``csum.nn.attention``).
     """
 
-    def __init__(self, dim: int, *, rngs: nnx.Rngs, heads: int = 8, dropout: float = 0.1,
-                 dtype=jnp.float32, impl: str = "auto", chunk: int = 512,
-                 dense_max: int = 4096):  # fmt: skip
+    def __init__(
+        self,
+        dim: int,
+        *,
+        rngs: nnx.Rngs,
+        heads: int = 8,
+        dropout: float = 0.1,
+        dtype=jnp.float32,
+        impl: str = "auto",
+        chunk: int = 512,
+        dense_max: int = 4096,
+    ):
         if dim % heads:
             raise ValueError(f"attention width {dim} is not a multiple of heads={heads}")
 
@@ -98,7 +124,14 @@ class MultiHeadAttention(nnx.Module):
 
         q = split(self.q(x) * (D // H) ** -0.5, T)
         k, v = split(self.k(context), S), split(self.v(context), S)
-        y = dot_product_attention(q, k, v, context_mask, dropout_rate=self.dropout.rate,
-                                  dropout_words=self.dropout.words(), dtype=self.dtype,
-                                  **self.path)  # fmt: skip
+        y = dot_product_attention(
+            q,
+            k,
+            v,
+            context_mask,
+            dropout_rate=self.dropout.rate,
+            dropout_words=self.dropout.words(),
+            dtype=self.dtype,
+            **self.path,
+        )
         return self.out(y.transpose(0, 2, 1, 3).reshape(B, T, D))

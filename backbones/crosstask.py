@@ -53,8 +53,16 @@ class CrossTaskSM(nnx.Module):
         dtype: matmul compute dtype.
     """
 
-    def __init__(self, in_dims, *, rngs: nnx.Rngs, dim: int = 128, heads: int = 4,
-                 dropout: float = 0.1, dtype=jnp.float32):  # fmt: skip
+    def __init__(
+        self,
+        in_dims,
+        *,
+        rngs: nnx.Rngs,
+        dim: int = 128,
+        heads: int = 4,
+        dropout: float = 0.1,
+        dtype=jnp.float32,
+    ):
         self.project = dense(sum(in_dims), dim, dtype=dtype, rngs=rngs)
         self.layer = EncoderLayer(dim, rngs=rngs, **_sizes(dim, heads, dropout, dtype))
         self.head = nnx.Linear(dim, 1, rngs=rngs)
@@ -73,8 +81,9 @@ class ConvBlock(nnx.Module):
 
     def __init__(self, dim: int, *, rngs: nnx.Rngs, kernel: int = 5):
         self.norm = nnx.LayerNorm(dim, rngs=rngs)
-        self.conv = nnx.Conv(dim, dim, kernel_size=(kernel,), feature_group_count=dim,
-                             padding="SAME", rngs=rngs)  # fmt: skip
+        self.conv = nnx.Conv(
+            dim, dim, kernel_size=(kernel,), feature_group_count=dim, padding="SAME", rngs=rngs
+        )
 
     def __call__(self, x, mask):
         h = jnp.where(mask[..., None], self.norm(x), 0.0)  # padding never enters a window
@@ -94,9 +103,19 @@ class CrossTaskLM(nnx.Module):
         dtype: matmul compute dtype.
     """
 
-    def __init__(self, in_dims, *, rngs: nnx.Rngs, query_dim: int, dim: int = 128,
-                 heads: int = 4, dropout: float = 0.1, kernel: int = 5, moments: bool = True,
-                 dtype=jnp.float32):  # fmt: skip
+    def __init__(
+        self,
+        in_dims,
+        *,
+        rngs: nnx.Rngs,
+        query_dim: int,
+        dim: int = 128,
+        heads: int = 4,
+        dropout: float = 0.1,
+        kernel: int = 5,
+        moments: bool = True,
+        dtype=jnp.float32,
+    ):
         self.streams = ("query",)
         sizes = _sizes(dim, heads, dropout, dtype)
         self.project_video = dense(sum(in_dims), dim, dtype=dtype, rngs=rngs)

@@ -35,8 +35,16 @@ class DppLSTM(VsLSTM):
         dtype: matmul compute dtype; parameters are float32.
     """
 
-    def __init__(self, in_dims, *, rngs: nnx.Rngs, hidden: int = 256, phi_dim: int = 128,
-                 dropout: float = 0.5, dtype=jnp.float32):  # fmt: skip
+    def __init__(
+        self,
+        in_dims,
+        *,
+        rngs: nnx.Rngs,
+        hidden: int = 256,
+        phi_dim: int = 128,
+        dropout: float = 0.5,
+        dtype=jnp.float32,
+    ):
         super().__init__(in_dims, rngs=rngs, hidden=hidden, dropout=dropout, dtype=dtype)
         self.phi_hidden = dense(sum(in_dims) + 2 * hidden, hidden, dtype=dtype, rngs=rngs)
         self.phi_out = dense(hidden, phi_dim, dtype=dtype, rngs=rngs)

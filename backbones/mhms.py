@@ -58,14 +58,13 @@ class BoundaryNet(nnx.Module):
             omega_b (steps on each side); hidden: BiLSTM size per direction.
     """
 
-    def __init__(self, in_features: int, *, rngs: nnx.Rngs, width: int, window: int,
-                 hidden: int):  # fmt: skip
-        conv = lambda pad: nnx.Conv(in_features, width, kernel_size=(window,),  # noqa: E731
-                                    padding=[pad], rngs=rngs)  # fmt: skip
+    def __init__(self, in_features: int, *, rngs: nnx.Rngs, width: int, window: int, hidden: int):
+        def conv(pad):
+            return nnx.Conv(in_features, width, kernel_size=(window,), padding=[pad], rngs=rngs)
+
         self.before = conv((window - 1, 0))  # at t: steps t - window + 1 .. t
         self.after = conv((0, window - 1))  # at t: steps t .. t + window - 1
-        self.relation = nnx.Conv(in_features, width, kernel_size=(3,), padding=[(1, 1)],
-                                 rngs=rngs)  # fmt: skip
+        self.relation = nnx.Conv(in_features, width, kernel_size=(3,), padding=[(1, 1)], rngs=rngs)
         self.lstm = bilstm(2 * width, hidden, rngs=rngs)
         self.out = nnx.Linear(2 * hidden, 1, rngs=rngs)
         self.window = window
@@ -81,8 +80,9 @@ class BoundaryNet(nnx.Module):
         difference = before * after  # VTS_d: the inner product's terms
         rel = jnp.where(mask[..., None], jax.nn.relu(self.relation(x)), -jnp.inf)
         # VTS_r: max over the 2w steps t - w + 1 .. t + w
-        rel = jax.lax.reduce_window(rel, -jnp.inf, jax.lax.max, (1, 2 * w, 1), (1, 1, 1),
-                                    [(0, 0), (w - 1, w), (0, 0)])  # fmt: skip
+        rel = jax.lax.reduce_window(
+            rel, -jnp.inf, jax.lax.max, (1, 2 * w, 1), (1, 1, 1), [(0, 0), (w - 1, w), (0, 0)]
+        )
         rel = jnp.where(jnp.isfinite(rel), rel, 0.0)
         z = jnp.where(mask[..., None], jnp.concatenate([difference, rel], -1), 0.0)
         h = self.lstm(z, seq_lengths=jnp.sum(mask, -1).astype(jnp.int32))  # Eq. 2
@@ -145,18 +145,28 @@ class MHMS(nnx.Module):
         dropout: rate on the inputs; dtype: matmul compute dtype.
     """
 
-    def __init__(self, in_dims, *, rngs: nnx.Rngs, text_dim: int, hidden: int = 128,
-                 window: int = 4, heads: int = 4, align: int = 128, dropout: float = 0.1,
-                 dtype=jnp.float32):  # fmt: skip
+    def __init__(
+        self,
+        in_dims,
+        *,
+        rngs: nnx.Rngs,
+        text_dim: int,
+        hidden: int = 128,
+        window: int = 4,
+        heads: int = 4,
+        align: int = 128,
+        dropout: float = 0.1,
+        dtype=jnp.float32,
+    ):
         self.streams = ("text",)
         D = sum(in_dims)
-        self.segmenter = BoundaryNet(D, width=hidden, window=window, hidden=hidden // 2,
-                                     rngs=rngs)  # fmt: skip
+        self.segmenter = BoundaryNet(D, width=hidden, window=window, hidden=hidden // 2, rngs=rngs)
         self.encoder = bilstm(D, hidden, rngs=rngs)
         self.decoder = AttentionDecoder(2 * hidden, hidden=hidden, rngs=rngs)
         self.project_text = dense(text_dim, hidden, dtype=dtype, rngs=rngs)
-        self.article = EncoderLayer(hidden, heads=heads, ffn=2 * hidden, dropout=dropout,
-                                    dtype=dtype, rngs=rngs)  # fmt: skip
+        self.article = EncoderLayer(
+            hidden, heads=heads, ffn=2 * hidden, dropout=dropout, dtype=dtype, rngs=rngs
+        )
         self.text_boundary = nnx.Linear(2 * hidden, 1, rngs=rngs)
         self.text_head = nnx.Linear(hidden, 1, rngs=rngs)
         self.align_video = dense(2 * hidden, align, dtype=dtype, rngs=rngs)
@@ -200,9 +210,11 @@ class MHMS(nnx.Module):
             zero(jax.nn.sigmoid(logits), mask),
             saliency=zero(logits, mask),
             sentences=zero(jax.nn.sigmoid(t_logit), text_mask),
-            extras={"boundaries": zero(boundaries, mask),
-                    "text_boundaries": zero(text_boundaries.astype(jnp.float32), text_mask),
-                    "sentence_logits": zero(t_logit, text_mask),
-                    "clips": zero(self.align_video(e), mask),
-                    "sentence_states": zero(self.align_text(s), text_mask)},
-        )  # fmt: skip
+            extras={
+                "boundaries": zero(boundaries, mask),
+                "text_boundaries": zero(text_boundaries.astype(jnp.float32), text_mask),
+                "sentence_logits": zero(t_logit, text_mask),
+                "clips": zero(self.align_video(e), mask),
+                "sentence_states": zero(self.align_text(s), text_mask),
+            },
+        )

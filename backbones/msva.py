@@ -40,21 +40,44 @@ class MSVA(nnx.Module):
             (``csum.nn.attention``: "auto", "dense", "chunked" or "cudnn").
     """
 
-    def __init__(self, in_dims, *, rngs: nnx.Rngs, hidden: int = 365, head: int = 512,
-                 aperture: int = 250, dropout: float = 0.5, share_attention: bool = False,
-                 dtype=jnp.float32, attention: str = "auto", attention_chunk: int = 512,
-                 attention_dense_max: int = 4096):  # fmt: skip
+    def __init__(
+        self,
+        in_dims,
+        *,
+        rngs: nnx.Rngs,
+        hidden: int = 365,
+        head: int = 512,
+        aperture: int = 250,
+        dropout: float = 0.5,
+        share_attention: bool = False,
+        dtype=jnp.float32,
+        attention: str = "auto",
+        attention_chunk: int = 512,
+        attention_dense_max: int = 4096,
+    ):
         D = in_dims[0]
         n_attn = 1 if share_attention else len(in_dims)
         self.adapters = nnx.List(
-            [dense(d, D, use_bias=False, dtype=dtype, rngs=rngs) if d != D else None
-             for d in in_dims]
-        )  # fmt: skip
+            [
+                dense(d, D, use_bias=False, dtype=dtype, rngs=rngs) if d != D else None
+                for d in in_dims
+            ]
+        )
         self.attention = nnx.List(
-            [SelfAttention(D, aperture=aperture, dropout=dropout, dtype=dtype, impl=attention,
-                           chunk=attention_chunk, dense_max=attention_dense_max, rngs=rngs)
-             for _ in range(n_attn)]
-        )  # fmt: skip
+            [
+                SelfAttention(
+                    D,
+                    aperture=aperture,
+                    dropout=dropout,
+                    dtype=dtype,
+                    impl=attention,
+                    chunk=attention_chunk,
+                    dense_max=attention_dense_max,
+                    rngs=rngs,
+                )
+                for _ in range(n_attn)
+            ]
+        )
         self.norms = nnx.List([nnx.LayerNorm(D, rngs=rngs) for _ in range(n_attn)])
         self.ka = dense(D, hidden, dtype=dtype, rngs=rngs)
         self.kb = dense(hidden, hidden, dtype=dtype, rngs=rngs)

@@ -21,6 +21,7 @@ A user plugs in a backbone from their own module::
         def __call__(self, features, mask): ...
 """
 
+import inspect
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -60,7 +61,6 @@ class Outputs(NamedTuple):
 def settings(name: str, kwargs: Mapping) -> dict:
     """The keyword arguments backbone ``name`` is built with: ``kwargs`` over the defaults
     of its ``__init__`` and of the bases it passes ``**kwargs`` to."""
-    import inspect
 
     out = {}
     for base in BACKBONES.get(name).__mro__:
@@ -95,8 +95,9 @@ def outputs(backbone, features, mask, streams: Mapping | None = None) -> Outputs
     """
     extra = {}
     for name in streams_of(backbone):
-        extra.update({k: v for k, v in (streams or {}).items()
-                      if k == name or k.startswith(f"{name}_")})  # fmt: skip
+        extra.update(
+            {k: v for k, v in (streams or {}).items() if k == name or k.startswith(f"{name}_")}
+        )
     out = backbone(features, mask, **extra)
     return out if isinstance(out, Outputs) else Outputs(out)
 

@@ -34,19 +34,31 @@ class EncoderLayer(nnx.Module):
             clips, a context that every video shares. 0: none.
     """
 
-    def __init__(self, dim: int, *, rngs: nnx.Rngs, heads: int, ffn: int, dropout: float,
-                 dtype=jnp.float32, path=None, pre_norm: bool = False,
-                 memory: int = 0):  # fmt: skip
-        self.attention = MultiHeadAttention(dim, heads=heads, dropout=dropout, dtype=dtype,
-                                            rngs=rngs, **(path or {}))  # fmt: skip
+    def __init__(
+        self,
+        dim: int,
+        *,
+        rngs: nnx.Rngs,
+        heads: int,
+        ffn: int,
+        dropout: float,
+        dtype=jnp.float32,
+        path=None,
+        pre_norm: bool = False,
+        memory: int = 0,
+    ):
+        self.attention = MultiHeadAttention(
+            dim, heads=heads, dropout=dropout, dtype=dtype, rngs=rngs, **(path or {})
+        )
         self.norm_attention = nnx.LayerNorm(dim, rngs=rngs)
         self.ffn_in = dense(dim, ffn, dtype=dtype, rngs=rngs)
         self.ffn_out = dense(ffn, dim, dtype=dtype, rngs=rngs)
         self.norm_ffn = nnx.LayerNorm(dim, rngs=rngs)
         self.dropout = Dropout(dropout, rngs=rngs)
         self.pre_norm = pre_norm
-        self.memory = (nnx.Param(0.02 * jax.random.normal(rngs.params(), (memory, dim)))
-                       if memory else None)  # fmt: skip
+        self.memory = (
+            nnx.Param(0.02 * jax.random.normal(rngs.params(), (memory, dim))) if memory else None
+        )
 
     def __call__(self, x, context=None, context_mask=None, *, mask):
         """x [B, T, D] with ``mask`` [B, T]; context (default: x itself) [B, S, D]."""
@@ -85,19 +97,42 @@ class ModalityEncoder(nnx.Module):
     """Input projection, positions and ``layers`` self-attention layers (a final LayerNorm
     in the pre-norm form)."""
 
-    def __init__(self, in_dim: int, dim: int, *, rngs: nnx.Rngs, layers: int, heads: int,
-                 ffn: int, dropout: float, dtype=jnp.float32, path=None,
-                 positions: str = "sinusoidal", pre_norm: bool = False,
-                 memory: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        in_dim: int,
+        dim: int,
+        *,
+        rngs: nnx.Rngs,
+        layers: int,
+        heads: int,
+        ffn: int,
+        dropout: float,
+        dtype=jnp.float32,
+        path=None,
+        positions: str = "sinusoidal",
+        pre_norm: bool = False,
+        memory: int = 0,
+    ):
         if positions not in POSITIONS:
             raise ValueError(f"positions={positions!r}: expected one of {POSITIONS}")
         self.project = dense(in_dim, dim, dtype=dtype, rngs=rngs)
         self.norm = nnx.LayerNorm(dim, rngs=rngs)
         self.layers = nnx.List(
-            [EncoderLayer(dim, heads=heads, ffn=ffn, dropout=dropout, dtype=dtype, path=path,
-                          pre_norm=pre_norm, memory=memory, rngs=rngs)
-             for _ in range(layers)]
-        )  # fmt: skip
+            [
+                EncoderLayer(
+                    dim,
+                    heads=heads,
+                    ffn=ffn,
+                    dropout=dropout,
+                    dtype=dtype,
+                    path=path,
+                    pre_norm=pre_norm,
+                    memory=memory,
+                    rngs=rngs,
+                )
+                for _ in range(layers)
+            ]
+        )
         self.final_norm = nnx.LayerNorm(dim, rngs=rngs) if pre_norm else None
         self.dropout = Dropout(dropout, rngs=rngs)
         self.positions = positions
@@ -150,34 +185,66 @@ class Transformer(nnx.Module):
             (``csum.nn.attention``: "auto", "dense", "chunked" or "cudnn").
     """
 
-    def __init__(self, in_dims, *, rngs: nnx.Rngs, dim: int = 256, heads: int = 8,
-                 ffn: int = 1024, layers: int = 1, bottleneck: int = 4, dropout: float = 0.1,
-                 audio: bool = False, query_dim: int = 0, positions: str = "sinusoidal",
-                 norm: str = "post", memory: int = 0, moments: bool = False,
-                 dtype=jnp.float32, attention: str = "auto", attention_chunk: int = 512,
-                 attention_dense_max: int = 4096):  # fmt: skip
+    def __init__(
+        self,
+        in_dims,
+        *,
+        rngs: nnx.Rngs,
+        dim: int = 256,
+        heads: int = 8,
+        ffn: int = 1024,
+        layers: int = 1,
+        bottleneck: int = 4,
+        dropout: float = 0.1,
+        audio: bool = False,
+        query_dim: int = 0,
+        positions: str = "sinusoidal",
+        norm: str = "post",
+        memory: int = 0,
+        moments: bool = False,
+        dtype=jnp.float32,
+        attention: str = "auto",
+        attention_chunk: int = 512,
+        attention_dense_max: int = 4096,
+    ):
         in_dims = tuple(in_dims)
         if audio and len(in_dims) < 2:
-            raise ValueError(f"transformer(audio=True) needs a video and an audio source, got "
-                             f"{len(in_dims)} source(s)")  # fmt: skip
+            raise ValueError(
+                f"transformer(audio=True) needs a video and an audio source, got "
+                f"{len(in_dims)} source(s)"
+            )
         video_dims = in_dims[:-1] if audio else in_dims
         if norm not in ("post", "pre"):
             raise ValueError(f"transformer norm={norm!r}: expected 'post' or 'pre'")
         path = dict(impl=attention, chunk=attention_chunk, dense_max=attention_dense_max)
         pre_norm = norm == "pre"
-        sizes = dict(layers=layers, heads=heads, ffn=ffn, dropout=dropout, dtype=dtype,
-                     path=path, positions=positions, pre_norm=pre_norm)  # fmt: skip
+        sizes = dict(
+            layers=layers,
+            heads=heads,
+            ffn=ffn,
+            dropout=dropout,
+            dtype=dtype,
+            path=path,
+            positions=positions,
+            pre_norm=pre_norm,
+        )
         self.audio = audio
         self.streams = ("query",) if query_dim else ()
         self.video = ModalityEncoder(sum(video_dims), dim, rngs=rngs, memory=memory, **sizes)
         self.audio_encoder = (
-            ModalityEncoder(in_dims[-1], dim, rngs=rngs, memory=memory, **sizes)
-            if audio else None
-        )  # fmt: skip
+            ModalityEncoder(in_dims[-1], dim, rngs=rngs, memory=memory, **sizes) if audio else None
+        )
         n_modalities = 2 if audio else 1
         self.tokens = nnx.Param(0.02 * jax.random.normal(rngs.params(), (bottleneck, dim)))
-        layer = dict(heads=heads, ffn=ffn, dropout=dropout, dtype=dtype, path=path, rngs=rngs,
-                     pre_norm=pre_norm)  # fmt: skip
+        layer = dict(
+            heads=heads,
+            ffn=ffn,
+            dropout=dropout,
+            dtype=dtype,
+            path=path,
+            rngs=rngs,
+            pre_norm=pre_norm,
+        )
         self.gather = EncoderLayer(dim, **layer)
         self.scatter = nnx.List([EncoderLayer(dim, **layer) for _ in range(n_modalities)])
         self.query = ModalityEncoder(query_dim, dim, rngs=rngs, **sizes) if query_dim else None
@@ -211,8 +278,10 @@ class Transformer(nnx.Module):
         tokens = jnp.broadcast_to(self.tokens[...], (B, *self.tokens.shape))
         token_mask = jnp.ones(tokens.shape[:2], bool)
         tokens = self.gather(tokens, clips, clip_mask, mask=token_mask)
-        h = sum(layer(s, tokens, token_mask, mask=mask)
-                for layer, s in zip(self.scatter, streams, strict=True))  # fmt: skip
+        h = sum(
+            layer(s, tokens, token_mask, mask=mask)
+            for layer, s in zip(self.scatter, streams, strict=True)
+        )
         if query is not None and self.query is not None:
             query_mask = jnp.ones(query.shape[:2], bool) if query_mask is None else query_mask
             q = self.query(query, query_mask)
@@ -222,8 +291,11 @@ class Transformer(nnx.Module):
         if self.moment_out is None:
             return scores
         moments = self.moment_out(jax.nn.relu(self.moment_hidden(h))).astype(jnp.float32)
-        return Outputs(scores, saliency=jnp.where(mask, logits, 0.0),
-                       moments=jnp.where(mask[..., None], moments, 0.0))  # fmt: skip
+        return Outputs(
+            scores,
+            saliency=jnp.where(mask, logits, 0.0),
+            moments=jnp.where(mask[..., None], moments, 0.0),
+        )
 
 
 @BACKBONES.register("visionary")
@@ -238,7 +310,23 @@ class Visionary(Transformer):
     slots; 4 here.
     """
 
-    def __init__(self, in_dims, *, rngs: nnx.Rngs, positions: str = "sincos2d",
-                 norm: str = "pre", memory: int = 4, moments: bool = True, **kwargs):  # fmt: skip
-        super().__init__(in_dims, rngs=rngs, positions=positions, norm=norm, memory=memory,
-                         moments=moments, **kwargs)  # fmt: skip
+    def __init__(
+        self,
+        in_dims,
+        *,
+        rngs: nnx.Rngs,
+        positions: str = "sincos2d",
+        norm: str = "pre",
+        memory: int = 4,
+        moments: bool = True,
+        **kwargs,
+    ):
+        super().__init__(
+            in_dims,
+            rngs=rngs,
+            positions=positions,
+            norm=norm,
+            memory=memory,
+            moments=moments,
+            **kwargs,
+        )

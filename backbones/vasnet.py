@@ -35,14 +35,29 @@ class VASNet(nnx.Module):
             (``csum.nn.attention``: "auto", "dense", "chunked" or "cudnn").
     """
 
-    def __init__(self, in_dims, *, rngs: nnx.Rngs, aperture: int = 0, dropout: float = 0.5,
-                 dtype=jnp.float32, attention: str = "auto", attention_chunk: int = 512,
-                 attention_dense_max: int = 4096):  # fmt: skip
+    def __init__(
+        self,
+        in_dims,
+        *,
+        rngs: nnx.Rngs,
+        aperture: int = 0,
+        dropout: float = 0.5,
+        dtype=jnp.float32,
+        attention: str = "auto",
+        attention_chunk: int = 512,
+        attention_dense_max: int = 4096,
+    ):
         D = sum(in_dims)
-        self.attention = SelfAttention(D, aperture=aperture, dropout=dropout, dtype=dtype,
-                                       impl=attention, chunk=attention_chunk,
-                                       dense_max=attention_dense_max,
-                                       rngs=rngs)  # fmt: skip
+        self.attention = SelfAttention(
+            D,
+            aperture=aperture,
+            dropout=dropout,
+            dtype=dtype,
+            impl=attention,
+            chunk=attention_chunk,
+            dense_max=attention_dense_max,
+            rngs=rngs,
+        )
         self.norm_y = nnx.LayerNorm(D, rngs=rngs)
         self.ka = dense(D, D, dtype=dtype, rngs=rngs)
         self.norm_ka = nnx.LayerNorm(D, rngs=rngs)

@@ -27,8 +27,9 @@ class VsLSTM(nnx.Module):
         dtype: matmul compute dtype; parameters are float32.
     """
 
-    def __init__(self, in_dims, *, rngs: nnx.Rngs, hidden: int = 256, dropout: float = 0.5,
-                 dtype=jnp.float32):  # fmt: skip
+    def __init__(
+        self, in_dims, *, rngs: nnx.Rngs, hidden: int = 256, dropout: float = 0.5, dtype=jnp.float32
+    ):
         D = sum(in_dims)
         self.lstm = bilstm(D, hidden, rngs=rngs)
         self.mlp_hidden = dense(D + 2 * hidden, hidden, dtype=dtype, rngs=rngs)

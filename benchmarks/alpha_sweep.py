@@ -48,9 +48,12 @@ def main() -> None:
             tuple(int(f) for f in args.folds.split(",")),
         )
         m, r = results["mean"], results["baselines"]["random"]
-        print(f"| {alpha:g} | {100 * m['f1']:.1f} | {m['spearman_rho']:.3f} "
-              f"| {fidelity(test, scores, alpha):.3f} "
-              f"| {100 * r['f1']:.1f} / {r['spearman_rho']:.3f} |", flush=True)  # fmt: skip
+        print(
+            f"| {alpha:g} | {100 * m['f1']:.1f} | {m['spearman_rho']:.3f} "
+            f"| {fidelity(test, scores, alpha):.3f} "
+            f"| {100 * r['f1']:.1f} / {r['spearman_rho']:.3f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -69,19 +69,33 @@ def main() -> None:
         for T in [int(t) for t in args.lengths.split(",")]:
             old = measure(name, args.batch, T, args.dim, False, args.reps)
             new = measure(name, args.batch, T, args.dim, True, args.reps)
-            rows.append({"operator": name, "B": args.batch, "T": T, "D": args.dim,
-                         "bucket_k_s": old, "budget_s": new})  # fmt: skip
-            print(f"{name:18s} T={T:6d} bucket k {old * 1e3:8.1f} ms  budget {new * 1e3:8.1f} ms",
-                  flush=True)  # fmt: skip
-    lines = [f"Fwd+bwd to the scores, B = {args.batch} videos of lengths T/2..T padded to T, "
-             f"D = {args.dim}, k = ceil(0.15 T), float32, best of {args.reps} "
-             f"({jax.devices()[0].device_kind}).", "",
-             "| operator | T | bucket k ms | per-video budget ms | ratio |",
-             "|---|---|---|---|---|"]  # fmt: skip
+            rows.append(
+                {
+                    "operator": name,
+                    "B": args.batch,
+                    "T": T,
+                    "D": args.dim,
+                    "bucket_k_s": old,
+                    "budget_s": new,
+                }
+            )
+            print(
+                f"{name:18s} T={T:6d} bucket k {old * 1e3:8.1f} ms  budget {new * 1e3:8.1f} ms",
+                flush=True,
+            )
+    lines = [
+        f"Fwd+bwd to the scores, B = {args.batch} videos of lengths T/2..T padded to T, "
+        f"D = {args.dim}, k = ceil(0.15 T), float32, best of {args.reps} "
+        f"({jax.devices()[0].device_kind}).",
+        "",
+        "| operator | T | bucket k ms | per-video budget ms | ratio |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
         old, new = r["bucket_k_s"], r["budget_s"]
-        lines.append(f"| {r['operator']} | {r['T']} | {old * 1e3:.1f} | {new * 1e3:.1f} | "
-                     f"{new / old:.2f} |")  # fmt: skip
+        lines.append(
+            f"| {r['operator']} | {r['T']} | {old * 1e3:.1f} | {new * 1e3:.1f} | {new / old:.2f} |"
+        )
     table = "\n".join(lines)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -50,8 +50,11 @@ def posteriors(spec: HighlightSpec, truth: dict[str, np.ndarray]) -> dict[str, n
     hidden = p * (1 - spec.visible)  # prior mass of highlights that do not show
     cheer = truth["cheer"]
     odds_hidden = hidden / (1 - p) * np.where(cheer, hit / false, (1 - hit) / (1 - false))
-    sound = np.where(cheer, p * hit / (p * hit + (1 - p) * false),
-                     p * (1 - hit) / (p * (1 - hit) + (1 - p) * (1 - false)))  # fmt: skip
+    sound = np.where(
+        cheer,
+        p * hit / (p * hit + (1 - p) * false),
+        p * (1 - hit) / (p * (1 - hit) + (1 - p) * (1 - false)),
+    )
     return {
         "kinds": truth["highlight"].astype(float),
         "picture": np.where(truth["shown"], 1.0, hidden / (hidden + 1 - p)),
@@ -114,14 +117,21 @@ def main() -> None:
     spec = parse_spec(args.spec, parser)
     table = ceiling(spec, args.seed, args.draws)
     cols = (*DOMAINS, "Avg")
-    lines = [f"Bayes-optimal clip AP % per stream, synthetic YouTube Highlights (seed "
-             f"{args.seed}; visible {spec.visible}, cheer {spec.audio_hit} / "
-             f"{spec.audio_false}), test videos", "",
-             "| evidence | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]  # fmt: skip
+    lines = [
+        f"Bayes-optimal clip AP % per stream, synthetic YouTube Highlights (seed "
+        f"{args.seed}; visible {spec.visible}, cheer {spec.audio_hit} / "
+        f"{spec.audio_false}), test videos",
+        "",
+        "| evidence | " + " | ".join(cols) + " |",
+        "|---" * (len(cols) + 1) + "|",
+    ]
     for row in ROWS:
         lines.append(f"| {row} | " + " | ".join(f"{table[row][c]:.1f}" for c in cols) + " |")
-    write_report(Path(args.out) / "highlight_ceiling", "\n".join(lines),
-                 {"seed": args.seed, "spec": dataclasses.asdict(spec), "ap": table})  # fmt: skip
+    write_report(
+        Path(args.out) / "highlight_ceiling",
+        "\n".join(lines),
+        {"seed": args.seed, "spec": dataclasses.asdict(spec), "ap": table},
+    )
 
 
 if __name__ == "__main__":

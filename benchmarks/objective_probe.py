@@ -86,8 +86,10 @@ def probe(model, videos, taus, seed: int = 0) -> dict:
             sim[np.arange(B), batch.mask.shape[0] + np.arange(B)] = -np.inf  # not itself
             hits += int(np.sum(np.argmax(sim, 1) == np.arange(B)))
             total += B
-        out[name] = {**{f"loss@{tau}": float(np.mean(v)) for tau, v in losses.items()},
-                     "top1": hits / max(total, 1)}  # fmt: skip
+        out[name] = {
+            **{f"loss@{tau}": float(np.mean(v)) for tau, v in losses.items()},
+            "top1": hits / max(total, 1),
+        }
     return out
 
 
@@ -126,13 +128,22 @@ def main() -> None:
             print(label, name, r, flush=True)
     losses = [f"loss, tau {t}" for t in taus]
     head = ["projector", "data (synthetic seed)", "summary by", *losses, "top-1"]
-    lines = ["NT-Xent loss (Eq. 1) of hard 15 % summaries picked by fixed scorers, over the "
-             "training batches of all videos; top-1: share of summaries whose nearest "
-             "embedding is their own video.", "", "| " + " | ".join(head) + " |",
-             "|" + "---|" * len(head)]  # fmt: skip
+    lines = [
+        "NT-Xent loss (Eq. 1) of hard 15 % summaries picked by fixed scorers, over the "
+        "training batches of all videos; top-1: share of summaries whose nearest "
+        "embedding is their own video.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for r in rows:
-        cells = [r["projector"], r["data"], r["scorer"],
-                 *[f"{r[f'loss@{t}']:.3f}" for t in taus], f"{100 * r['top1']:.0f} %"]  # fmt: skip
+        cells = [
+            r["projector"],
+            r["data"],
+            r["scorer"],
+            *[f"{r[f'loss@{t}']:.3f}" for t in taus],
+            f"{100 * r['top1']:.0f} %",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     out = Path(args.out)

@@ -35,8 +35,9 @@ def load_run_config(run: Path) -> ml_collections.ConfigDict:
 
     def merge(default, value):
         if isinstance(default, dict) and isinstance(value, dict):
-            return {k: merge(default.get(k), value.get(k, default.get(k)))
-                    for k in {**default, **value}}  # fmt: skip
+            return {
+                k: merge(default.get(k), value.get(k, default.get(k))) for k in {**default, **value}
+            }
         return value
 
     resolved = merge(base, saved)
@@ -64,8 +65,11 @@ def main() -> None:
         pooled = np.concatenate([scores[v.key] for v in videos])
         q = np.quantile(pooled, [0.1, 0.5, 0.9, 1.0])
         rho = np.mean([spearmanr(scores[v.key], v.gtscore)[0] for v in videos])
-        print(f"| {run} | {q[0]:.4f} | {q[1]:.4f} | {q[2]:.4f} | {q[3]:.4f} | "
-              f"{np.mean(pooled >= 0.99995):.2f} | {rho:.3f} |", flush=True)  # fmt: skip
+        print(
+            f"| {run} | {q[0]:.4f} | {q[1]:.4f} | {q[2]:.4f} | {q[3]:.4f} | "
+            f"{np.mean(pooled >= 0.99995):.2f} | {rho:.3f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -78,8 +78,9 @@ def measure(config, fold: int) -> dict[str, dict[str, float]]:
         raise ConfigError(f"{config.data.dataset}: teacher_pupil needs gtscore on every video")
     config.eval.scores = resolve_score_form(config)
     folds = load_splits(default_split_file(config.data.dataset), set(dataset))
-    train_keys, _ = split_validation(list(folds[fold]["train_keys"]), config.train.val_fraction,
-                                     config.seed, fold)  # fmt: skip
+    train_keys, _ = split_validation(
+        list(folds[fold]["train_keys"]), config.train.val_fraction, config.seed, fold
+    )
     train = [dataset[k] for k in train_keys]
     test = [dataset[k] for k in folds[fold]["test_keys"]]
     buckets = default_buckets(max(v.n_steps for v in dataset.values()))
@@ -89,7 +90,15 @@ def measure(config, fold: int) -> dict[str, dict[str, float]]:
     on_test = contrast.channels(model, index, test, config.eval.batch_size, buckets)
     model.train()
     with tempfile.TemporaryDirectory() as workdir:
-        train_fold(TrainSpec.from_config(config), model, train, fold, Path(workdir), make_train_step(TrainSpec.from_config(config)), buckets)
+        train_fold(
+            TrainSpec.from_config(config),
+            model,
+            train,
+            fold,
+            Path(workdir),
+            make_train_step(TrainSpec.from_config(config)),
+            buckets,
+        )
     return {
         "teacher (train)": judge(teacher, train),
         "pupil (train)": judge(model_scores(config, model, train, buckets), train),
@@ -101,17 +110,27 @@ def measure(config, fold: int) -> dict[str, dict[str, float]]:
 def body(args, overrides: dict[str, str]) -> int:
     from experiments.run import prepare
 
-    overrides = {"data.synthetic_seed": str(args.seed_data), "train.progress": "false",
-                 "backbone.contrast_input": "false", **overrides}  # fmt: skip
+    overrides = {
+        "data.synthetic_seed": str(args.seed_data),
+        "train.progress": "false",
+        "backbone.contrast_input": "false",
+        **overrides,
+    }
     config = prepare(args.config, overrides)
     rows = measure(config, args.fold)
-    lines = [f"Teacher and pupil: {args.config}, synthetic seed {args.seed_data}, fold "
-             f"{args.fold} ({config.train.epochs} epochs)", "",
-             "| scorer (videos) | AUC event>backdrop | rho |", "|---|---|---|"]  # fmt: skip
+    lines = [
+        f"Teacher and pupil: {args.config}, synthetic seed {args.seed_data}, fold "
+        f"{args.fold} ({config.train.epochs} epochs)",
+        "",
+        "| scorer (videos) | AUC event>backdrop | rho |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {r['auc']:.3f} | {r['rho']:.3f} |" for name, r in rows.items()]
-    write_report(Path(args.out) / "teacher_pupil", "\n".join(lines),
-                 {"config": args.config, "seed_data": args.seed_data, "fold": args.fold,
-                  "rows": rows})  # fmt: skip
+    write_report(
+        Path(args.out) / "teacher_pupil",
+        "\n".join(lines),
+        {"config": args.config, "seed_data": args.seed_data, "fold": args.fold, "rows": rows},
+    )
     return 0
 
 

@@ -83,8 +83,9 @@ def _select(rows: list[dict], **match) -> list[dict]:
 
 
 def plot(rows: list[dict], alphas: list[float], path: Path) -> None:
-    fig, axes = plt.subplots(len(alphas), 2, figsize=(10, 3.6 * len(alphas)), sharey=True,
-                             squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        len(alphas), 2, figsize=(10, 3.6 * len(alphas)), sharey=True, squeeze=False
+    )
     panels = [(a, kk) for a in alphas for kk in ("k=10", "k=0.15T")]
     for ax, (alpha, k_kind) in zip(axes.ravel(), panels, strict=True):
         for name, color in zip(OPERATORS, ("C0", "C1", "C2"), strict=True):
@@ -125,15 +126,29 @@ def main() -> None:
                 for alpha in alphas:
                     for name in OPERATORS:
                         err = relative_error(name, x, s, k, alpha)
-                        rows.append({"operator": name, "T": T, "k": k, "k_kind": k_kind,
-                                     "scores": dist, "alpha": alpha, "error": err})  # fmt: skip
-                        print(f"T={T:6d} {k_kind:8s} {dist:7s} alpha={alpha:<5g} {name:18s} "
-                              f"{err:.4f}", flush=True)  # fmt: skip
+                        rows.append(
+                            {
+                                "operator": name,
+                                "T": T,
+                                "k": k,
+                                "k_kind": k_kind,
+                                "scores": dist,
+                                "alpha": alpha,
+                                "error": err,
+                            }
+                        )
+                        print(
+                            f"T={T:6d} {k_kind:8s} {dist:7s} alpha={alpha:<5g} {name:18s} "
+                            f"{err:.4f}",
+                            flush=True,
+                        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "topk_fidelity.json").write_text(json.dumps(rows, indent=1) + "\n")
-    lines = ["| alpha | T | k | scores | " + " | ".join(OPERATORS) + " |",
-             "|---|---|---|---|" + "---|" * len(OPERATORS)]  # fmt: skip
+    lines = [
+        "| alpha | T | k | scores | " + " | ".join(OPERATORS) + " |",
+        "|---|---|---|---|" + "---|" * len(OPERATORS),
+    ]
     for alpha in alphas:
         for T in lengths:
             for k_kind in ("k=10", "k=0.15T"):

@@ -72,9 +72,17 @@ def measure(name: str, B: int, T: int, D: int, wrt: tuple[int, ...], reps: int) 
     compile_s = time.perf_counter() - tic
     mem = compiled.memory_analysis()
     peak = mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes
-    row = {"operator": name, "B": B, "T": T, "D": D, "k": k, "grad": "scores+x" if 0 in wrt
-           else "scores", "compile_s": compile_s, "memory_bytes": int(peak),
-           "temp_bytes": int(mem.temp_size_in_bytes)}  # fmt: skip
+    row = {
+        "operator": name,
+        "B": B,
+        "T": T,
+        "D": D,
+        "k": k,
+        "grad": "scores+x" if 0 in wrt else "scores",
+        "compile_s": compile_s,
+        "memory_bytes": int(peak),
+        "temp_bytes": int(mem.temp_size_in_bytes),
+    }
     if peak > MEMORY_CAP:
         return {**row, "best_s": None, "median_s": None}
     first = _timed(compiled, x, s)
@@ -161,9 +169,11 @@ def main() -> None:
                     r["floor_s"] = B * T * args.dim * 4 / bandwidth
                     rows.append(r)
                     t = f"{r['best_s'] * 1e3:9.1f} ms" if r["best_s"] else "  skipped"
-                    print(f"{name:18s} B={B} T={T:6d} d {r['grad']:8s} {t} compile "
-                          f"{r['compile_s']:.1f} s  mem {r['memory_bytes'] / 2**20:8.0f} MiB",
-                          flush=True)  # fmt: skip
+                    print(
+                        f"{name:18s} B={B} T={T:6d} d {r['grad']:8s} {t} compile "
+                        f"{r['compile_s']:.1f} s  mem {r['memory_bytes'] / 2**20:8.0f} MiB",
+                        flush=True,
+                    )
     order = {name: i for i, name in enumerate(OPERATORS)}
     rows.sort(key=lambda r: (order.get(r["operator"], len(order)), r["B"], r["T"], r["grad"]))
     lines = [
@@ -176,15 +186,25 @@ def main() -> None:
     ]
     for r in rows:
         torch = r.get("torch_s")
-        ms = (f"{r['best_s'] * 1e3:.1f} ({r['median_s'] * 1e3:.1f})" if r["best_s"]
-              else f"skipped (> {MEMORY_CAP / 2**30:.0f} GiB)")  # fmt: skip
+        ms = (
+            f"{r['best_s'] * 1e3:.1f} ({r['median_s'] * 1e3:.1f})"
+            if r["best_s"]
+            else f"skipped (> {MEMORY_CAP / 2**30:.0f} GiB)"
+        )
         ratio = f"{r['best_s'] / r['floor_s']:.1f}" if r["best_s"] else "-"
-        lines.append(f"| {r['operator']} | {r['B']} | {r['T']} | {r['grad']} | {ms} "
-                     f"| {r['floor_s'] * 1e3:.2f} | {ratio} | {r['compile_s']:.1f} "
-                     f"| {r['memory_bytes'] / 2**20:.0f} "
-                     f"| {f'{torch * 1e3:.1f}' if torch else 'not measured'} |")  # fmt: skip
-    lines += ["", "Scaling exponent (slope of log time on log T, T >= 1024):", "",
-              "| operator | B | grad to | exponent |", "|---|---|---|---|"]  # fmt: skip
+        lines.append(
+            f"| {r['operator']} | {r['B']} | {r['T']} | {r['grad']} | {ms} "
+            f"| {r['floor_s'] * 1e3:.2f} | {ratio} | {r['compile_s']:.1f} "
+            f"| {r['memory_bytes'] / 2**20:.0f} "
+            f"| {f'{torch * 1e3:.1f}' if torch else 'not measured'} |"
+        )
+    lines += [
+        "",
+        "Scaling exponent (slope of log time on log T, T >= 1024):",
+        "",
+        "| operator | B | grad to | exponent |",
+        "|---|---|---|---|",
+    ]
     for name in sorted({r["operator"] for r in rows}, key=lambda n: order.get(n, len(order))):
         for B in sorted({r["B"] for r in rows}):
             for grad in ("scores", "scores+x"):

@@ -50,8 +50,7 @@ class CompileCounter:
 def tvsum_shaped_videos(n_sources: int, dim: int = 1024, seed: int = 0) -> list[Video]:
     """40 videos with lengths 240..1182 (mean 711), random features and gtscore, 2-s shots
     (timing only)."""
-    return videos_of_lengths(np.linspace(240, 1182, 40).round().astype(int), n_sources, dim,
-                             seed)  # fmt: skip
+    return videos_of_lengths(np.linspace(240, 1182, 40).round().astype(int), n_sources, dim, seed)
 
 
 def videos_of_lengths(lengths, n_sources: int, dim: int = 1024, seed: int = 0) -> list[Video]:
@@ -62,16 +61,25 @@ def videos_of_lengths(lengths, n_sources: int, dim: int = 1024, seed: int = 0) -
         feats = tuple(rng.random((T, dim), dtype=np.float32) for _ in range(n_sources))
         starts = np.arange(0, T * 15, 60)
         shots = np.stack([starts, np.minimum(starts + 59, T * 15 - 1)], axis=1)
-        videos.append(Video(key=f"video_{i + 1}", features=feats, n_frames=int(T) * 15,
-                            picks=np.arange(T) * 15, change_points=shots,
-                            user_summary=np.zeros((1, T * 15)),
-                            gtscore=rng.random(T, dtype=np.float32)))  # fmt: skip
+        videos.append(
+            Video(
+                key=f"video_{i + 1}",
+                features=feats,
+                n_frames=int(T) * 15,
+                picks=np.arange(T) * 15,
+                change_points=shots,
+                user_summary=np.zeros((1, T * 15)),
+                gtscore=rng.random(T, dtype=np.float32),
+            )
+        )
     return videos
 
 
-HEADER = ("| backbone | regime | dtype | sources | videos | mean steps | epochs (with compiles) "
-          "| s / epoch (no compile) | compiles | buckets | peak RSS MiB | device |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+HEADER = (
+    "| backbone | regime | dtype | sources | videos | mean steps | epochs (with compiles) "
+    "| s / epoch (no compile) | compiles | buckets | peak RSS MiB | device |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
 
 
 def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
@@ -86,14 +94,17 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
     model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
     optimizer = make_optimizer_for(OptimizerSpec.from_config(config), model)
     step = make_train_step(TrainSpec.from_config(config))
-    bank = negatives_bank(TrainSpec.from_config(config), model, videos, buckets)  # once: the projector is frozen
+    bank = negatives_bank(
+        TrainSpec.from_config(config), model, videos, buckets
+    )  # once: the projector is frozen
     times, compiled = [], []
     bound = step.bind(model, optimizer)  # as csum.training.trainer.train_fold steps
     for epoch in range(epochs):
         before = counter.count
         tic = time.perf_counter()
-        batches = train_batches(videos, config.train.batch_size, buckets,
-                                np.random.default_rng(epoch))  # fmt: skip
+        batches = train_batches(
+            videos, config.train.batch_size, buckets, np.random.default_rng(epoch)
+        )
         for i, batch in enumerate(batches):
             loss = bound(batch, bank, step_key(0, 0, epoch * len(batches) + i))
         jax.block_until_ready(loss)
@@ -101,12 +112,14 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
         compiled.append(counter.count > before)
     steady = [t for t, c in zip(times, compiled, strict=True) if not c]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return (f"| {backbone} | {regime} | {dtype} | {len(videos[0].features)} x "
-            f"{videos[0].dims[0]} | {len(videos)} | {np.mean([v.n_steps for v in videos]):.0f} "
-            f"| {len(times)} ({sum(compiled)}) "
-            f"| {np.mean(steady) if steady else float('nan'):.2f} (min {min(steady or [0]):.2f}) "
-            f"| {counter.count} | {len(buckets)} | {peak:.0f} "
-            f"| {jax.devices()[0].device_kind} |")  # fmt: skip
+    return (
+        f"| {backbone} | {regime} | {dtype} | {len(videos[0].features)} x "
+        f"{videos[0].dims[0]} | {len(videos)} | {np.mean([v.n_steps for v in videos]):.0f} "
+        f"| {len(times)} ({sum(compiled)}) "
+        f"| {np.mean(steady) if steady else float('nan'):.2f} (min {min(steady or [0]):.2f}) "
+        f"| {counter.count} | {len(buckets)} | {peak:.0f} "
+        f"| {jax.devices()[0].device_kind} |"
+    )
 
 
 def main() -> None:
@@ -126,13 +139,28 @@ def main() -> None:
     print(HEADER, flush=True)
     for backbone in names:
         for regime in args.regimes.split(","):
-            cmd = [sys.executable, "-m", "benchmarks.train_speed", "--row", "--backbones",
-                   backbone, "--regimes", regime, "--epochs", str(args.epochs), "--dtype",
-                   args.dtype]  # fmt: skip
+            cmd = [
+                sys.executable,
+                "-m",
+                "benchmarks.train_speed",
+                "--row",
+                "--backbones",
+                backbone,
+                "--regimes",
+                regime,
+                "--epochs",
+                str(args.epochs),
+                "--dtype",
+                args.dtype,
+            ]
             out = subprocess.run(cmd, capture_output=True, text=True)
             rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
-            print(rows[-1] if rows else f"| {backbone} | {regime} | failed: "
-                  f"{out.stderr.strip().splitlines()[-1:]} |", flush=True)  # fmt: skip
+            print(
+                rows[-1]
+                if rows
+                else f"| {backbone} | {regime} | failed: {out.stderr.strip().splitlines()[-1:]} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

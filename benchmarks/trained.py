@@ -34,18 +34,26 @@ def train_and_score(
     """
     with tempfile.TemporaryDirectory() as workdir:
         config = load_config("tvsum_msva:synthetic,quick")
-        apply_overrides(config, {
-            "workdir": workdir, "data.synthetic_seed": "1", "train.epochs": str(epochs),
-            "data.folds": f"({','.join(map(str, folds))},)", "train.progress": "false",
-            **(overrides or {}),
-        })  # fmt: skip
+        apply_overrides(
+            config,
+            {
+                "workdir": workdir,
+                "data.synthetic_seed": "1",
+                "train.epochs": str(epochs),
+                "data.folds": f"({','.join(map(str, folds))},)",
+                "train.progress": "false",
+                **(overrides or {}),
+            },
+        )
         results = run_experiment(config)
         dataset = load_dataset(config)
         splits = load_splits(default_split_file("tvsum"), set(dataset))
         videos, scores = [], {}
         for f in folds:
             test = [dataset[k] for k in splits[f]["test_keys"]]
-            model = build_summarizer(ModelSpec.from_config(config), test[0].dims, seed=config.seed + f)
+            model = build_summarizer(
+                ModelSpec.from_config(config), test[0].dims, seed=config.seed + f
+            )
             optimizer = make_optimizer_for(OptimizerSpec.from_config(config), model)
             Checkpointer(f"{workdir}/fold_{f}/checkpoints").restore(model, optimizer)
             scores.update(predict_scores(model.backbone, test, 8, [64 * i for i in range(1, 40)]))

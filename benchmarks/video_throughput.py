@@ -92,8 +92,14 @@ def _measure(kind: str, path: str, seconds: float, queue, batch: int = 8) -> Non
             video_seconds = extract(path, extractor).n_steps * 0.5
         queue.put({"load_s": load})
     wall = time.perf_counter() - tic
-    queue.put({"kind": kind, "video_seconds": video_seconds, "wall_s": wall,
-               "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})  # fmt: skip
+    queue.put(
+        {
+            "kind": kind,
+            "video_seconds": video_seconds,
+            "wall_s": wall,
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
 
 
 def measure(kind: str, path: Path, seconds: float, batch: int = 8) -> dict:
@@ -120,8 +126,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import jax
 
-    path = Path(args.video) if args.video else Path("/tmp") / (
-        f"csum_bench_{args.minutes:g}min_{args.height}p.mp4")  # fmt: skip
+    path = (
+        Path(args.video)
+        if args.video
+        else Path("/tmp") / (f"csum_bench_{args.minutes:g}min_{args.height}p.mp4")
+    )
     kinds = args.extractors.split(",")
     needs_video = not path.is_file() and any(not k.endswith("-net") for k in kinds)
     write_s = make_video(path, args.minutes, args.height) if needs_video else 0.0
@@ -131,24 +140,35 @@ def main(argv=None) -> int:
         r = measure(kind, path, seconds, args.batch)
         r["rate"] = r["video_seconds"] / r["wall_s"]
         rows.append(r)
-        print(f"{kind:8s} {r['video_seconds']:7.0f} video s in {r['wall_s']:7.1f} s: "
-              f"{r['rate']:7.2f} video s / s, peak {r['peak_mib']:.0f} MiB",
-              flush=True)  # fmt: skip
+        print(
+            f"{kind:8s} {r['video_seconds']:7.0f} video s in {r['wall_s']:7.1f} s: "
+            f"{r['rate']:7.2f} video s / s, peak {r['peak_mib']:.0f} MiB",
+            flush=True,
+        )
     device = jax.devices()[0].device_kind
     if any(not k.endswith("-net") for k in kinds):
-        what = (f"Decoding and features of a generated {args.minutes:g}-minute {args.height}p "
-                f"H.264 video at 25 fps ({device}; `python -m benchmarks.video_throughput`); "
-                f"the video took {write_s:.0f} s to write.")  # fmt: skip
+        what = (
+            f"Decoding and features of a generated {args.minutes:g}-minute {args.height}p "
+            f"H.264 video at 25 fps ({device}; `python -m benchmarks.video_throughput`); "
+            f"the video took {write_s:.0f} s to write."
+        )
     else:
-        what = (f"Feature networks alone on random frames, {args.batch} steps a batch "
-                f"({device}; `python -m benchmarks.video_throughput "
-                f"--extractors={args.extractors} --batch={args.batch}`).")  # fmt: skip
-    lines = [what, "",
-             "| stage | video seconds | wall seconds | video s per wall s | peak memory MiB |",
-             "|---|---|---|---|---|"]  # fmt: skip
+        what = (
+            f"Feature networks alone on random frames, {args.batch} steps a batch "
+            f"({device}; `python -m benchmarks.video_throughput "
+            f"--extractors={args.extractors} --batch={args.batch}`)."
+        )
+    lines = [
+        what,
+        "",
+        "| stage | video seconds | wall seconds | video s per wall s | peak memory MiB |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['kind']} | {r['video_seconds']:.0f} | {r['wall_s']:.1f} | "
-                     f"{r['rate']:.2f} | {r['peak_mib']:.0f} |")  # fmt: skip
+        lines.append(
+            f"| {r['kind']} | {r['video_seconds']:.0f} | {r['wall_s']:.1f} | "
+            f"{r['rate']:.2f} | {r['peak_mib']:.0f} |"
+        )
     write_report(Path(args.out) / "video_throughput", "\n".join(lines), {"rows": rows}, indent=1)
     return 0
 

@@ -1,12 +1,12 @@
 """csum: self-supervised video summarization and highlight detection in JAX.
 
 ``csum.load(workdir)`` returns a trained run ready to score videos, features or eccv16 files
-(``csum.training.inference.Trained``); the rest lives in the submodules (``csum.topk``,
-``csum.objectives.contrastive``, ``csum.metrics.evaluation``, ``csum.model.contrast``, ``csum.data``, ...), each importable
-as an attribute after a plain ``import csum``.
+(``csum.training.inference.Trained``); the rest lives in the packages (``csum.topk``,
+``csum.objectives``, ``csum.model``, ``csum.training``, ``csum.data``, ...), whose modules
+are attributes after a plain ``import csum`` (``csum.model.contrast``).
 """
 
-import importlib
+from csum.lazy import submodule
 
 
 def __getattr__(name: str):
@@ -15,10 +15,4 @@ def __getattr__(name: str):
         from csum.training.inference import load
 
         return load
-    if not name.startswith("_"):
-        try:
-            return importlib.import_module(f"csum.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"csum.{name}":
-                raise
-    raise AttributeError(f"module 'csum' has no attribute {name!r}")
+    return submodule(__name__, name)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from experiments.config_loader import CONFIG_DIR, ConfigError, known_configs
 
-CATALOG = ("configs", "backbones", "operators", "studies", "protocols")
+CATALOG = ("configs", "backbones", "operators", "protocols")
 """Sections that ``catalog`` can list."""
 
 
@@ -37,34 +37,40 @@ def catalog(*sections: str) -> str:
             from experiments.configs.highlight_common import HIGHLIGHT_ARGS
             from experiments.configs.multimodal_common import QUERY_ARGS, TRANSCRIPT_ARGS
 
-            lines.append("configs (--config=NAME[:ARG,...], ARG comma-joined words; 'quick' is "
-                         "a small synthetic smoke run in every family):")  # fmt: skip
-            for family, words in (("summaries", ARGS),
-                                  ("highlights (youtube_*, tvsum_highlights_*)",
-                                   (*HIGHLIGHT_ARGS, "a backbone name")),
-                                  ("queries (qvhighlights_*)", QUERY_ARGS),
-                                  ("transcripts (transcripts_*)", TRANSCRIPT_ARGS)):  # fmt: skip
+            lines.append(
+                "configs (--config=NAME[:ARG,...], ARG comma-joined words; 'quick' is "
+                "a small synthetic smoke run in every family):"
+            )
+            for family, words in (
+                ("summaries", ARGS),
+                (
+                    "highlights (youtube_*, tvsum_highlights_*)",
+                    (*HIGHLIGHT_ARGS, "a backbone name"),
+                ),
+                ("queries (qvhighlights_*)", QUERY_ARGS),
+                ("transcripts (transcripts_*)", TRANSCRIPT_ARGS),
+            ):
                 lines.append(f"  words for {family}: {', '.join(words)}")
             lines += [f"  {n:<32} {d}" for n, d in config_descriptions().items()]
         elif section == "backbones":
             import backbones
 
-            lines.append("backbones (--config.backbone.name): "
-                         + ", ".join(backbones.BACKBONES.names()))  # fmt: skip
+            lines.append(
+                "backbones (--config.backbone.name): " + ", ".join(backbones.BACKBONES.names())
+            )
         elif section == "operators":
             from csum import topk
 
-            lines.append("top-k operators (--config.topk.name): "
-                         + ", ".join(topk.OPERATORS.names()))  # fmt: skip
-        elif section == "studies":
-            from experiments.study import known_studies
-
-            lines.append("studies (--study=NAME[:quick]): " + ", ".join(known_studies()))
+            lines.append(
+                "top-k operators (--config.topk.name): " + ", ".join(topk.OPERATORS.names())
+            )
         elif section == "protocols":
             from csum.metrics.evaluation import VARIANTS
 
-            lines.append("evaluation protocols (--config.eval.protocol): standard, or "
-                         "+-joined variants: " + ", ".join(VARIANTS))  # fmt: skip
+            lines.append(
+                "evaluation protocols (--config.eval.protocol): standard, or "
+                "+-joined variants: " + ", ".join(VARIANTS)
+            )
         else:
             raise ValueError(f"unknown catalog section {section!r}; known: {CATALOG}")
     return "\n".join(lines)
@@ -77,8 +83,14 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}; see {self.prog} --help\n")
 
 
-def make_parser(prog: str, doc: str, *sections: str, overrides: bool = True,
-                plugins: bool = True) -> argparse.ArgumentParser:  # fmt: skip
+def make_parser(
+    prog: str,
+    doc: str,
+    *sections: str,
+    overrides: bool = True,
+    plugins: bool = True,
+    names: str = "",
+) -> argparse.ArgumentParser:
     """A parser whose help is the module docstring, then the accepted names.
 
     Args:
@@ -88,13 +100,16 @@ def make_parser(prog: str, doc: str, *sections: str, overrides: bool = True,
         overrides: whether the command takes ``--config.a.b=V`` overrides.
         plugins: whether the command takes ``--import=MODULE`` (every command that builds
             or loads a model: a backbone of the user's own module can be named there).
+        names: more accepted names a command lists itself, before the sections.
     """
     if sys.argv and sys.argv[0].startswith("csum "):  # run as a ``csum`` subcommand
         prog = sys.argv[0]
-    epilog = catalog(*sections) if sections else None
+    epilog = "\n".join(part for part in (names, catalog(*sections)) if part) or None
     if overrides:
-        note = ("--config.a.b=V overrides any config field (typed by its default; a "
-                "misspelled field is an error listing the known ones).")  # fmt: skip
+        note = (
+            "--config.a.b=V overrides any config field (typed by its default; a "
+            "misspelled field is an error listing the known ones)."
+        )
         epilog = f"{note}\n\n{epilog}" if epilog else note
     parser = Parser(prog=prog, description=doc, formatter_class=HelpFormatter, epilog=epilog)
     if plugins:
@@ -109,9 +124,15 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action):
         text = action.help or ""
         default = action.default
-        if ("default" in text or action.required or default is None or isinstance(default, bool)
-                or (isinstance(default, list | str) and not default)
-                or default is argparse.SUPPRESS or not action.option_strings):  # fmt: skip
+        if (
+            "default" in text
+            or action.required
+            or default is None
+            or isinstance(default, bool)
+            or (isinstance(default, list | str) and not default)
+            or default is argparse.SUPPRESS
+            or not action.option_strings
+        ):
             return text
         return f"{text} (default: %(default)s)"
 
@@ -158,8 +179,9 @@ def import_plugins(modules: list[str]) -> None:
             raise ConfigError(f"--import={name}: {type(err).__name__}: {err}") from None
 
 
-def split_overrides(parser: argparse.ArgumentParser,
-                    argv: list[str]) -> tuple[argparse.Namespace, dict[str, str]]:  # fmt: skip
+def split_overrides(
+    parser: argparse.ArgumentParser, argv: list[str]
+) -> tuple[argparse.Namespace, dict[str, str]]:
     """Parses ``argv``; ``--config.a.b=V`` (or ``--config.a.b V``) become overrides.
 
     Anything else that the parser does not know is a usage error.
@@ -181,8 +203,11 @@ def split_overrides(parser: argparse.ArgumentParser,
     return args, overrides
 
 
-def run_command(parser: argparse.ArgumentParser, argv: list[str] | None,
-                body: Callable[[argparse.Namespace, dict[str, str]], int]) -> int:  # fmt: skip
+def run_command(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    body: Callable[[argparse.Namespace, dict[str, str]], int],
+) -> int:
     """Parses ``argv`` (default ``sys.argv[1:]``) and runs ``body(args, overrides)``.
 
     Returns the exit code instead of exiting, so that tests can call a command's ``main``:
@@ -215,56 +240,3 @@ def guarded(body: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume from the last epoch", file=sys.stderr)
         return 130
-
-
-COMMANDS = {
-    "run": ("experiments.run", "train and evaluate a config over its folds"),
-    "table1": ("experiments.table1", "every backbone, by CSUM and by its own supervision"),
-    "study": ("experiments.study", "an ablation study over folds and seeds"),
-    "table2": ("experiments.table2", "highlight detection per domain (the paper's Table 2)"),
-    "highlights": ("experiments.highlights", "highlights of your own features, without labels"),
-    "summarize": ("experiments.summarize", "summaries and highlights of your own video files"),
-    "multimodal": ("experiments.multimodal", "the multimodal systems, a table each"),
-    "evaluate": ("experiments.evaluate", "score a prediction file with a benchmark's protocol"),
-}
-"""``csum`` subcommands: ``{name: (module with main(argv), one line)}``; ``csum bench
-NAME`` runs ``benchmarks.NAME``."""
-
-
-def console(argv: list[str] | None = None) -> int:
-    """The ``csum`` console script: ``csum COMMAND [options]`` (``csum --help`` lists them)."""
-    import importlib
-    import pkgutil
-
-    argv = sys.argv[1:] if argv is None else argv
-    import benchmarks
-
-    benches = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
-                     if m.name != "trained")  # fmt: skip
-    if not argv or argv[0] in ("-h", "--help"):
-        lines = ["usage: csum COMMAND [options]   (csum COMMAND --help for its options)", "",
-                 "commands:"]  # fmt: skip
-        lines += [f"  {name:<8} {doc}" for name, (_, doc) in COMMANDS.items()]
-        lines.append(f"  bench    a benchmark: {', '.join(benches)}")
-        print("\n".join(lines))
-        return 0 if argv else 2
-    command, rest = argv[0], argv[1:]
-    if command == "bench":
-        if rest and rest[0] in ("-h", "--help"):
-            print(f"usage: csum bench NAME [options]   (csum bench NAME --help for its "
-                  f"options)\n\nbenchmarks: {', '.join(benches)}")  # fmt: skip
-            return 0
-        if not rest or rest[0] not in benches:
-            print(f"error: csum bench NAME, NAME one of {', '.join(benches)}", file=sys.stderr)
-            return 2
-        module, rest = f"benchmarks.{rest[0]}", rest[1:]
-    elif command in COMMANDS:
-        module = COMMANDS[command][0]
-    else:
-        known = ", ".join([*COMMANDS, "bench"])
-        print(f"error: unknown command {command!r}; known: {known}", file=sys.stderr)
-        return 2
-    main = importlib.import_module(module).main
-    sys.argv = [f"csum {command}", *rest]  # the benchmarks parse sys.argv themselves
-    code = main(rest) if command in COMMANDS else main()
-    return int(code or 0)

@@ -57,8 +57,11 @@ def umt_clip_ap(submission: list[dict], labels: dict, kind: str = "youtube") -> 
         truth = np.asarray(labels[vid][field], np.float64)
         scores = np.asarray(row["pred_saliency_scores"], np.float64)
         n = min(len(truth), len(scores))
-        ap = (trapezoid_ap(truth[:n] > 0, scores[:n]) if kind == "youtube"
-              else float(tvsum_top5_ap(truth[:n], scores[:n]).mean()))  # fmt: skip
+        ap = (
+            trapezoid_ap(truth[:n] > 0, scores[:n])
+            if kind == "youtube"
+            else float(tvsum_top5_ap(truth[:n], scores[:n]).mean())
+        )
         per_domain.setdefault(labels[vid].get("domain", ""), []).append(ap)
     means = {d: float(np.mean(v)) for d, v in per_domain.items()}
     out = {d: float(f"{100 * v:.2f}") for d, v in means.items()}
@@ -68,12 +71,15 @@ def umt_clip_ap(submission: list[dict], labels: dict, kind: str = "youtube") -> 
 
 def build_parser():
     parser = make_parser("python -m experiments.evaluate", __doc__, overrides=False)
-    parser.add_argument("--format", choices=FORMATS, default="qvhighlights",
-                        help="the benchmark protocol")  # fmt: skip
-    parser.add_argument("--submission", required=True, metavar="S.jsonl",
-                        help="predictions (jsonl, optionally .gz)")  # fmt: skip
-    parser.add_argument("--gt", required=True, metavar="GT.jsonl",
-                        help="ground truth (jsonl, optionally .gz)")  # fmt: skip
+    parser.add_argument(
+        "--format", choices=FORMATS, default="qvhighlights", help="the benchmark protocol"
+    )
+    parser.add_argument(
+        "--submission", required=True, metavar="S.jsonl", help="predictions (jsonl, optionally .gz)"
+    )
+    parser.add_argument(
+        "--gt", required=True, metavar="GT.jsonl", help="ground truth (jsonl, optionally .gz)"
+    )
     parser.add_argument(
         "--out",
         default="",

@@ -26,14 +26,18 @@ def build_parser():
 
 
 def markdown(result: dict, command: str) -> str:
-    lines = ["TVSum highlight detection, top-5 mAP % from the real annotations "
-             f"(`{command}`)", "",
-             "| category | human (test video) | random (test video) | human (all 5) | "
-             "random (all 5) |", "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"TVSum highlight detection, top-5 mAP % from the real annotations (`{command}`)",
+        "",
+        "| category | human (test video) | random (test video) | human (all 5) | random (all 5) |",
+        "|---|---|---|---|---|",
+    ]
     rows = {**result["per_category"], "mean": result["mean"]}
     for name, r in rows.items():
-        lines.append(f"| {name} | {100 * r['human_val']:.1f} | {100 * r['random_val']:.1f} | "
-                     f"{100 * r['human_all']:.1f} | {100 * r['random_all']:.1f} |")  # fmt: skip
+        lines.append(
+            f"| {name} | {100 * r['human_val']:.1f} | {100 * r['random_val']:.1f} | "
+            f"{100 * r['human_all']:.1f} | {100 * r['random_all']:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

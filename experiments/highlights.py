@@ -40,16 +40,32 @@ CLIP_SECONDS = 2.0
 
 def build_parser():
     parser = make_parser("python -m experiments.highlights", __doc__, "backbones")
-    parser.add_argument("--features", required=True, metavar="DIR",
-                        help="folder of {vid}_rgb.npy [+ {vid}_opt.npy] clip features")  # fmt: skip
-    parser.add_argument("--audio-dir", default="", metavar="DIR",
-                        help="folder of {vid}.npy audio features (the audio stream)")  # fmt: skip
-    parser.add_argument("--model", default="", metavar="RUN",
-                        help="a trained run's folder (default: train on these videos)")  # fmt: skip
+    parser.add_argument(
+        "--features",
+        required=True,
+        metavar="DIR",
+        help="folder of {vid}_rgb.npy [+ {vid}_opt.npy] clip features",
+    )
+    parser.add_argument(
+        "--audio-dir",
+        default="",
+        metavar="DIR",
+        help="folder of {vid}.npy audio features (the audio stream)",
+    )
+    parser.add_argument(
+        "--model",
+        default="",
+        metavar="RUN",
+        help="a trained run's folder (default: train on these videos)",
+    )
     parser.add_argument("--backbone", default="transformer", help="backbone to train")
     parser.add_argument("--epochs", type=int, default=20, help="contrastive epochs")
-    parser.add_argument("--ratio", type=float, default=0.15,
-                        help="share of each video in highlights (label-free Theta)")  # fmt: skip
+    parser.add_argument(
+        "--ratio",
+        type=float,
+        default=0.15,
+        help="share of each video in highlights (label-free Theta)",
+    )
     parser.add_argument("--theta", type=float, default=None, help="one absolute Theta")
     parser.add_argument("--sigma", type=float, default=1.0, help="Gaussian width in clips")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
@@ -65,8 +81,15 @@ def training_config(args, overrides, workdir: Path):
 
     words = [args.backbone] + (["audio"] if args.audio_dir else [])
     config = make_highlights("youtube", "user", ",".join(words))
-    apply_overrides(config, {"train.epochs": str(args.epochs), "seed": str(args.seed),
-                             "workdir": str(workdir), **overrides})  # fmt: skip
+    apply_overrides(
+        config,
+        {
+            "train.epochs": str(args.epochs),
+            "seed": str(args.seed),
+            "workdir": str(workdir),
+            **overrides,
+        },
+    )
     validate(config)
     return config
 
@@ -76,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         from experiments.config_loader import ConfigError
 
         if args.epochs < 1 or args.sigma < 0 or not 0 < args.ratio < 1:
-            raise ConfigError(f"--epochs={args.epochs} must be >= 1, --sigma={args.sigma} >= 0 "
-                              f"and --ratio={args.ratio} in (0, 1)")  # fmt: skip
+            raise ConfigError(
+                f"--epochs={args.epochs} must be >= 1, --sigma={args.sigma} >= 0 "
+                f"and --ratio={args.ratio} in (0, 1)"
+            )
         import backbones
 
         backbones.BACKBONES.get(args.backbone)
@@ -88,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         videos = read_features(args.features, args.audio_dir or None)
         if args.model:
             audio = bool(args.audio_dir)
-            model, items = load_model(args.model, [v.as_video(audio=audio)
-                                                   for v in videos.values()])  # fmt: skip
+            model, items = load_model(
+                args.model, [v.as_video(audio=audio) for v in videos.values()]
+            )
         else:
             model, items = train(config, list(videos.values()))
         write_highlights(model, videos, items, args, out)
@@ -99,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def load_run(run: str):
-    """``csum.load(run)`` for ``--model``: a ``csum.training.inference.Trained``, or one ``DataError``
-    line naming the run when it cannot be loaded."""
+    """``csum.load(run)`` for ``--model``: a ``csum.training.inference.Trained``, or one
+    ``DataError`` line naming the run when it cannot be loaded."""
     import csum
     from csum.data.errors import DataError
     from csum.training.checkpoint import CheckpointError
@@ -133,12 +159,16 @@ def train(config, videos):
     from csum.summarization.phases import train_phase
 
     if len(videos) < 2:
-        raise DataError(config.workdir, "training without labels contrasts a video with the "
-                        "others: give at least 2 videos, or --model=RUN")  # fmt: skip
+        raise DataError(
+            config.workdir,
+            "training without labels contrasts a video with the "
+            "others: give at least 2 videos, or --model=RUN",
+        )
     workdir = Path(config.workdir)
     audio = bool(config.highlights.audio)
-    model, (items,) = model_inputs(config, [[v.as_video(audio=audio) for v in videos]],
-                                   [workdir], audio=audio)  # fmt: skip
+    model, (items,) = model_inputs(
+        config, [[v.as_video(audio=audio) for v in videos]], [workdir], audio=audio
+    )
     return train_phase(config, "csum", items, workdir, model), items
 
 
@@ -150,8 +180,9 @@ def write_highlights(model, videos, items, args, out: Path) -> None:
     from csum.highlights.extract import budget_theta, segments, top_highlight
     from csum.training.predict import predict_scores
 
-    scores = predict_scores(model.backbone, items, 8,
-                            default_buckets(max(v.n_steps for v in items)))  # fmt: skip
+    scores = predict_scores(
+        model.backbone, items, 8, default_buckets(max(v.n_steps for v in items))
+    )
     out.mkdir(parents=True, exist_ok=True)
     rows, lines = (
         [],
@@ -161,12 +192,19 @@ def write_highlights(model, videos, items, args, out: Path) -> None:
         s = scores[vid]
         theta = args.theta if args.theta is not None else budget_theta(s, args.ratio, args.sigma)
         spans, values = segments(s, theta, args.sigma)
-        rows.append({"qid": vid, "vid": vid,
-                     "pred_relevant_windows": windows_in_seconds(spans, values),
-                     "pred_saliency_scores": [float(x) for x in s]})  # fmt: skip
+        rows.append(
+            {
+                "qid": vid,
+                "vid": vid,
+                "pred_relevant_windows": windows_in_seconds(spans, values),
+                "pred_saliency_scores": [float(x) for x in s],
+            }
+        )
         a, b = top_highlight(s, theta, args.sigma)
-        lines.append(f"| {vid} | {v.n_clips} | {a * CLIP_SECONDS:.0f}-{b * CLIP_SECONDS:.0f} | "
-                     f"{float(np.mean(s[a:b])):.3f} | {theta:.3f} |")  # fmt: skip
+        lines.append(
+            f"| {vid} | {v.n_clips} | {a * CLIP_SECONDS:.0f}-{b * CLIP_SECONDS:.0f} | "
+            f"{float(np.mean(s[a:b])):.3f} | {theta:.3f} |"
+        )
     with open(out / "highlights.jsonl", "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in rows)
     (out / "highlights.md").write_text("\n".join(lines) + "\n")

@@ -12,11 +12,11 @@ domain of the source, e.g. TVSum's 10 categories), over label seeds instead of f
 
 For every fold and label seed, the fold's training videos are all available without labels
 (the collection contrast and CSUM pre-training see them all); the first n of a seeded
-permutation of them are labelled (nested in n). Rows (``csum.summarization.label_curve``): ``random``,
-``contrast`` (the training-free collection contrast) and ``csum`` (no labels) at 0 labels;
-``supervised`` (from random weights) and ``finetuned`` (the fold's CSUM model, then the same
-supervised loss) at each n, every labelled run taking the optimizer steps of the
-all-labels run. Each point: mean and 95 % Student-t interval over folds and label seeds.
+permutation of them are labelled (nested in n). Rows (``csum.summarization.label_curve``):
+``random``, ``contrast`` (the training-free collection contrast) and ``csum`` (no labels) at 0
+labels; ``supervised`` (from random weights) and ``finetuned`` (the fold's CSUM model, then the same
+supervised loss) at each n, every labelled run taking the optimizer steps of the all-labels run.
+Each point: mean and 95 % Student-t interval over folds and label seeds.
 
 Writes ``label_curve_<config>.{md,json,png}`` under ``--out`` (the plot: labelled videos on
 a log axis, one line per method, intervals shaded) and its runs under
@@ -46,30 +46,50 @@ FULL = {"labels": "0,1,2,4,8,16,all", "label_seeds": "0,1,2", "folds": "0,1,2,3,
 
 def build_parser():
     parser = make_parser("python -m experiments.label_curve", __doc__, "configs")
-    parser.add_argument("--config", default="tvsum_msva:stock,small", metavar="NAME[:ARG,...]",
-                        help="a CSUM summarization config")  # fmt: skip
-    parser.add_argument("--labels", metavar="0,1,...,all",
-                        help=f"labelled training videos per point (default: {FULL['labels']}; "
-                        f"--quick: {QUICK['labels']})")  # fmt: skip
-    parser.add_argument("--label-seeds", metavar="0,1,2",
-                        help=f"seeds of which videos are labelled (default: "
-                        f"{FULL['label_seeds']}; --quick: {QUICK['label_seeds']})")  # fmt: skip
+    parser.add_argument(
+        "--config",
+        default="tvsum_msva:stock,small",
+        metavar="NAME[:ARG,...]",
+        help="a CSUM summarization config",
+    )
+    parser.add_argument(
+        "--labels",
+        metavar="0,1,...,all",
+        help=f"labelled training videos per point (default: {FULL['labels']}; "
+        f"--quick: {QUICK['labels']})",
+    )
+    parser.add_argument(
+        "--label-seeds",
+        metavar="0,1,2",
+        help=f"seeds of which videos are labelled (default: "
+        f"{FULL['label_seeds']}; --quick: {QUICK['label_seeds']})",
+    )
     parser.add_argument(
         "--folds", metavar="0,1,2,3,4", help=f"default: {FULL['folds']}; --quick: {QUICK['folds']}"
     )
-    parser.add_argument("--domains", metavar="A,B,...|all",
-                        help="highlight configs: the domains pooled in one curve (default: "
-                        "the config's own; all: every domain of its source)")  # fmt: skip
-    parser.add_argument("--combine", metavar="FILE.json,...",
-                        help="instead of measuring: one overview table and figure of curves "
-                        "already written (their .json files), as label_curves.{md,png} "
-                        "under --out")  # fmt: skip
-    parser.add_argument("--out", default="runs", metavar="DIR",
-                        help="where the table, the plot and the runs go")  # fmt: skip
-    parser.add_argument("--quick", action="store_true",
-                        help="the defaults of a quick curve (labels 0,1,4,all, label seeds "
-                        "0,1, fold 0, 6 epochs; highlights: 10 of the saliency loss); "
-                        "explicit options still apply")  # fmt: skip
+    parser.add_argument(
+        "--domains",
+        metavar="A,B,...|all",
+        help="highlight configs: the domains pooled in one curve (default: "
+        "the config's own; all: every domain of its source)",
+    )
+    parser.add_argument(
+        "--combine",
+        metavar="FILE.json,...",
+        help="instead of measuring: one overview table and figure of curves "
+        "already written (their .json files), as label_curves.{md,png} "
+        "under --out",
+    )
+    parser.add_argument(
+        "--out", default="runs", metavar="DIR", help="where the table, the plot and the runs go"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the defaults of a quick curve (labels 0,1,4,all, label seeds "
+        "0,1, fold 0, 6 epochs; highlights: 10 of the saliency loss); "
+        "explicit options still apply",
+    )
     return parser
 
 
@@ -111,15 +131,20 @@ def main(argv: list[str] | None = None) -> int:
         if config.task == "highlights":
             return highlight_curve(config, args, labels, seeds, slug)
         if args.domains:
-            raise ConfigError("--domains: only for highlight configs (youtube_*, "
-                              "tvsum_highlights_*)")  # fmt: skip
+            raise ConfigError(
+                "--domains: only for highlight configs (youtube_*, tvsum_highlights_*)"
+            )
         if config.task != "summarize" or config.train.regime != "csum":
-            raise ConfigError(f"--config={args.config}: expected a CSUM summarization config "
-                              "(e.g. tvsum_msva:stock,small) or a highlight one, not a "
-                              "supervised or multimodal one")  # fmt: skip
+            raise ConfigError(
+                f"--config={args.config}: expected a CSUM summarization config "
+                "(e.g. tvsum_msva:stock,small) or a highlight one, not a "
+                "supervised or multimodal one"
+            )
         if not config.backbone.contrast_input:
-            raise ConfigError("the label curve compares with the collection contrast: "
-                              "backbone.contrast_input must stay true")  # fmt: skip
+            raise ConfigError(
+                "the label curve compares with the collection contrast: "
+                "backbone.contrast_input must stay true"
+            )
         if max(folds) > 4:
             raise ConfigError(f"--folds={','.join(map(str, folds))}: the splits have folds 0-4")
         stem = Path(args.out) / f"label_curve_{slug}"
@@ -133,11 +158,15 @@ def highlight_curve(config, args, labels, seeds, slug: str) -> int:
     from csum.highlights import label_curve
 
     if config.highlights.regime != "csum":
-        raise ConfigError(f"--config={args.config}: the curve trains every regime itself; "
-                          "give the config without finetuned/scratch/supervised")  # fmt: skip
+        raise ConfigError(
+            f"--config={args.config}: the curve trains every regime itself; "
+            "give the config without finetuned/scratch/supervised"
+        )
     if args.folds:
-        raise ConfigError("--folds: a highlight domain has one split; the curve varies over "
-                          "--label-seeds (and --domains)")  # fmt: skip
+        raise ConfigError(
+            "--folds: a highlight domain has one split; the curve varies over "
+            "--label-seeds (and --domains)"
+        )
     known = label_curve.known_domains(config)
     if not args.domains:
         domains = [config.highlights.domain]
@@ -145,8 +174,10 @@ def highlight_curve(config, args, labels, seeds, slug: str) -> int:
         domains = known if args.domains == "all" else [d.strip() for d in args.domains.split(",")]
     unknown = [d for d in domains if d not in known]
     if unknown or not domains:
-        raise ConfigError(f"--domains={args.domains}: unknown domain(s) {unknown}; known: "
-                          f"{', '.join(known)} or all")  # fmt: skip
+        raise ConfigError(
+            f"--domains={args.domains}: unknown domain(s) {unknown}; known: "
+            f"{', '.join(known)} or all"
+        )
     name = config.name
     if len(domains) > 1:  # youtube_dog:synthetic -> youtube_all:synthetic
         base, _, words = config.name.partition(":")

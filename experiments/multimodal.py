@@ -50,52 +50,76 @@ from experiments.config_loader import ConfigError, apply_overrides, load_config
 SYSTEMS = {
     "visionary": {
         "paper": "004_… (VisionaryVids), QVHighlights",
-        "metrics": ("MR-full-mAP", "MR-full-mAP@0.5", "MR-full-R1@0.5", "MR-full-R1@0.7",
-                    "HL-min-VeryGood-mAP", "HL-min-VeryGood-Hit1"),
-        "rows": (("visionary, own loss", "qvhighlights_visionary", ""),
-                 ("visionary, CSUM then own loss", "qvhighlights_visionary", "finetuned"),
-                 ("visionary, CSUM alone (no labels)", "qvhighlights_visionary", "csum"),
-                 ("query-free transformer, saliency", "qvhighlights_transformer", "")),
+        "metrics": (
+            "MR-full-mAP",
+            "MR-full-mAP@0.5",
+            "MR-full-R1@0.5",
+            "MR-full-R1@0.7",
+            "HL-min-VeryGood-mAP",
+            "HL-min-VeryGood-Hit1",
+        ),
+        "rows": (
+            ("visionary, own loss", "qvhighlights_visionary", ""),
+            ("visionary, CSUM then own loss", "qvhighlights_visionary", "finetuned"),
+            ("visionary, CSUM alone (no labels)", "qvhighlights_visionary", "csum"),
+            ("query-free transformer, saliency", "qvhighlights_transformer", ""),
+        ),
         # 004_…, Table 1 (real QVHighlights val; MR mAP and HD mAP, the paper's columns)
-        "published": {"Moment-DETR": {"MR-full-mAP": 34.05, "HL-min-VeryGood-mAP": 37.67},
-                      "UMT": {"MR-full-mAP": 38.59, "HL-min-VeryGood-mAP": 39.85},
-                      "VisionaryVids": {"MR-full-mAP": 38.28, "HL-min-VeryGood-mAP": 39.12}},
+        "published": {
+            "Moment-DETR": {"MR-full-mAP": 34.05, "HL-min-VeryGood-mAP": 37.67},
+            "UMT": {"MR-full-mAP": 38.59, "HL-min-VeryGood-mAP": 39.85},
+            "VisionaryVids": {"MR-full-mAP": 38.28, "HL-min-VeryGood-mAP": 39.12},
+        },
     },
     "a2summ": {
         "paper": "000_… (A2Summ), video and transcript summarization",
         "runner": "transcripts",
         "metrics": ("video-cos", "video-AP", "R-1", "R-2", "R-L"),
-        "rows": (("a2summ, own loss", "transcripts_a2summ", ""),
-                 ("a2summ, CSUM then own loss", "transcripts_a2summ", "finetuned"),
-                 ("a2summ, CSUM alone (no labels)", "transcripts_a2summ", "csum"),
-                 ("video-only transformer, supervised", "transcripts_transformer", "")),
+        "rows": (
+            ("a2summ, own loss", "transcripts_a2summ", ""),
+            ("a2summ, CSUM then own loss", "transcripts_a2summ", "finetuned"),
+            ("a2summ, CSUM alone (no labels)", "transcripts_a2summ", "csum"),
+            ("video-only transformer, supervised", "transcripts_transformer", ""),
+        ),
         # 000_…, Table 1 (Daily Mail: ROUGE F1 % of the text summary; Cos % of the video)
-        "published": {"A2Summ (Daily Mail)": {"R-1": 44.11, "R-2": 20.31, "R-L": 35.92,
-                                              "video-cos": 70.20}},
+        "published": {
+            "A2Summ (Daily Mail)": {"R-1": 44.11, "R-2": 20.31, "R-L": 35.92, "video-cos": 70.20}
+        },
     },
     "mhms": {
         "paper": "001_… (MHMS), video and transcript summarization with a cover frame",
         "runner": "transcripts",
         "metrics": ("video-cos", "video-AP", "R-1", "R-2", "R-L", "cover-R@1", "cover-MAP"),
-        "rows": (("mhms, own loss", "transcripts_mhms", ""),
-                 ("mhms, CSUM then own loss", "transcripts_mhms", "finetuned"),
-                 ("video-only transformer, supervised", "transcripts_transformer", "")),
+        "rows": (
+            ("mhms, own loss", "transcripts_mhms", ""),
+            ("mhms, CSUM then own loss", "transcripts_mhms", "finetuned"),
+            ("video-only transformer, supervised", "transcripts_transformer", ""),
+        ),
         # 001_…, Table 4 (Daily Mail: ROUGE F1 %, Cos %) and Table 1 (VMSMO: the cover
         # frame's MAP and R10@1 among 10 candidates, in %)
-        "published": {"MHMS (Daily Mail)": {"R-1": 42.34, "R-2": 19.12, "R-L": 32.35,
-                                            "video-cos": 72.45},
-                      "MHMS (VMSMO cover)": {"cover-MAP": 69.3, "cover-R@1": 58.2}},
+        "published": {
+            "MHMS (Daily Mail)": {"R-1": 42.34, "R-2": 19.12, "R-L": 32.35, "video-cos": 72.45},
+            "MHMS (VMSMO cover)": {"cover-MAP": 69.3, "cover-R@1": 58.2},
+        },
     },
     "crosstask": {
         "paper": "003_… (Jiang and Mu), its localization module",
-        "metrics": ("MR-full-mAP", "MR-full-mAP@0.5", "MR-full-R1@0.5", "MR-full-R1@0.7",
-                    "HL-min-VeryGood-mAP", "HL-min-VeryGood-Hit1"),
-        "rows": (("crosstask_lm, own loss", "qvhighlights_crosstask_lm", ""),
-                 ("crosstask_lm, CSUM then own loss", "qvhighlights_crosstask_lm", "finetuned"),
-                 ("query-free transformer, saliency", "qvhighlights_transformer", "")),
+        "metrics": (
+            "MR-full-mAP",
+            "MR-full-mAP@0.5",
+            "MR-full-R1@0.5",
+            "MR-full-R1@0.7",
+            "HL-min-VeryGood-mAP",
+            "HL-min-VeryGood-Hit1",
+        ),
+        "rows": (
+            ("crosstask_lm, own loss", "qvhighlights_crosstask_lm", ""),
+            ("crosstask_lm, CSUM then own loss", "qvhighlights_crosstask_lm", "finetuned"),
+            ("query-free transformer, saliency", "qvhighlights_transformer", ""),
+        ),
         "published": {},  # the supplement has no results table; the main paper is not here
     },
-}  # fmt: skip
+}
 """Each system: its metrics, its rows ``(label, config, regime word)`` and the published
 numbers of its paper's table."""
 
@@ -127,8 +151,9 @@ def run_system(system: str, quick: bool, overrides: dict, out: Path) -> dict:
     "random": {metric: value}, "published"}``."""
     spec = SYSTEMS[system]
     run, format_result = runner(spec)
-    configs = [(label, row_config(name, word, quick, overrides, out))
-               for label, name, word in spec["rows"]]  # fmt: skip
+    configs = [
+        (label, row_config(name, word, quick, overrides, out)) for label, name, word in spec["rows"]
+    ]
     rows, random = {}, {}
     for label, config in configs:  # every config is checked before the first run
         result = run(config)
@@ -139,8 +164,13 @@ def run_system(system: str, quick: bool, overrides: dict, out: Path) -> dict:
         for m in spec["metrics"]:
             if m in result["random"]:
                 random.setdefault(m, result["random"][m])
-    return {"paper": spec["paper"], "metrics": list(spec["metrics"]), "rows": rows,
-            "random": random, "published": spec["published"]}  # fmt: skip
+    return {
+        "paper": spec["paper"],
+        "metrics": list(spec["metrics"]),
+        "rows": rows,
+        "random": random,
+        "published": spec["published"],
+    }
 
 
 def kept_tables(path: Path, data: str, overrides: dict, systems: list[str]) -> dict:
@@ -173,9 +203,13 @@ def markdown(result: dict) -> str:
         cell = lambda v: "" if v is None else f"{v:.2f}"  # noqa: E731
         for label, values in [*table["rows"].items(), ("random", table["random"])]:
             lines.append(f"| {label} | " + " | ".join(cell(values.get(m)) for m in metrics) + " |")
-        lines += ["", "Published (real data; not comparable with the synthetic rows, only "
-                  "their order is):", "", "| model | " + " | ".join(metrics) + " |",
-                  "|" + "---|" * (len(metrics) + 1)]  # fmt: skip
+        lines += [
+            "",
+            "Published (real data; not comparable with the synthetic rows, only their order is):",
+            "",
+            "| model | " + " | ".join(metrics) + " |",
+            "|" + "---|" * (len(metrics) + 1),
+        ]
         if not table["published"]:
             lines.append("| (none published for this setting) |" + " |" * len(metrics))
         for model, values in table["published"].items():
@@ -187,12 +221,19 @@ def markdown(result: dict) -> str:
 def build_parser():
     parser = make_parser("python -m experiments.multimodal", __doc__)
     parser.add_argument("--quick", action="store_true", help="small data, few epochs")
-    parser.add_argument("--systems", default=",".join(SYSTEMS), metavar="A,B",
-                        help=f"systems from {', '.join(SYSTEMS)}")  # fmt: skip
-    parser.add_argument("--out", default="runs", metavar="DIR",
-                        help="where multimodal_table.{md,json} and the runs go")  # fmt: skip
-    parser.add_argument("--json", default="", metavar="OUT.json",
-                        help="also write the JSON here")  # fmt: skip
+    parser.add_argument(
+        "--systems",
+        default=",".join(SYSTEMS),
+        metavar="A,B",
+        help=f"systems from {', '.join(SYSTEMS)}",
+    )
+    parser.add_argument(
+        "--out",
+        default="runs",
+        metavar="DIR",
+        help="where multimodal_table.{md,json} and the runs go",
+    )
+    parser.add_argument("--json", default="", metavar="OUT.json", help="also write the JSON here")
     return parser
 
 
@@ -201,15 +242,20 @@ def main(argv: list[str] | None = None) -> int:
         systems = [s for s in args.systems.split(",") if s]
         bad = sorted(set(systems) - set(SYSTEMS))
         if bad or not systems:
-            raise ConfigError(f"--systems={args.systems!r}: unknown {bad}; known: "
-                              f"{', '.join(SYSTEMS)}")  # fmt: skip
+            raise ConfigError(
+                f"--systems={args.systems!r}: unknown {bad}; known: {', '.join(SYSTEMS)}"
+            )
         out = Path(args.out)
         data = "synthetic, quick" if args.quick else "synthetic"
         tables = kept_tables(out / "multimodal_table.json", data, overrides, systems)
-        tables.update({s: run_system(s, args.quick, overrides, out / "multimodal_runs")
-                       for s in systems})  # fmt: skip
-        result = {"data": data, "systems": {s: tables[s] for s in SYSTEMS if s in tables},
-                  "overrides": overrides}  # fmt: skip
+        tables.update(
+            {s: run_system(s, args.quick, overrides, out / "multimodal_runs") for s in systems}
+        )
+        result = {
+            "data": data,
+            "systems": {s: tables[s] for s in SYSTEMS if s in tables},
+            "overrides": overrides,
+        }
         write_report(out / "multimodal_table", markdown(result), result)
         if args.json:
             path = Path(args.json)

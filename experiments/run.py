@@ -22,8 +22,9 @@ from experiments.config_loader import ConfigError, apply_overrides, load_config
 
 
 def build_parser():
-    parser = make_parser("python -m experiments.run", __doc__, "configs", "backbones",
-                         "operators", "protocols")  # fmt: skip
+    parser = make_parser(
+        "python -m experiments.run", __doc__, "configs", "backbones", "operators", "protocols"
+    )
     parser.add_argument(
         "--config",
         required=True,
@@ -55,8 +56,11 @@ def join_processes(config) -> None:
         if not rule.check(value, config):
             raise ConfigError(f"--config.distributed.{key}={value!r}: expected {rule.allowed}")
     try:
-        initialize(config.distributed.coordinator, config.distributed.num_processes,
-                   config.distributed.process_id)  # fmt: skip
+        initialize(
+            config.distributed.coordinator,
+            config.distributed.num_processes,
+            config.distributed.process_id,
+        )
     except (RuntimeError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ConfigError(f"distributed.enabled: could not join the processes: {first}") from None

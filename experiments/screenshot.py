@@ -33,10 +33,15 @@ def write_demo_videos(folder: Path) -> list[Path]:
     paths = []
     for name, seed in DEMO:
         rng = np.random.default_rng(seed)
-        scenes = [Scene(float(rng.uniform(4, 9)), tuple(int(c) for c in rng.integers(0, 256, 3)),
-                        PATTERNS[int(rng.integers(0, len(PATTERNS)))],
-                        float(rng.choice([0, 440, 660])))
-                  for _ in range(6)]  # fmt: skip
+        scenes = [
+            Scene(
+                float(rng.uniform(4, 9)),
+                tuple(int(c) for c in rng.integers(0, 256, 3)),
+                PATTERNS[int(rng.integers(0, len(PATTERNS)))],
+                float(rng.choice([0, 440, 660])),
+            )
+            for _ in range(6)
+        ]
         path = folder / f"{name}.mp4"
         if not path.is_file():
             write_video(path, scenes, fps=25, size=(180, 320))

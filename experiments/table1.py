@@ -47,8 +47,9 @@ PAPER = {  # CSUM paper Table 1, F1 % on real features: {backbone: {regime: (TVS
 """The transformer is not in the paper's Table 1 (UMT appears in its Table 2 only)."""
 
 
-def config_spec(dataset: str, backbone: str, regime: str, synthetic: bool, quick: bool,
-                family: str = "category") -> str:  # fmt: skip
+def config_spec(
+    dataset: str, backbone: str, regime: str, synthetic: bool, quick: bool, family: str = "category"
+) -> str:
     """``{dataset}_{backbone}[_supervised][:synthetic|stock,quick]``."""
     name = f"{dataset}_{backbone}" + ("_supervised" if regime == "supervised" else "")
     data = "stock" if family == "stock" else "synthetic"
@@ -60,10 +61,18 @@ def stem_name(dataset: str, family: str) -> str:
     return f"table1_{dataset}" + ("_stock" if family == "stock" else "")
 
 
-def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: list[int],
-              synthetic: bool, quick: bool, out: Path,
-              overrides: dict[str, str], family: str = "category",
-              data_seeds: list[int] | None = None) -> dict:  # fmt: skip
+def run_table(
+    dataset: str,
+    backbones: list[str],
+    regimes: list[str],
+    seeds: list[int],
+    synthetic: bool,
+    quick: bool,
+    out: Path,
+    overrides: dict[str, str],
+    family: str = "category",
+    data_seeds: list[int] | None = None,
+) -> dict:
     """Trains every (backbone, regime, data seed, seed); mean and std over the runs.
 
     ``data_seeds`` None: the configs' own data (one draw, runs under ``seed_S``).
@@ -96,8 +105,9 @@ def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: lis
     for (backbone, regime, data_seed, seed), job in zip(keys, jobs, strict=True):
         result = run_config(*job)
         result.pop("curve")
-        runs.append({"backbone": backbone, "regime": regime, "data_seed": data_seed,
-                     "seed": seed, **result})  # fmt: skip
+        runs.append(
+            {"backbone": backbone, "regime": regime, "data_seed": data_seed, "seed": seed, **result}
+        )
         print(
             f"table1 {dataset}: {backbone} {regime} data {data_seed} seed {seed}: F1 "
             f"{100 * result['f1']:.1f} tau {result['kendall_tau']:.3f}",
@@ -108,13 +118,20 @@ def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: lis
         for regime in regimes:
             rows = [r for r in runs if (r["backbone"], r["regime"]) == (backbone, regime)]
             paper = PAPER.get(backbone, {}).get(regime)
-            summary.append({"backbone": backbone, "regime": regime, **mean_std(rows),
-                            "paper_f1": paper[0 if dataset == "tvsum" else 1] if paper
-                            else None, **training_adds(rows)})  # fmt: skip
+            summary.append(
+                {
+                    "backbone": backbone,
+                    "regime": regime,
+                    **mean_std(rows),
+                    "paper_f1": paper[0 if dataset == "tvsum" else 1] if paper else None,
+                    **training_adds(rows),
+                }
+            )
     random = {m: float(np.mean([r["random"][m] for r in runs])) for m in ("f1", "spearman_rho")}
     for row in summary:  # CSUM's share of its backbone's supervised margin over random
-        sup = [s for s in summary if (s["backbone"], s["regime"]) == (row["backbone"],
-               "supervised")]  # fmt: skip
+        sup = [
+            s for s in summary if (s["backbone"], s["regime"]) == (row["backbone"], "supervised")
+        ]
         if row["regime"] == "csum" and sup:
             row["share_of_supervised"] = {
                 m: (row[f"{m}_mean"] - random[m]) / (sup[0][f"{m}_mean"] - random[m])
@@ -124,18 +141,35 @@ def run_table(dataset: str, backbones: list[str], regimes: list[str], seeds: lis
     if all("oracle" in r for r in runs):
         oracle = {m: float(np.mean([r["oracle"][m] for r in runs])) for m in ("f1", "spearman_rho")}
     alone = [r["contrast"] for r in runs if "contrast" in r]  # the input alone, no model
-    contrast = ({m: float(np.mean([a[m] for a in alone])) for m in ("f1", "spearman_rho")}
-                if alone else None)  # fmt: skip
+    contrast = (
+        {m: float(np.mean([a[m] for a in alone])) for m in ("f1", "spearman_rho")}
+        if alone
+        else None
+    )
     if contrast:  # its spread over the runs of one regime (each run has the same row)
-        first = [r["contrast"] for r in runs if r["regime"] == runs[0]["regime"]
-                 and r["backbone"] == runs[0]["backbone"]]  # fmt: skip
-        contrast.update({f"{m}_std": float(np.std([a[m] for a in first]))
-                         for m in ("f1", "spearman_rho")})  # fmt: skip
+        first = [
+            r["contrast"]
+            for r in runs
+            if r["regime"] == runs[0]["regime"] and r["backbone"] == runs[0]["backbone"]
+        ]
+        contrast.update(
+            {f"{m}_std": float(np.std([a[m] for a in first])) for m in ("f1", "spearman_rho")}
+        )
     data = ("stock" if family == "stock" else "synthetic") if synthetic else "real"
-    return {"dataset": dataset, "data": data, "quick": quick, "data_seeds": data_seeds,
-            "seeds": seeds, "overrides": overrides, "runs": runs, "summary": summary,
-            "random_f1": random["f1"], "random_rho": random["spearman_rho"],
-            "oracle": oracle, "contrast": contrast}  # fmt: skip
+    return {
+        "dataset": dataset,
+        "data": data,
+        "quick": quick,
+        "data_seeds": data_seeds,
+        "seeds": seeds,
+        "overrides": overrides,
+        "runs": runs,
+        "summary": summary,
+        "random_f1": random["f1"],
+        "random_rho": random["spearman_rho"],
+        "oracle": oracle,
+        "contrast": contrast,
+    }
 
 
 def training_adds(rows: list[dict]) -> dict:
@@ -163,32 +197,50 @@ def markdown(result: dict) -> str:
     head = ["backbone"]
     for regime in regimes:
         head += [f"{regime} F1 %", f"{regime} tau", f"{regime} rho", f"paper {regime} F1 %"]
-    lines = [f"Table 1 analogue: {result['dataset']} ({result['data']} data"
-             f"{', quick' if result['quick'] else ''}; seeds {result['seeds']}; overrides "
-             f"{result['overrides'] or 'none'}"
-             f"{'; generator seeds ' + str(draws) if draws else ''}"
-             f"; fold means, then mean ± std over seeds)", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]  # fmt: skip
+    lines = [
+        f"Table 1 analogue: {result['dataset']} ({result['data']} data"
+        f"{', quick' if result['quick'] else ''}; seeds {result['seeds']}; overrides "
+        f"{result['overrides'] or 'none'}"
+        f"{'; generator seeds ' + str(draws) if draws else ''}"
+        f"; fold means, then mean ± std over seeds)",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for backbone in dict.fromkeys(s["backbone"] for s in result["summary"]):
         cells = [backbone]
         for regime in regimes:
-            s = next(x for x in result["summary"]
-                     if (x["backbone"], x["regime"]) == (backbone, regime))  # fmt: skip
-            cells += [f"{100 * s['f1_mean']:.1f} ± {100 * s['f1_std']:.1f}",
-                      f"{s['kendall_tau_mean']:.3f} ± {s['kendall_tau_std']:.3f}",
-                      f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f}",
-                      "-" if s["paper_f1"] is None else f"{s['paper_f1']:.1f}"]  # fmt: skip
-        share = next((x.get("share_of_supervised") for x in result["summary"]
-                      if (x["backbone"], x["regime"]) == (backbone, "csum")), None)  # fmt: skip
+            s = next(
+                x for x in result["summary"] if (x["backbone"], x["regime"]) == (backbone, regime)
+            )
+            cells += [
+                f"{100 * s['f1_mean']:.1f} ± {100 * s['f1_std']:.1f}",
+                f"{s['kendall_tau_mean']:.3f} ± {s['kendall_tau_std']:.3f}",
+                f"{s['spearman_rho_mean']:.3f} ± {s['spearman_rho_std']:.3f}",
+                "-" if s["paper_f1"] is None else f"{s['paper_f1']:.1f}",
+            ]
+        share = next(
+            (
+                x.get("share_of_supervised")
+                for x in result["summary"]
+                if (x["backbone"], x["regime"]) == (backbone, "csum")
+            ),
+            None,
+        )
         if any("share_of_supervised" in x for x in result["summary"]):
-            cells.append(f"{100 * share['f1']:.0f} % / {100 * share['spearman_rho']:.0f} %"
-                         if share else "-")  # fmt: skip
+            cells.append(
+                f"{100 * share['f1']:.0f} % / {100 * share['spearman_rho']:.0f} %" if share else "-"
+            )
         for regime in regimes if adds else ():
-            a = next(x for x in result["summary"]
-                     if (x["backbone"], x["regime"]) == (backbone, regime)).get("adds")  # fmt: skip
-            cells.append(f"{100 * a['f1_mean']:+.1f} ± {100 * a['f1_std']:.1f} / "
-                         f"{a['spearman_rho_mean']:+.3f} ± {a['spearman_rho_std']:.3f}"
-                         if a else "-")  # fmt: skip
+            a = next(
+                x for x in result["summary"] if (x["backbone"], x["regime"]) == (backbone, regime)
+            ).get("adds")
+            cells.append(
+                f"{100 * a['f1_mean']:+.1f} ± {100 * a['f1_std']:.1f} / "
+                f"{a['spearman_rho_mean']:+.3f} ± {a['spearman_rho_std']:.3f}"
+                if a
+                else "-"
+            )
         lines.append("| " + " | ".join(cells) + " |")
     if any("share_of_supervised" in x for x in result["summary"]):
         lines[2] = lines[2] + " csum share of supervised margin (F1 / rho) |"
@@ -196,20 +248,29 @@ def markdown(result: dict) -> str:
     for regime in regimes if adds else ():
         lines[2] = lines[2] + f" {regime}: training adds (F1 / rho) |"
         lines[3] = lines[3] + "---|"
-    lines.append(f"\nRandom scores on the same folds: F1 {100 * result['random_f1']:.1f} %, rho "
-                 f"{result.get('random_rho', float('nan')):.3f}.")  # fmt: skip
+    lines.append(
+        f"\nRandom scores on the same folds: F1 {100 * result['random_f1']:.1f} %, rho "
+        f"{result.get('random_rho', float('nan')):.3f}."
+    )
     if result.get("oracle"):
-        lines.append(f"Oracle (ground-truth scores, same evaluation): F1 "
-                     f"{100 * result['oracle']['f1']:.1f} %, rho "
-                     f"{result['oracle']['spearman_rho']:.3f}.")  # fmt: skip
+        lines.append(
+            f"Oracle (ground-truth scores, same evaluation): F1 "
+            f"{100 * result['oracle']['f1']:.1f} %, rho "
+            f"{result['oracle']['spearman_rho']:.3f}."
+        )
     if result.get("contrast"):
         c = result["contrast"]
-        spread = (f" (± {100 * c['f1_std']:.1f} and ± {c['spearman_rho_std']:.3f} over the runs)"
-                  if "f1_std" in c else "")  # fmt: skip
-        lines.append(f"Collection contrast alone (the models' last input source as scores, no "
-                     f"training): F1 {100 * c['f1']:.1f} %, rho {c['spearman_rho']:.3f}{spread}. "
-                     f"'Training adds': the trained model minus this row, paired run by "
-                     f"run.")  # fmt: skip
+        spread = (
+            f" (± {100 * c['f1_std']:.1f} and ± {c['spearman_rho_std']:.3f} over the runs)"
+            if "f1_std" in c
+            else ""
+        )
+        lines.append(
+            f"Collection contrast alone (the models' last input source as scores, no "
+            f"training): F1 {100 * c['f1']:.1f} %, rho {c['spearman_rho']:.3f}{spread}. "
+            f"'Training adds': the trained model minus this row, paired run by "
+            f"run."
+        )
     lines.append("Paper numbers are on the real features.")
     return "\n".join(lines)
 
@@ -266,8 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         regimes = [r for r in args.regimes.split(",") if r]
         bad = sorted(set(regimes) - set(REGIMES))
         if bad or not regimes:
-            raise ConfigError(f"--regimes={args.regimes!r}: expected names from "
-                              f"{', '.join(REGIMES)}")  # fmt: skip
+            raise ConfigError(
+                f"--regimes={args.regimes!r}: expected names from {', '.join(REGIMES)}"
+            )
         import backbones as registry
 
         names = [b for b in args.backbones.split(",") if b]
@@ -277,8 +339,18 @@ def main(argv: list[str] | None = None) -> int:
         seeds = parse_seeds(args.seeds) if args.seeds else ([0] if args.quick else [0, 1, 2])
         out = Path(args.out)
         data_seeds = parse_seeds(args.data_seeds) if args.data_seeds else None
-        result = run_table(args.dataset, names, regimes, seeds, synthetic, args.quick, out,
-                           overrides, args.family, data_seeds)  # fmt: skip
+        result = run_table(
+            args.dataset,
+            names,
+            regimes,
+            seeds,
+            synthetic,
+            args.quick,
+            out,
+            overrides,
+            args.family,
+            data_seeds,
+        )
         stem = out / stem_name(args.dataset, args.family)
         write_report(stem, markdown(result), result)
         print(f"wrote {stem}.{{json,md}}")

@@ -34,8 +34,10 @@ from experiments.config_loader import ConfigError, apply_overrides, load_config
 
 ROWS = ("csum", "finetuned", "scratch", "csum_audio", "finetuned_audio", "scratch_audio")
 """Rows ours: a regime, ``_audio`` with the audio stream."""
-DEFAULT_ROWS = {"youtube": ("csum", "finetuned", "scratch", "finetuned_audio", "scratch_audio"),
-                "tvsum": ("csum", "finetuned", "scratch")}  # fmt: skip
+DEFAULT_ROWS = {
+    "youtube": ("csum", "finetuned", "scratch", "finetuned_audio", "scratch_audio"),
+    "tvsum": ("csum", "finetuned", "scratch"),
+}
 
 YOUTUBE_DOMAINS = ("dog", "gymnastics", "parkour", "skating", "skiing", "surfing")
 PAPER = {
@@ -54,10 +56,12 @@ PAPER = {
     ("CSUM UMT", "ours", True, True): (66.1, 75.1, 81.6, 71.9, 73.0, 82.8, 75.1),
 }
 """The CSUM paper's Table 2 (YouTube Highlights, mAP %, real features), row for row."""
-PAIRED = {"csum": ("CSUM UMT", "ours", False, False),
-          "finetuned": ("CSUM UMT", "ours", True, False),
-          "finetuned_audio": ("CSUM UMT", "ours", True, True),
-          "scratch_audio": ("UMT", "[25]", True, True)}  # fmt: skip
+PAIRED = {
+    "csum": ("CSUM UMT", "ours", False, False),
+    "finetuned": ("CSUM UMT", "ours", True, False),
+    "finetuned_audio": ("CSUM UMT", "ours", True, True),
+    "scratch_audio": ("UMT", "[25]", True, True),
+}
 """Our rows and the paper row each corresponds to."""
 
 
@@ -69,15 +73,32 @@ def domains(source: str) -> tuple[str, ...]:
     return CATEGORIES
 
 
-def cell_config(source: str, domain: str, row: str, backbone: str, synthetic: bool,
-                quick: bool, overrides: dict, out: Path, seed: int = 0):  # fmt: skip
+def cell_config(
+    source: str,
+    domain: str,
+    row: str,
+    backbone: str,
+    synthetic: bool,
+    quick: bool,
+    overrides: dict,
+    out: Path,
+    seed: int = 0,
+):
     """The validated config of one cell (a named config with the row's words) for one
     training seed."""
     from experiments.validate import validate
 
     regime, _, audio = row.partition("_")
-    words = [w for w, on in (("synthetic", synthetic), ("quick", quick), ("audio", audio),
-                             (regime, regime != "csum")) if on] + [backbone]  # fmt: skip
+    words = [
+        w
+        for w, on in (
+            ("synthetic", synthetic),
+            ("quick", quick),
+            ("audio", audio),
+            (regime, regime != "csum"),
+        )
+        if on
+    ] + [backbone]
     name = f"youtube_{domain}" if source == "youtube" else f"tvsum_highlights_{domain.lower()}"
     config = load_config(f"{name}:{','.join(words)}")
     # One work directory per domain and stream: the finetuned row resumes the csum row's
@@ -103,16 +124,19 @@ def human_and_random(config) -> tuple[float, float]:
     return float(human), float(rand)
 
 
-def run_table(source, rows, backbone, synthetic, quick, overrides, out: Path,
-              seeds=(0,)) -> dict:  # fmt: skip
+def run_table(source, rows, backbone, synthetic, quick, overrides, out: Path, seeds=(0,)) -> dict:
     """Every cell for every training seed (``seed``); a cell's value is the mean over the
     seeds, each seed's value is kept under ``per_seed``."""
     from csum.highlights.experiment import format_result, run_highlights
 
     names = domains(source)
     # every config is built and validated before the first run starts
-    configs = {(d, r, s): cell_config(source, d, r, backbone, synthetic, quick, overrides, out, s)
-               for s in seeds for d in names for r in rows}  # fmt: skip
+    configs = {
+        (d, r, s): cell_config(source, d, r, backbone, synthetic, quick, overrides, out, s)
+        for s in seeds
+        for d in names
+        for r in rows
+    }
     per_seed, random_ap, human, alone = {}, {}, {}, {}
     for (d, r, s), config in configs.items():
         result = run_highlights(config)
@@ -124,35 +148,54 @@ def run_table(source, rows, backbone, synthetic, quick, overrides, out: Path,
         if source == "tvsum" and d not in human:
             human[d], rand = human_and_random(config)
             random_ap[d] = [rand]  # many draws of the same test videos: seed-independent
-    cells = {r: {d: float(np.mean(v)) for d, v in by_domain.items()}
-             for r, by_domain in per_seed.items()}  # fmt: skip
-    return {"source": source, "backbone": backbone, "quick": quick,
-            "data": "synthetic" if synthetic else "user files", "domains": list(names),
-            "seeds": list(seeds), "rows": cells, "per_seed": per_seed,
-            "random": {d: float(np.mean(v)) for d, v in random_ap.items()}, "human": human,
-            "contrast": {d: float(np.mean(v)) for d, v in alone.items()},
-            "overrides": overrides}  # fmt: skip
+    cells = {
+        r: {d: float(np.mean(v)) for d, v in by_domain.items()} for r, by_domain in per_seed.items()
+    }
+    return {
+        "source": source,
+        "backbone": backbone,
+        "quick": quick,
+        "data": "synthetic" if synthetic else "user files",
+        "domains": list(names),
+        "seeds": list(seeds),
+        "rows": cells,
+        "per_seed": per_seed,
+        "random": {d: float(np.mean(v)) for d, v in random_ap.items()},
+        "human": human,
+        "contrast": {d: float(np.mean(v)) for d, v in alone.items()},
+        "overrides": overrides,
+    }
 
 
 def markdown(result: dict) -> str:
     names = result["domains"]
     metric = "top-5 mAP %" if result["source"] == "tvsum" else "clip AP % (UMT's protocol)"
     seeds = result.get("seeds", [0])
-    trained = (f"; mean of training seeds {', '.join(map(str, seeds))}, Avg ± its standard "
-               "deviation over the seeds" if len(seeds) > 1 else "")  # fmt: skip
-    lines = [f"Table 2 analogue: {result['source']}, {metric}, test videos of each domain "
-             f"({result['data']}{', quick' if result['quick'] else ''}; backbone "
-             f"{result['backbone']}{trained})", "",
-             "| row | labels | audio | " + " | ".join(names) + " | Avg |",
-             "|" + "---|" * (len(names) + 4)]  # fmt: skip
+    trained = (
+        f"; mean of training seeds {', '.join(map(str, seeds))}, Avg ± its standard "
+        "deviation over the seeds"
+        if len(seeds) > 1
+        else ""
+    )
+    lines = [
+        f"Table 2 analogue: {result['source']}, {metric}, test videos of each domain "
+        f"({result['data']}{', quick' if result['quick'] else ''}; backbone "
+        f"{result['backbone']}{trained})",
+        "",
+        "| row | labels | audio | " + " | ".join(names) + " | Avg |",
+        "|" + "---|" * (len(names) + 4),
+    ]
 
     def line(name, labels, audio, values, runs=None):
         values = [100 * values[d] for d in names]
         spread = ""
         if runs and len(seeds) > 1:  # the Avg of each seed, then their spread
             spread = f" ± {np.std(100 * np.mean([runs[d] for d in names], axis=0), ddof=1):.1f}"
-        return (f"| {name} | {labels} | {audio} | " + " | ".join(f"{v:.1f}" for v in values)
-                + f" | {np.mean(values):.1f}{spread} |")  # fmt: skip
+        return (
+            f"| {name} | {labels} | {audio} | "
+            + " | ".join(f"{v:.1f}" for v in values)
+            + f" | {np.mean(values):.1f}{spread} |"
+        )
 
     lines.append(line("random scores", "", "", result["random"]))
     if result["human"]:
@@ -163,22 +206,37 @@ def markdown(result: dict) -> str:
     for row, values in result["rows"].items():
         regime, _, audio = row.partition("_")
         labels = "no" if regime == "csum" else "yes"
-        lines.append(line(f"{regime} ({result['backbone']})", labels,
-                          "yes" if audio else "no", values,
-                          result.get("per_seed", {}).get(row)))  # fmt: skip
+        lines.append(
+            line(
+                f"{regime} ({result['backbone']})",
+                labels,
+                "yes" if audio else "no",
+                values,
+                result.get("per_seed", {}).get(row),
+            )
+        )
     if set(contrast) == set(names) and "csum" in result["rows"]:
         adds = {d: result["rows"]["csum"][d] - contrast[d] for d in names}
         lines.append(line("csum: training adds (csum minus contrast alone)", "", "", adds))
     if result["source"] == "youtube":
-        lines += ["", "The paper's Table 2 (real YouTube Highlights features, mAP %); rows that "
-                  "correspond to ours are marked with the row's name:", "",
-                  "| model | source | labels | audio | " + " | ".join(YOUTUBE_DOMAINS)
-                  + " | Avg | ours |", "|" + "---|" * (len(YOUTUBE_DOMAINS) + 6)]  # fmt: skip
+        lines += [
+            "",
+            "The paper's Table 2 (real YouTube Highlights features, mAP %); rows that "
+            "correspond to ours are marked with the row's name:",
+            "",
+            "| model | source | labels | audio | "
+            + " | ".join(YOUTUBE_DOMAINS)
+            + " | Avg | ours |",
+            "|" + "---|" * (len(YOUTUBE_DOMAINS) + 6),
+        ]
         for (model, src, sup, audio), values in PAPER.items():
             ours = [r for r, key in PAIRED.items() if key == (model, src, sup, audio)]
-            lines.append(f"| {model} | {src} | {'yes' if sup else 'no'} | "
-                         f"{'yes' if audio else 'no'} | " + " | ".join(f"{v:.1f}" for v in values)
-                         + f" | {', '.join(ours)} |")  # fmt: skip
+            lines.append(
+                f"| {model} | {src} | {'yes' if sup else 'no'} | "
+                f"{'yes' if audio else 'no'} | "
+                + " | ".join(f"{v:.1f}" for v in values)
+                + f" | {', '.join(ours)} |"
+            )
     return "\n".join(lines)
 
 
@@ -186,17 +244,27 @@ def build_parser():
     parser = make_parser("python -m experiments.table2", __doc__, "backbones")
     parser.add_argument("--source", default="youtube", choices=("youtube", "tvsum"))
     parser.add_argument("--synthetic", action="store_true", help="the built-in synthetic data")
-    parser.add_argument("--quick", action="store_true",
-                        help="small data, 6 + 10 epochs (implies --synthetic)")  # fmt: skip
+    parser.add_argument(
+        "--quick", action="store_true", help="small data, 6 + 10 epochs (implies --synthetic)"
+    )
     parser.add_argument("--backbone", default="transformer", help="a registered backbone")
-    parser.add_argument("--rows", default="", metavar="A,B",
-                        help=f"rows from {', '.join(ROWS)} (default: "
-                             f"youtube {','.join(DEFAULT_ROWS['youtube'])}; tvsum "
-                             f"{','.join(DEFAULT_ROWS['tvsum'])})")  # fmt: skip
-    parser.add_argument("--seeds", default="0", metavar="S,T",
-                        help="training seeds (config.seed); each cell is their mean")  # fmt: skip
-    parser.add_argument("--out", default="runs", metavar="DIR",
-                        help="where table2_SOURCE.{json,md} and the runs go")  # fmt: skip
+    parser.add_argument(
+        "--rows",
+        default="",
+        metavar="A,B",
+        help=f"rows from {', '.join(ROWS)} (default: "
+        f"youtube {','.join(DEFAULT_ROWS['youtube'])}; tvsum "
+        f"{','.join(DEFAULT_ROWS['tvsum'])})",
+    )
+    parser.add_argument(
+        "--seeds",
+        default="0",
+        metavar="S,T",
+        help="training seeds (config.seed); each cell is their mean",
+    )
+    parser.add_argument(
+        "--out", default="runs", metavar="DIR", help="where table2_SOURCE.{json,md} and the runs go"
+    )
     return parser
 
 
@@ -215,9 +283,16 @@ def main(argv: list[str] | None = None) -> int:
         if not seeds or len(set(seeds)) < len(seeds) or min(seeds) < 0:
             raise ConfigError(f"--seeds={args.seeds!r}: expected distinct seeds >= 0")
         out = Path(args.out)
-        result = run_table(args.source, rows, args.backbone, args.synthetic or args.quick,
-                           args.quick, overrides, out / f"table2_{args.source}",
-                           seeds)  # fmt: skip
+        result = run_table(
+            args.source,
+            rows,
+            args.backbone,
+            args.synthetic or args.quick,
+            args.quick,
+            overrides,
+            out / f"table2_{args.source}",
+            seeds,
+        )
         stem = out / f"table2_{args.source}"
         write_report(stem, markdown(result), result)
         print(f"wrote {stem}.{{json,md}}")

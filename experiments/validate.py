@@ -56,8 +56,15 @@ def one_of(names: tuple | Callable[[], tuple], bad: str = "bogus") -> Rule:
     return Rule(lambda v, c: v in now(), _Lazy(lambda: "one of " + ", ".join(map(str, now()))), bad)
 
 
-def number(low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
-           high_open: bool = False, integer: bool = False, bad: Any = None) -> Rule:  # fmt: skip
+def number(
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+    bad: Any = None,
+) -> Rule:
     """A finite number in a range (open or closed at either end)."""
 
     def check(v, c):
@@ -167,7 +174,7 @@ RULES: dict[str, Rule] = {
     "data.setting": one_of(_names("csum.summarization.experiment", "SETTINGS")),
     "data.others": Rule(
         lambda v, c: all(isinstance(p, str) and p for p in v), "a tuple of eccv16 file paths", ("",)
-    ),  # fmt: skip
+    ),
     "data.synthetic": flag(),
     "data.synthetic_dir": text(),
     "data.synthetic_seed": number(0, integer=True, bad=-1),
@@ -191,7 +198,7 @@ RULES: dict[str, Rule] = {
         _sources,
         _Lazy(lambda: "a non-empty tuple of source indices < len(data.feature_keys)"),
         (7,),
-    ),  # fmt: skip
+    ),
     "topk.name": one_of(_operators),
     "topk.ratio": number(0, 1, low_open=True, high_open=True, bad=1.5),
     "topk.scores": one_of(_names("csum.objectives.contrastive", "SCORES")),
@@ -212,17 +219,17 @@ RULES: dict[str, Rule] = {
         lambda v, c: isinstance(v, int) and v >= 0 and (v == 0 or c.train.batch_size % v == 0),
         "an integer >= 0 (0: all devices) that divides train.batch_size",
         3,
-    ),  # fmt: skip
+    ),
     "distributed.enabled": Rule(
         lambda v, c: isinstance(v, bool) and (not v or c.task == "summarize"),
         "true or false (true only for summarization configs; highlight runs use one host)",
         "maybe",
-    ),  # fmt: skip
+    ),
     "distributed.coordinator": Rule(
         lambda v, c: isinstance(v, str) and (v == "" or v.rpartition(":")[2].isdigit()),
         "host:port, or empty (from the environment)",
         "localhost",
-    ),  # fmt: skip
+    ),
     "distributed.num_processes": number(0, integer=True, bad=-1),
     "distributed.process_id": Rule(
         lambda v, c: (
@@ -232,7 +239,7 @@ RULES: dict[str, Rule] = {
         ),
         "an integer in [0, distributed.num_processes), or -1 (from the environment)",
         -2,
-    ),  # fmt: skip
+    ),
     "train.optimizer": one_of(_names("csum.training.optim", "OPTIMIZERS")),
     "train.lr": POSITIVE,
     "train.weight_decay": number(0),
@@ -256,7 +263,7 @@ RULES: dict[str, Rule] = {
         lambda v, c: isinstance(v, bool) and (not v or c.backbone.kwargs.get("audio", False)),
         "true only with a backbone that has an audio stream (backbone.kwargs.audio=true)",
         "maybe",
-    ),  # fmt: skip
+    ),
     "highlights.labels": any_text(),
     "highlights.video_dir": any_text(),
     "highlights.audio_dir": any_text(),
@@ -265,7 +272,7 @@ RULES: dict[str, Rule] = {
         lambda v, c: set(v) <= _highlight_spec_fields(c.highlights.source),
         "fields of HighlightSpec (youtube) or SyntheticSpec (tvsum)",
         {"bogus": 1},
-    ),  # fmt: skip
+    ),
     "highlights.holdout": number(0, 1, low_open=True, high_open=True, bad=1.0),
     "highlights.sigma": number(0, bad=-1.0),
     "highlights.random_draws": COUNT,
@@ -283,7 +290,7 @@ RULES: dict[str, Rule] = {
         lambda v, c: set(v) <= _fields("csum.multimodal.synthetic", "MultimodalSpec"),
         "fields of csum.multimodal.synthetic.MultimodalSpec",
         {"bogus": 1},
-    ),  # fmt: skip
+    ),
     "queries.windows": COUNT,
     "queries.finetune.epochs": COUNT,
     "queries.finetune.lr": POSITIVE,
@@ -300,7 +307,7 @@ RULES: dict[str, Rule] = {
         lambda v, c: set(v) <= _fields("csum.multimodal.synthetic", "MultimodalSpec"),
         "fields of csum.multimodal.synthetic.MultimodalSpec",
         {"bogus": 1},
-    ),  # fmt: skip
+    ),
     "transcripts.ratio": number(0, 1, low_open=True, high_open=True, bad=1.0),
     "transcripts.finetune.epochs": COUNT,
     "transcripts.finetune.lr": POSITIVE,
@@ -315,8 +322,9 @@ def _highlight_spec_fields(source: str) -> set[str]:
     from csum.data.synthetic import SyntheticSpec
     from csum.highlights.synthetic import HighlightSpec
 
-    return {f.name for f in dataclasses.fields(HighlightSpec if source == "youtube"
-                                               else SyntheticSpec)}  # fmt: skip
+    return {
+        f.name for f in dataclasses.fields(HighlightSpec if source == "youtube" else SyntheticSpec)
+    }
 
 
 def _fields(module: str, name: str) -> set[str]:
@@ -325,8 +333,13 @@ def _fields(module: str, name: str) -> set[str]:
     return {f.name for f in dataclasses.fields(getattr(importlib.import_module(module), name))}
 
 
-MAPPINGS = ("backbone.kwargs", "data.synthetic_overrides", "highlights.synthetic_overrides",
-            "queries.synthetic_overrides", "transcripts.synthetic_overrides")  # fmt: skip
+MAPPINGS = (
+    "backbone.kwargs",
+    "data.synthetic_overrides",
+    "highlights.synthetic_overrides",
+    "queries.synthetic_overrides",
+    "transcripts.synthetic_overrides",
+)
 """Config nodes checked as a whole, not leaf by leaf."""
 
 
@@ -361,18 +374,22 @@ def _check_backbone_kwargs(config) -> None:
         if "__init__" not in vars(base) or not takes_any:
             continue
         params = inspect.signature(base.__init__).parameters
-        named += [n for n, p in params.items()
-                  if p.kind is p.KEYWORD_ONLY and n != "rngs" and n not in named]  # fmt: skip
+        named += [
+            n
+            for n, p in params.items()
+            if p.kind is p.KEYWORD_ONLY and n != "rngs" and n not in named
+        ]
         takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
     for key in config.backbone.kwargs:
         if not takes_any and key not in named:
-            raise ConfigError(f"--config.backbone.kwargs.{key}: backbone "
-                              f"{config.backbone.name!r} takes {', '.join(named)}")  # fmt: skip
+            raise ConfigError(
+                f"--config.backbone.kwargs.{key}: backbone "
+                f"{config.backbone.name!r} takes {', '.join(named)}"
+            )
         rule = BACKBONE_KWARG_RULES.get(key)
         value = config.backbone.kwargs[key]
         if rule is not None and not rule.check(value, config):
-            raise ConfigError(f"--config.backbone.kwargs.{key}={value!r}: expected "
-                              f"{rule.allowed}")  # fmt: skip
+            raise ConfigError(f"--config.backbone.kwargs.{key}={value!r}: expected {rule.allowed}")
 
 
 def validate(config) -> None:

@@ -54,8 +54,11 @@ def check_human_row():
     (F1 54.0 with max over users, Otani et al. 2019), not against an earlier output."""
 
     def check(text: str) -> None:
-        row = re.search(r"\| standard \(F1 max\) \| human \(leave one out\) \| "
-                        r"([-\d.]+) \| ([-\d.]+) \| ([-\d.]+) \|", text)  # fmt: skip
+        row = re.search(
+            r"\| standard \(F1 max\) \| human \(leave one out\) \| "
+            r"([-\d.]+) \| ([-\d.]+) \| ([-\d.]+) \|",
+            text,
+        )
         assert row, text
         f1, tau, rho = (float(v) for v in row.groups())
         assert abs(f1 - 54.0) <= 0.5 and -1 <= tau <= 1 and -1 <= rho <= 1
@@ -90,8 +93,17 @@ def reevaluate():
         scores = run.score(videos)
         rank = run.config["eval"]["scores"] == "rank"
         protocol = parse_protocol(config.eval.protocol)
-        return mean_metrics([evaluate_video(as_quantiles(scores[v.key]) if rank else scores[v.key],
-                                            v, config.eval.f1_mode, config.topk.ratio, protocol)
-                             for v in videos])  # fmt: skip
+        return mean_metrics(
+            [
+                evaluate_video(
+                    as_quantiles(scores[v.key]) if rank else scores[v.key],
+                    v,
+                    config.eval.f1_mode,
+                    config.topk.ratio,
+                    protocol,
+                )
+                for v in videos
+            ]
+        )
 
     return compute

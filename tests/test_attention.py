@@ -35,8 +35,17 @@ def test_chunked_equals_dense(batch, aperture, rate):
     words = KEY_WORDS if rate else None
 
     def run(impl, q, k, v):
-        y = dot_product_attention(q, k, v, mask, aperture=aperture, dropout_rate=rate,
-                                  dropout_words=words, impl=impl, chunk=8)  # fmt: skip
+        y = dot_product_attention(
+            q,
+            k,
+            v,
+            mask,
+            aperture=aperture,
+            dropout_rate=rate,
+            dropout_words=words,
+            impl=impl,
+            chunk=8,
+        )
         return _valid(y, mask)
 
     dense, chunked = run("dense", q, k, v), run("chunked", q, k, v)
@@ -88,8 +97,9 @@ def test_backbones_long_path_equals_dense(name):
     scores = {}
     for impl in ("dense", "chunked"):
         kw = {"aperture": 50} if name == "msva" else {}
-        model = backbones.build(name, (16,), rngs=nnx.Rngs(0), attention=impl,
-                                attention_chunk=64, **kw)  # fmt: skip
+        model = backbones.build(
+            name, (16,), rngs=nnx.Rngs(0), attention=impl, attention_chunk=64, **kw
+        )
         nnx.reseed(model, dropout=7)
         scores[impl] = model(feats, mask)
     np.testing.assert_allclose(scores["chunked"], scores["dense"], rtol=1e-5, atol=1e-6)
@@ -100,9 +110,10 @@ def test_cudnn_matches_chunked():
     # bfloat16 inputs on both paths; the kernels sum in different orders, so the tolerance
     # is bfloat16's (8 bits of mantissa: relative steps of 2^-8).
     q, k, v, mask = _inputs((2, 4), 1000, d=64)
-    run = {impl: _valid(dot_product_attention(q, k, v, mask, impl=impl,
-                                              dtype=jnp.bfloat16), mask)
-           for impl in ("chunked", "cudnn")}  # fmt: skip
+    run = {
+        impl: _valid(dot_product_attention(q, k, v, mask, impl=impl, dtype=jnp.bfloat16), mask)
+        for impl in ("chunked", "cudnn")
+    }
     np.testing.assert_allclose(run["cudnn"], run["chunked"], rtol=2e-2, atol=2e-2)
 
 
@@ -132,8 +143,9 @@ def test_structured_mask_chunked_equals_dense(rate):
         return jnp.broadcast_to(_checker(r, jnp.arange(50)), (3, r.shape[0], 50))
 
     def run(impl, q, k, v):
-        y = dot_product_attention(q, k, v, mask, rows=rows, dropout_rate=rate,
-                                  dropout_words=words, impl=impl, chunk=8)  # fmt: skip
+        y = dot_product_attention(
+            q, k, v, mask, rows=rows, dropout_rate=rate, dropout_words=words, impl=impl, chunk=8
+        )
         return _valid(y, mask)
 
     # known answer: the dense path with the mask folded into the logits by hand
@@ -141,14 +153,13 @@ def test_structured_mask_chunked_equals_dense(rate):
     allowed = _checker(jnp.arange(50), jnp.arange(50))[None, None] & mask[:, None, None]
     want = jnp.einsum("bhts,bhsd->bhtd", jax.nn.softmax(jnp.where(allowed, logits, -1e9)), v)
     if not rate:
-        np.testing.assert_allclose(run("dense", q, k, v), _valid(want, mask), rtol=1e-5,
-                                   atol=1e-6)  # fmt: skip
-    np.testing.assert_allclose(run("chunked", q, k, v), run("dense", q, k, v), rtol=1e-5,
-                               atol=1e-5)  # fmt: skip
+        np.testing.assert_allclose(run("dense", q, k, v), _valid(want, mask), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(run("chunked", q, k, v), run("dense", q, k, v), rtol=1e-5, atol=1e-5)
 
     def grads(impl):
-        return jax.grad(lambda q, k, v: jnp.sum(jnp.sin(run(impl, q, k, v))),
-                        argnums=(0, 1, 2))(q, k, v)  # fmt: skip
+        return jax.grad(lambda q, k, v: jnp.sum(jnp.sin(run(impl, q, k, v))), argnums=(0, 1, 2))(
+            q, k, v
+        )
 
     for a, b in zip(grads("chunked"), grads("dense"), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
@@ -173,8 +184,15 @@ def test_a2summ_long_path_equals_dense():
     inputs = _a2summ_inputs(2, 150, 12)
     out = {}
     for impl in ("dense", "chunked"):
-        model = backbones.build("a2summ", (16,), rngs=nnx.Rngs(0), text_dim=8, dim=16,
-                                attention=impl, attention_chunk=32)  # fmt: skip
+        model = backbones.build(
+            "a2summ",
+            (16,),
+            rngs=nnx.Rngs(0),
+            text_dim=8,
+            dim=16,
+            attention=impl,
+            attention_chunk=32,
+        )
         nnx.reseed(model, dropout=7)
         o = nnx.jit(lambda m, *x: m(*x))(model, *inputs)
         out[impl] = (o.scores, o.sentences)
@@ -188,9 +206,10 @@ def test_transcript_backbones_training_memory_is_linear(name):
     # one sentence per 16 steps: XLA's temporaries grow 4x from 512 to 2,048 steps when
     # memory is linear (16x for A2Summ's dense mask, 14x measured for MHMS's decoder
     # before its steps were rematerialised).
-    kwargs = {"a2summ": dict(dim=16, attention="auto", attention_dense_max=256,
-                             attention_chunk=128),
-              "mhms": dict(hidden=16, align=8)}[name]  # fmt: skip
+    kwargs = {
+        "a2summ": dict(dim=16, attention="auto", attention_dense_max=256, attention_chunk=128),
+        "mhms": dict(hidden=16, align=8),
+    }[name]
     model = backbones.build(name, (16,), rngs=nnx.Rngs(0), text_dim=8, **kwargs)
     grad = nnx.jit(nnx.grad(lambda m, *inputs: jnp.sum(m(*inputs).scores)))
 

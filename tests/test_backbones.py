@@ -26,11 +26,13 @@ KWARGS = {
     "mhms": {"hidden": 8, "heads": 4, "text_dim": 5, "align": 8, "window": 2},
 }
 NAMES = list(KWARGS)
-QUERY = {"query": jax.random.normal(jax.random.key(9), (2, 4, 5)),
-         "query_mask": jnp.array([[True] * 4, [True, True, False, False]]),
-         "text": jax.random.normal(jax.random.key(8), (2, 3, 5)),
-         "text_mask": jnp.array([[True] * 3, [True, True, False]]),
-         "text_spans": jnp.array([[[0, 4], [4, 9], [9, 12]], [[0, 3], [3, 7], [0, 0]]])}  # fmt: skip
+QUERY = {
+    "query": jax.random.normal(jax.random.key(9), (2, 4, 5)),
+    "query_mask": jnp.array([[True] * 4, [True, True, False, False]]),
+    "text": jax.random.normal(jax.random.key(8), (2, 3, 5)),
+    "text_mask": jnp.array([[True] * 3, [True, True, False]]),
+    "text_spans": jnp.array([[[0, 4], [4, 9], [9, 12]], [[0, 3], [3, 7], [0, 0]]]),
+}
 """Every named stream (each backbone is handed the ones it reads)."""
 
 
@@ -133,8 +135,7 @@ def test_sinusoidal_positions_known_values():
 
     p = sinusoidal_positions(3, 4)
     np.testing.assert_allclose(p[0], [0, 1, 0, 1], atol=1e-7)
-    np.testing.assert_allclose(p[2], [np.sin(2), np.cos(2), np.sin(0.02), np.cos(0.02)],
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(p[2], [np.sin(2), np.cos(2), np.sin(0.02), np.cos(0.02)], atol=1e-6)
 
 
 def test_sincos_2d_known_values():

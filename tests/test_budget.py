@@ -173,15 +173,30 @@ def test_bank_of_every_training_video_leaves_out_the_batch_and_is_padding_free(s
     emb, present = video_bank(model, videos, 4, buckets)
     assert emb.shape[0] % 64 == 0 and int(present.sum()) == len(videos)
     batch = collate(videos[:4], 4, buckets, index=[0, 1, 2, 3])
-    with_bank = csum_loss(model, batch, ratio=0.15, tau=0.5, operator="successive_halving",
-                          operator_kwargs={}, bank=(emb, present))  # fmt: skip
+    with_bank = csum_loss(
+        model,
+        batch,
+        ratio=0.15,
+        tau=0.5,
+        operator="successive_halving",
+        operator_kwargs={},
+        bank=(emb, present),
+    )
     # The same loss with the bank's other videos (4..) given by hand as a smaller bank, to
     # a batch whose slots name no bank row (index -1).
     others = (emb[4 : len(videos)], jnp.ones(len(videos) - 4, bool))
     anonymous = collate(videos[:4], 4, buckets)
-    by_hand = csum_loss(model, anonymous, ratio=0.15, tau=0.5, operator="successive_halving",
-                        operator_kwargs={}, bank=others)  # fmt: skip
+    by_hand = csum_loss(
+        model,
+        anonymous,
+        ratio=0.15,
+        tau=0.5,
+        operator="successive_halving",
+        operator_kwargs={},
+        bank=others,
+    )
     np.testing.assert_allclose(with_bank, by_hand, rtol=1e-5)
-    plain = csum_loss(model, batch, ratio=0.15, tau=0.5, operator="successive_halving",
-                      operator_kwargs={})  # fmt: skip
+    plain = csum_loss(
+        model, batch, ratio=0.15, tau=0.5, operator="successive_halving", operator_kwargs={}
+    )
     assert float(with_bank) > float(plain)  # more negatives, a larger loss

@@ -43,8 +43,9 @@ def _npy_dir(path, annotations):
 
 
 def test_tvsum_round_trip(tmp_path, tvsum):
-    out = build.build_dataset("tvsum", _npy_dir(tmp_path / "f", tvsum), tmp_path / "t.h5",
-                              annotations=tvsum)  # fmt: skip
+    out = build.build_dataset(
+        "tvsum", _npy_dir(tmp_path / "f", tvsum), tmp_path / "t.h5", annotations=tvsum
+    )
     videos = load_eccv16(out)
     assert list(videos) == ["video_1", "video_2", "video_3"]
     for a, v in zip(tvsum, videos.values(), strict=True):
@@ -96,8 +97,9 @@ def test_h5_source_matches_npy_source(tmp_path, tvsum, summe):
 
 
 def test_summe_round_trip(tmp_path, summe):
-    out = build.build_dataset("summe", _npy_dir(tmp_path / "f", summe), tmp_path / "s.h5",
-                              annotations=summe)  # fmt: skip
+    out = build.build_dataset(
+        "summe", _npy_dir(tmp_path / "f", summe), tmp_path / "s.h5", annotations=summe
+    )
     videos = list(load_eccv16(out).values())
     for a, v in zip(summe, videos, strict=True):
         np.testing.assert_array_equal(v.user_summary, a.user_scores > 0)
@@ -122,8 +124,19 @@ def test_builder_errors_name_file_video_and_key(tmp_path, tvsum):
         build.build_dataset("tvsum", feats, tmp_path / "o.h5", annotations=[a])
     with pytest.raises(DataError, match="features not found"):
         build.build_dataset("tvsum", tmp_path / "nope", tmp_path / "o.h5", annotations=[a])
-    assert build.main(["--dataset", "tvsum", "--features", str(tmp_path / "nope"),
-                       "--out", str(tmp_path / "o.h5")]) == 2  # fmt: skip
+    assert (
+        build.main(
+            [
+                "--dataset",
+                "tvsum",
+                "--features",
+                str(tmp_path / "nope"),
+                "--out",
+                str(tmp_path / "o.h5"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_attach_tvsum_scores_checks_frames(tmp_path, tvsum):
@@ -133,8 +146,11 @@ def test_attach_tvsum_scores_checks_frames(tmp_path, tvsum):
     video = dataclasses.replace(video, name="")  # an eccv16 TVSum file names no video
     attached = attach_tvsum_scores({"video_2": video}, "x.h5", anns)["video_2"]
     np.testing.assert_array_equal(attached.user_scores, anns[1].user_scores)
-    with pytest.raises(DataError, match=r"x.h5: video 'video_3': key 'n_frames': n_frames is "
-                       r"4688 but TVSum video J0nA4VgnoCo has 14019 annotated frames"):  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"x.h5: video 'video_3': key 'n_frames': n_frames is "
+        r"4688 but TVSum video J0nA4VgnoCo has 14019 annotated frames",
+    ):
         attach_tvsum_scores({"video_3": video}, "x.h5", anns)
     with pytest.raises(DataError, match="cannot match to a TVSum video"):
         attach_tvsum_scores({"clip_a": video}, "x.h5", anns)
@@ -149,8 +165,9 @@ def test_real_tvsum_loader_attaches_raw_scores(tmp_path):
     videos = []
     for i, a in enumerate(anns):
         shots = [[0, a.n_frames // 2], [a.n_frames // 2 + 1, a.n_frames - 1]]
-        v = build.annotated_video(a, "tvsum", f"video_{i + 1}", shots,
-                                  (_scene_features(a.n_frames, i),))  # fmt: skip
+        v = build.annotated_video(
+            a, "tvsum", f"video_{i + 1}", shots, (_scene_features(a.n_frames, i),)
+        )
         videos.append(dataclasses.replace(v, user_scores=None, name=""))
     write_eccv16(tmp_path / "eccv16_dataset_tvsum_google_pool5.h5", videos)
     config = load_config("tvsum_msva")

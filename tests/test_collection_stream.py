@@ -17,8 +17,12 @@ KEYS = FEATURE_KEYS[:2]
 def collection(small_videos, tmp_path_factory):
     """The small set without labels: one file, and the same videos in two shards."""
     root = tmp_path_factory.mktemp("collection")
-    videos = [dataclasses.replace(v, user_summary=None, user_scores=None, gtscore=None,
-                                  features=v.features[:2]) for v in small_videos.values()]  # fmt: skip
+    videos = [
+        dataclasses.replace(
+            v, user_summary=None, user_scores=None, gtscore=None, features=v.features[:2]
+        )
+        for v in small_videos.values()
+    ]
     write_eccv16(root / "whole.h5", videos, KEYS)
     write_eccv16(root / "shards" / "part_0.h5", videos[:5], KEYS)
     write_eccv16(root / "shards" / "part_1.h5", videos[5:], KEYS)
@@ -26,15 +30,23 @@ def collection(small_videos, tmp_path_factory):
 
 
 def _argv(root, workdir, *extra):
-    return ["--config=tvsum_vslstm:synthetic,quick", f"--config.workdir={workdir}",
-            f"--config.data.feature_keys={KEYS}", "--config.backbone.contrast_input=false",
-            "--config.loss.negatives=all", "--config.projector.normalize=standardize",
-            "--config.data.folds=()", "--config.train.epochs=2", "--config.train.progress=false",
-            *extra]  # fmt: skip
+    return [
+        "--config=tvsum_vslstm:synthetic,quick",
+        f"--config.workdir={workdir}",
+        f"--config.data.feature_keys={KEYS}",
+        "--config.backbone.contrast_input=false",
+        "--config.loss.negatives=all",
+        "--config.projector.normalize=standardize",
+        "--config.data.folds=()",
+        "--config.train.epochs=2",
+        "--config.train.progress=false",
+        *extra,
+    ]
 
 
-def test_streamed_shards_train_as_the_whole_collection_in_memory(collection, tmp_path,
-                                                                 monkeypatch, capsys):  # fmt: skip
+def test_streamed_shards_train_as_the_whole_collection_in_memory(
+    collection, tmp_path, monkeypatch, capsys
+):
     whole = tmp_path / "whole"
     assert main(_argv(collection, whole, f"--config.data.file={collection / 'whole.h5'}")) == 0
     # the streamed run never loads a data set whole
@@ -45,8 +57,12 @@ def test_streamed_shards_train_as_the_whole_collection_in_memory(collection, tmp
 
     monkeypatch.setattr(csum.summarization.experiment, "load_dataset", refuse)
     streamed = tmp_path / "streamed"
-    argv = _argv(collection, streamed, f"--config.data.file={collection / 'shards' / '*.h5'}",
-                 "--config.data.stream=true")  # fmt: skip
+    argv = _argv(
+        collection,
+        streamed,
+        f"--config.data.file={collection / 'shards' / '*.h5'}",
+        "--config.data.stream=true",
+    )
     assert main(argv) == 0, capsys.readouterr().err
     assert "12 unlabelled videos" in capsys.readouterr().out
 
@@ -71,8 +87,13 @@ def test_streamed_shards_train_as_the_whole_collection_in_memory(collection, tmp
     ],
 )
 def test_what_a_stream_cannot_do_is_one_line(collection, tmp_path, extra, pattern, capsys):
-    argv = _argv(collection, tmp_path / "w", f"--config.data.file={collection / 'whole.h5'}",
-                 "--config.data.stream=true", *extra)  # fmt: skip
+    argv = _argv(
+        collection,
+        tmp_path / "w",
+        f"--config.data.file={collection / 'whole.h5'}",
+        "--config.data.stream=true",
+        *extra,
+    )
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and pattern in err, err
@@ -81,20 +102,31 @@ def test_what_a_stream_cannot_do_is_one_line(collection, tmp_path, extra, patter
 
 def test_bad_shards_are_one_line(collection, small_videos, tmp_path, capsys):
     videos = [dataclasses.replace(v, features=v.features[:2]) for v in small_videos.values()]
-    narrow = dataclasses.replace(videos[0], key="video_99",
-                                 features=(videos[0].features[0][:, :8], videos[0].features[1]))  # fmt: skip
+    narrow = dataclasses.replace(
+        videos[0], key="video_99", features=(videos[0].features[0][:, :8], videos[0].features[1])
+    )
     cases = {
-        "narrow": ([[videos[1]], [narrow]], "*.h5",
-                   "part_1.h5: video 'video_99': key 'features': feature size 8, expected 32"),
-        "twice": ([[videos[1]], [videos[1]]], "*.h5", "part_1.h5: video 'video_2': video key "
-                  "also in"),
+        "narrow": (
+            [[videos[1]], [narrow]],
+            "*.h5",
+            "part_1.h5: video 'video_99': key 'features': feature size 8, expected 32",
+        ),
+        "twice": (
+            [[videos[1]], [videos[1]]],
+            "*.h5",
+            "part_1.h5: video 'video_2': video key also in",
+        ),
         "none": ([[videos[1]]], "none_*.h5", "none_*.h5: no file matches"),
-    }  # fmt: skip
+    }
     for name, (shards, pattern, message) in cases.items():
         for i, part in enumerate(shards):
             write_eccv16(tmp_path / name / f"part_{i}.h5", part, KEYS)
-        argv = _argv(collection, tmp_path / "w", f"--config.data.file={tmp_path / name / pattern}",
-                     "--config.data.stream=true")  # fmt: skip
+        argv = _argv(
+            collection,
+            tmp_path / "w",
+            f"--config.data.file={tmp_path / name / pattern}",
+            "--config.data.stream=true",
+        )
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: ") and "\n" not in err and message in err, err

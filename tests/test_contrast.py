@@ -54,8 +54,9 @@ def test_a_new_video_is_contrasted_with_the_training_windows_and_its_own(small_v
     assert abs(index.std - values.std()) <= 1e-3 * values.std()
     # float32 inner products over tau: ~1e-3 per logit (test_window_nce.py's bound).
     for v, r in zip(train, raw, strict=True):
-        np.testing.assert_allclose(train_channel[v.key], (r - values.mean()) / values.std(),
-                                   atol=5e-3)  # fmt: skip
+        np.testing.assert_allclose(
+            train_channel[v.key], (r - values.mean()) / values.std(), atol=5e-3
+        )
     got = contrast.channels(model, index, new, 3, buckets)
     for v in new:
         z = _embed(model, v)
@@ -103,8 +104,14 @@ def test_distinct_content_scores_above_shared_content():
             size=(sum(n for _, n in parts), 32)
         )
         T = len(x)
-        return Video(key=key, features=(x.astype(np.float32),), n_frames=T, picks=np.arange(T),
-                     change_points=np.array([[0, T - 1]]), user_summary=np.zeros((1, T)))  # fmt: skip
+        return Video(
+            key=key,
+            features=(x.astype(np.float32),),
+            n_frames=T,
+            picks=np.arange(T),
+            change_points=np.array([[0, T - 1]]),
+            user_summary=np.zeros((1, T)),
+        )
 
     others = [video(f"o{i}", [(shared, 20), (rng.normal(size=32), 20)]) for i in range(6)]
     config = make("tvsum", "vslstm", "synthetic,quick")
@@ -120,7 +127,7 @@ def test_distinct_content_scores_above_shared_content():
 
 
 def test_a_loaded_run_scores_its_test_fold_as_the_evaluation_did(tmp_path, synthetic_dir):
-    """experiments.run with the contrast input, then csum.load + contrast.for_run on the raw
+    """experiments.run with the contrast input, then csum.load + its ``inputs`` on the raw
     test videos: the same F1, tau and rho as the run's own evaluation of that fold."""
     import json
 
@@ -131,25 +138,36 @@ def test_a_loaded_run_scores_its_test_fold_as_the_evaluation_did(tmp_path, synth
     from experiments.run import main, prepare
 
     work = tmp_path / "run"
-    args = ["--config=summe_vasnet:synthetic,quick", f"--config.workdir={work}",
-            f"--config.data.synthetic_dir={synthetic_dir}", "--config.train.progress=false",
-            "--config.compute_dtype=float32"]  # fmt: skip
+    args = [
+        "--config=summe_vasnet:synthetic,quick",
+        f"--config.workdir={work}",
+        f"--config.data.synthetic_dir={synthetic_dir}",
+        "--config.train.progress=false",
+        "--config.compute_dtype=float32",
+    ]
     assert main(args) == 0
     assert (work / "fold_0" / contrast.FILE).is_file()
-    config = prepare("summe_vasnet:synthetic,quick", {"data.synthetic_dir": str(synthetic_dir),
-                                                      "compute_dtype": "float32"})  # fmt: skip
+    config = prepare(
+        "summe_vasnet:synthetic,quick",
+        {"data.synthetic_dir": str(synthetic_dir), "compute_dtype": "float32"},
+    )
     splits = json.loads((work / "results.json").read_text())["split_file"]
     test_keys = json.loads(Path(splits).read_text())[0]["test_keys"]
     videos = [load_dataset(config)[k] for k in test_keys]
-    model = csum.load(work).model
-    inputs = contrast.for_run(work, 0, model, videos)
+    run = csum.load(work)
+    model = run.model
+    inputs = run.inputs(videos)  # contrast.for_run with the fold's saved index
     assert inputs[0].dims == (*videos[0].dims, 1)
     scores = predict_scores(
         model.backbone, inputs, 8, default_buckets(max(v.n_steps for v in videos))
     )
     protocol = parse_protocol(config.eval.protocol)
-    rows = [evaluate_video(as_quantiles(scores[v.key]), v, config.eval.f1_mode, config.topk.ratio,
-                           protocol) for v in videos]  # fmt: skip
+    rows = [
+        evaluate_video(
+            as_quantiles(scores[v.key]), v, config.eval.f1_mode, config.topk.ratio, protocol
+        )
+        for v in videos
+    ]
     got, want = mean_metrics(rows), json.loads((work / "fold_0" / "result.json").read_text())
     for m in ("f1", "kendall_tau", "spearman_rho"):
         assert abs(got[m] - want[m]) <= 1e-6, (m, got, want)

@@ -41,8 +41,12 @@ def test_window_one_equals_projected_mean():
 def test_conv_equals_lax_conv():
     p = WindowProjector(5, window=4, hidden=7, embed=3, rngs=nnx.Rngs(0))
     x = jax.random.normal(jax.random.key(2), (2, 11, 5))
-    ref = jax.lax.conv_general_dilated(x, p.kernel[...], (1,), "VALID",
-                                       dimension_numbers=("NWC", "WIO", "NWC")) + p.bias[...]  # fmt: skip
+    ref = (
+        jax.lax.conv_general_dilated(
+            x, p.kernel[...], (1,), "VALID", dimension_numbers=("NWC", "WIO", "NWC")
+        )
+        + p.bias[...]
+    )
     np.testing.assert_allclose(p.conv(x), ref, rtol=1e-5, atol=1e-5)
 
 
@@ -89,10 +93,15 @@ def test_ntxent_hand_computed_and_invalid_slots():
 
 # The attention products; "bts,btd->bsd" sums over neither operand's last axis, which
 # takes the physically-transposed path of csum.nn.precision (also inside the others' VJPs).
-@pytest.mark.parametrize("spec,sa,sb", [("btd,bsd->bts", (2, 5, 8), (2, 6, 8)),
-                                        ("bts,bsd->btd", (2, 5, 6), (2, 6, 8)),
-                                        ("bts,btd->bsd", (2, 5, 6), (2, 5, 8)),
-                                        ("...k,kn->...n", (2, 3, 8), (8, 4))])  # fmt: skip
+@pytest.mark.parametrize(
+    "spec,sa,sb",
+    [
+        ("btd,bsd->bts", (2, 5, 8), (2, 6, 8)),
+        ("bts,bsd->btd", (2, 5, 6), (2, 6, 8)),
+        ("bts,btd->bsd", (2, 5, 6), (2, 5, 8)),
+        ("...k,kn->...n", (2, 3, 8), (8, 4)),
+    ],
+)
 def test_mixed_einsum_value_and_gradient_close_to_float32(spec, sa, sb):
     a = jax.random.normal(jax.random.key(0), sa)
     b = jax.random.normal(jax.random.key(1), sb)

@@ -12,19 +12,25 @@ def test_alignment_mask_by_hand():
     # has no sentence; no padding.
     spans = jnp.array([[0, 2], [3, 4]])
     mask = alignment_mask(spans, jnp.ones(4, bool), jnp.ones(2, bool))
-    want = np.array([
-        # v0 v1 v2 v3 s0 s1
-        [1, 1, 1, 1, 1, 0],  # v0
-        [1, 1, 1, 1, 1, 0],  # v1
-        [1, 1, 1, 1, 0, 0],  # v2
-        [1, 1, 1, 1, 0, 1],  # v3
-        [1, 1, 0, 0, 1, 1],  # s0
-        [0, 0, 0, 1, 1, 1],  # s1
-    ], bool)  # fmt: skip
+    want = np.array(
+        [
+            # v0 v1 v2 v3 s0 s1
+            [1, 1, 1, 1, 1, 0],  # v0
+            [1, 1, 1, 1, 1, 0],  # v1
+            [1, 1, 1, 1, 0, 0],  # v2
+            [1, 1, 1, 1, 0, 1],  # v3
+            [1, 1, 0, 0, 1, 1],  # s0
+            [0, 0, 0, 1, 1, 1],  # s1
+        ],
+        bool,
+    )
     np.testing.assert_array_equal(mask, want)
     # padding: a padded step and a padded sentence attend to nothing and get no attention
-    pad = alignment_mask(jnp.array([[0, 2], [3, 5], [0, 5]]),
-                         jnp.array([1, 1, 1, 1, 0], bool), jnp.array([1, 1, 0], bool))  # fmt: skip
+    pad = alignment_mask(
+        jnp.array([[0, 2], [3, 5], [0, 5]]),
+        jnp.array([1, 1, 1, 1, 0], bool),
+        jnp.array([1, 1, 0], bool),
+    )
     assert not pad[4].any() and not pad[:, 4].any() and not pad[7].any() and not pad[:, 7].any()
     keep = [0, 1, 2, 3, 5, 6]
     np.testing.assert_array_equal(pad[np.ix_(keep, keep)], want)
@@ -33,17 +39,22 @@ def test_alignment_mask_by_hand():
 def test_context_query_attention_by_hand():
     v = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     q = np.array([[2.0, 0.0], [0.0, 1.0]])
-    t, t_bar = context_query_attention(jnp.asarray(v)[None], jnp.asarray(q)[None],
-                                       jnp.ones((1, 3), bool), jnp.ones((1, 2), bool),
-                                       scale=1.0)  # fmt: skip
+    t, t_bar = context_query_attention(
+        jnp.asarray(v)[None],
+        jnp.asarray(q)[None],
+        jnp.ones((1, 3), bool),
+        jnp.ones((1, 2), bool),
+        scale=1.0,
+    )
     c = v @ q.T
     row = np.exp(c) / np.exp(c).sum(1, keepdims=True)
     col = np.exp(c) / np.exp(c).sum(0, keepdims=True)
     np.testing.assert_allclose(t[0], row @ col.T @ v, rtol=1e-6)
     np.testing.assert_allclose(t_bar[0], row @ q, rtol=1e-6)
     # default scale 1/sqrt(d)
-    t2, _ = context_query_attention(jnp.asarray(v)[None], jnp.asarray(q)[None],
-                                    jnp.ones((1, 3), bool), jnp.ones((1, 2), bool))  # fmt: skip
+    t2, _ = context_query_attention(
+        jnp.asarray(v)[None], jnp.asarray(q)[None], jnp.ones((1, 3), bool), jnp.ones((1, 2), bool)
+    )
     c = c / np.sqrt(2)
     row = np.exp(c) / np.exp(c).sum(1, keepdims=True)
     col = np.exp(c) / np.exp(c).sum(0, keepdims=True)

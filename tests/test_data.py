@@ -40,17 +40,25 @@ def _replace(key, value):
 @pytest.mark.parametrize(
     "edit,pattern",
     [
-        (lambda g: g.__delitem__("change_points"), r"video 'video_3': key 'change_points': missing key"),
+        (
+            lambda g: g.__delitem__("change_points"),
+            r"video 'video_3': key 'change_points': missing key",
+        ),
         (_set("features", (5, 0), np.nan), r"video 'video_3': key 'features': NaN values"),
         (_set("features", (1, 1), np.inf), r"key 'features': infinite values"),
         (_replace("features", np.zeros((0, 32), np.float32)), r"key 'features': empty video"),
-        (_replace("features", np.zeros((4, 32), np.float32)), r"key 'features': too short: 4 steps"),
-        (_replace("features_rgb", np.zeros((50, 16), np.float32)),
-         r"key 'features_rgb': feature size 16, expected 32"),
+        (
+            _replace("features", np.zeros((4, 32), np.float32)),
+            r"key 'features': too short: 4 steps",
+        ),
+        (
+            _replace("features_rgb", np.zeros((50, 16), np.float32)),
+            r"key 'features_rgb': feature size 16, expected 32",
+        ),
         (_replace("picks", np.arange(3)), r"key 'picks': 3 picks for"),
         (_replace("change_points", np.array([[0, 10], [5, 20]])), r"sorted and disjoint"),
     ],
-)  # fmt: skip
+)
 def test_bad_input_gives_one_line_naming_file_video_key(tmp_path, small_h5, edit, pattern):
     path = _broken(tmp_path, small_h5, edit)
     with pytest.raises(DataError, match=pattern) as err:
@@ -100,10 +108,18 @@ def test_shot_kinds_are_the_generators_own():
     and the users' scores follow the kinds' importance ranges."""
     import dataclasses
 
-    for family, order in (("category", ("event", "background", "generic")),
-                          ("stock", ("own", "stock"))):  # fmt: skip
-        spec = dataclasses.replace(synthetic.PRESETS["tvsum"], n_videos=6, dim=8, family=family,
-                                   min_seconds=60, max_seconds=120)  # fmt: skip
+    for family, order in (
+        ("category", ("event", "background", "generic")),
+        ("stock", ("own", "stock")),
+    ):
+        spec = dataclasses.replace(
+            synthetic.PRESETS["tvsum"],
+            n_videos=6,
+            dim=8,
+            family=family,
+            min_seconds=60,
+            max_seconds=120,
+        )
         videos, kinds = synthetic.generate(spec, seed=4), synthetic.shot_kinds(spec, seed=4)
         again = synthetic.generate(spec, seed=4)
         np.testing.assert_array_equal(videos[0].features[0], again[0].features[0])
@@ -186,6 +202,7 @@ def test_features_stored_in_bfloat16_are_padded_in_bfloat16(small_videos):
     batch = collate(stored, 4, default_buckets(1000))
     assert all(f.dtype == jnp.bfloat16 for f in batch.features)
     v = videos[0]
-    np.testing.assert_array_equal(batch.features[1][0, : v.n_steps],
-                                  v.features[1].astype(jnp.bfloat16))  # fmt: skip
+    np.testing.assert_array_equal(
+        batch.features[1][0, : v.n_steps], v.features[1].astype(jnp.bfloat16)
+    )
     assert not np.asarray(batch.features[1][0, v.n_steps :], np.float32).any()

@@ -60,7 +60,7 @@ def test_quoted_commands_name_modules_that_exist(page):
 
 
 def test_readme_and_usage_list_every_csum_subcommand():
-    from experiments.cli import COMMANDS
+    from experiments.console import COMMANDS
 
     want = {*COMMANDS, "bench"}
     for page in (ROOT / "README.md", ROOT / "docs" / "usage.md"):

@@ -54,8 +54,9 @@ def test_neighbouring_masks_are_uncorrelated():
 
 def test_jit_equals_eager_and_rate_zero_is_identity():
     x = jnp.asarray(np.random.default_rng(0).normal(size=(7, 33)), jnp.float32)
-    np.testing.assert_array_equal(jax.jit(dropout, static_argnums=1)(x, 0.3, WORDS),
-                                  dropout(x, 0.3, WORDS))  # fmt: skip
+    np.testing.assert_array_equal(
+        jax.jit(dropout, static_argnums=1)(x, 0.3, WORDS), dropout(x, 0.3, WORDS)
+    )
     assert dropout(x, 0.0, WORDS) is x
     with pytest.raises(ValueError, match="rate"):
         dropout(x, 1.0, WORDS)

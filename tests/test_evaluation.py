@@ -104,10 +104,15 @@ def test_a_constant_annotator_counts_zero_beside_the_others():
 
 def _video():
     n = 30
-    return Video(key="v", features=(np.zeros((6, 2), np.float32),), n_frames=n,
-                 picks=np.arange(0, n, 5), change_points=np.array([[0, 9], [10, 19], [20, 29]]),
-                 user_summary=np.array([np.arange(n) < 10, np.arange(n) >= 20]).astype(float),
-                 user_scores=None)  # fmt: skip
+    return Video(
+        key="v",
+        features=(np.zeros((6, 2), np.float32),),
+        n_frames=n,
+        picks=np.arange(0, n, 5),
+        change_points=np.array([[0, 9], [10, 19], [20, 29]]),
+        user_summary=np.array([np.arange(n) < 10, np.arange(n) >= 20]).astype(float),
+        user_scores=None,
+    )
 
 
 def test_evaluate_video_and_baselines():

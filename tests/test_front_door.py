@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import benchmarks
-from experiments.cli import console
 from experiments.config_loader import ConfigError, apply_overrides, known_configs, load_config
+from experiments.console import main as console
 from experiments.validate import RULES, leaves, validate
 
 ENTRY_POINTS = ["experiments.run", "experiments.table1", "experiments.study"]
@@ -37,8 +37,17 @@ def test_help_lists_options_and_names(module, capsys):
         assert "learning, objective, residual, topk_operators, window_size" in out
 
 
-@pytest.mark.parametrize("module", ["experiments.evaluate", "experiments.highlights", "experiments.table2", "experiments.summarize",
-                                    "experiments.highlight_baselines", "experiments.multimodal"])  # fmt: skip
+@pytest.mark.parametrize(
+    "module",
+    [
+        "experiments.evaluate",
+        "experiments.highlights",
+        "experiments.table2",
+        "experiments.summarize",
+        "experiments.highlight_baselines",
+        "experiments.multimodal",
+    ],
+)
 def test_highlight_commands_have_help(module, capsys):
     assert importlib.import_module(module).main(["--help"]) == 0
     out = capsys.readouterr().out
@@ -66,15 +75,19 @@ def test_console_script_dispatches_and_lists(capsys):
     )
 
 
-HIGHLIGHT_ARGS = {"youtube": ("", ":synthetic", ":quick,audio,finetuned", ":msva,supervised"),
-                  "tvsum": ("", ":synthetic", ":quick,scratch", ":vslstm")}  # fmt: skip
+HIGHLIGHT_ARGS = {
+    "youtube": ("", ":synthetic", ":quick,audio,finetuned", ":msva,supervised"),
+    "tvsum": ("", ":synthetic", ":quick,scratch", ":vslstm"),
+}
 SUMMARY_ARGS = ("", ":synthetic", ":stock,quick", ":small")
-QUERY_ARGS = {"qvhighlights_visionary": ("", ":synthetic", ":quick,finetuned", ":csum"),
-              "qvhighlights_transformer": ("", ":quick"),
-              "qvhighlights_crosstask_lm": ("", ":quick,finetuned"),
-              "transcripts_a2summ": ("", ":synthetic", ":quick,finetuned", ":csum"),
-              "transcripts_mhms": ("", ":quick,finetuned"),
-              "transcripts_transformer": ("", ":quick")}  # fmt: skip
+QUERY_ARGS = {
+    "qvhighlights_visionary": ("", ":synthetic", ":quick,finetuned", ":csum"),
+    "qvhighlights_transformer": ("", ":quick"),
+    "qvhighlights_crosstask_lm": ("", ":quick,finetuned"),
+    "transcripts_a2summ": ("", ":synthetic", ":quick,finetuned", ":csum"),
+    "transcripts_mhms": ("", ":quick,finetuned"),
+    "transcripts_transformer": ("", ":quick"),
+}
 
 
 def config_args(name: str) -> tuple[str, ...]:
@@ -100,7 +113,10 @@ def test_every_config_leaf_has_a_rule_and_passes(name):
 def test_highlight_config_words():
     config = load_config("youtube_skiing:synthetic,audio,finetuned")
     assert (config.task, config.highlights.regime, config.highlights.audio) == (
-        "highlights", "finetuned", True)  # fmt: skip
+        "highlights",
+        "finetuned",
+        True,
+    )
     assert config.backbone.name == "transformer" and config.backbone.kwargs.audio
     assert config.train.epochs == 20 and config.highlights.finetune.epochs == 50
     assert load_config("tvsum_highlights_bk:msva").highlights.domain == "BK"
@@ -142,8 +158,11 @@ def _sweep() -> list[tuple[str, str]]:
             return ["transcripts_mhms"]
         return summaries + highlights[:1]
 
-    return [(name, key) for key in sorted(k for k, r in RULES.items() if r.bad is not None)
-            for name in configs(key)]  # fmt: skip
+    return [
+        (name, key)
+        for key in sorted(k for k, r in RULES.items() if r.bad is not None)
+        for name in configs(key)
+    ]
 
 
 @pytest.mark.parametrize("name,key", _sweep())
@@ -174,8 +193,12 @@ def test_bad_values_fail_before_any_work(tmp_path, override, expected, capsys):
     from experiments.run import main
 
     workdir = tmp_path / "run"
-    argv = ["--config=tvsum_msva:synthetic,quick", f"--config.workdir={workdir}",
-            f"--config.data.synthetic_dir={tmp_path / 'data'}", f"--config.{override}"]  # fmt: skip
+    argv = [
+        "--config=tvsum_msva:synthetic,quick",
+        f"--config.workdir={workdir}",
+        f"--config.data.synthetic_dir={tmp_path / 'data'}",
+        f"--config.{override}",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and expected in err, err
@@ -208,8 +231,13 @@ def test_table1_validates_every_config_first(tmp_path, capsys):
 
     # The transformer's supervised config is the last one; a DPP weight is only valid for
     # dppLSTM, so the table must refuse before the first backbone trains.
-    argv = ["--synthetic", "--quick", f"--out={tmp_path}", "--config.loss.dpp_weight=1.0",
-            "--regimes=supervised"]  # fmt: skip
+    argv = [
+        "--synthetic",
+        "--quick",
+        f"--out={tmp_path}",
+        "--config.loss.dpp_weight=1.0",
+        "--regimes=supervised",
+    ]
     assert main(argv) == 2
     assert "needs a backbone with DPP diversity features" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
@@ -304,8 +332,15 @@ def test_load_rebuilds_a_trained_model_from_its_workdir(tmp_path, synthetic_dir)
     from csum.training.optim import OptimizerSpec, make_optimizer_for
 
     config = load_config("tvsum_vasnet:synthetic,quick")
-    apply_overrides(config, {"workdir": str(tmp_path / "run"), "train.progress": "false",
-                             "data.synthetic_dir": str(synthetic_dir), "train.epochs": "1"})  # fmt: skip
+    apply_overrides(
+        config,
+        {
+            "workdir": str(tmp_path / "run"),
+            "train.progress": "false",
+            "data.synthetic_dir": str(synthetic_dir),
+            "train.epochs": "1",
+        },
+    )
     run_experiment(config)
     loaded = csum.load(tmp_path / "run").model
     # The trainer's own way back to the fold-0 model: its config, its data, its optimizer
@@ -351,15 +386,27 @@ def test_any_eccv16_file_by_path(tmp_path, small_videos, scores, capsys):
     from experiments.run import main
 
     # A user's own file: other video names, 12 videos, with or without per-user scores.
-    videos = [dataclasses.replace(v, key=f"clip_{i:02d}", features=v.features[:1],
-                                  user_scores=v.user_scores if scores else None)
-              for i, v in enumerate(small_videos.values())]  # fmt: skip
+    videos = [
+        dataclasses.replace(
+            v,
+            key=f"clip_{i:02d}",
+            features=v.features[:1],
+            user_scores=v.user_scores if scores else None,
+        )
+        for i, v in enumerate(small_videos.values())
+    ]
     path = tmp_path / "my_videos.h5"
     write_eccv16(path, videos)
     workdir = tmp_path / "run"
-    argv = ["--config=tvsum_vasnet:quick", f"--config.data.file={path}", "--config.eval.f1_mode=auto",
-            f"--config.workdir={workdir}", "--config.train.progress=false", "--config.data.folds=(0,1,2,3,4)",
-            "--config.train.epochs=1"]  # fmt: skip
+    argv = [
+        "--config=tvsum_vasnet:quick",
+        f"--config.data.file={path}",
+        "--config.eval.f1_mode=auto",
+        f"--config.workdir={workdir}",
+        "--config.train.progress=false",
+        "--config.data.folds=(0,1,2,3,4)",
+        "--config.train.epochs=1",
+    ]
     assert main(argv) == 0, capsys.readouterr().err
     folds = json.loads((workdir / "splits.json").read_text())
     tests = [k for f in folds for k in f["test_keys"]]
@@ -374,8 +421,11 @@ def test_any_eccv16_file_by_path(tmp_path, small_videos, scores, capsys):
 def test_missing_file_by_path_is_one_line(tmp_path, capsys):
     from experiments.run import main
 
-    argv = ["--config=tvsum_vasnet", f"--config.data.file={tmp_path / 'nope.h5'}",
-            f"--config.workdir={tmp_path / 'run'}"]  # fmt: skip
+    argv = [
+        "--config=tvsum_vasnet",
+        f"--config.data.file={tmp_path / 'nope.h5'}",
+        f"--config.workdir={tmp_path / 'run'}",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"error: {tmp_path / 'nope.h5'}: eccv16 file not found (--config.data.file)", err
@@ -399,13 +449,24 @@ def test_augmented_and_transfer_settings(tmp_path, setting, capsys):
     from experiments.run import main
 
     workdir = tmp_path / "run"
-    argv = [f"--config=summe_vasnet:synthetic,quick,{setting}", f"--config.workdir={workdir}",
-            f"--config.data.synthetic_dir={tmp_path / 'data'}", "--config.train.progress=false",
-            "--config.train.epochs=1"]  # fmt: skip
+    argv = [
+        f"--config=summe_vasnet:synthetic,quick,{setting}",
+        f"--config.workdir={workdir}",
+        f"--config.data.synthetic_dir={tmp_path / 'data'}",
+        "--config.train.progress=false",
+        "--config.train.epochs=1",
+    ]
     assert main(argv) == 0, capsys.readouterr().err
     fold = json.loads((workdir / "fold_0" / "result.json").read_text())
-    splits = json.loads((Path(__file__).resolve().parents[1] / "csum" / "data" / "splits" /
-                         "summe_random_non_overlap_splits.json").read_text())  # fmt: skip
+    splits = json.loads(
+        (
+            Path(__file__).resolve().parents[1]
+            / "csum"
+            / "data"
+            / "splits"
+            / "summe_random_non_overlap_splits.json"
+        ).read_text()
+    )
     own, other = len(splits[0]["train_keys"]), 50  # the TVSum-like preset's 50 videos
     assert fold["n_train"] + fold["n_val"] == (other if setting == "transfer" else own + other)
     assert fold["n_test"] == len(splits[0]["test_keys"])  # the data set's own test fold
@@ -415,8 +476,12 @@ def test_missing_other_data_set_is_one_line(tmp_path, capsys):
     from experiments.run import main
 
     missing = tmp_path / "eccv16_dataset_ovp_google_pool5.h5"
-    argv = ["--config=summe_vasnet:synthetic,quick,augmented", f"--config.workdir={tmp_path / 'run'}",
-            f"--config.data.synthetic_dir={tmp_path / 'data'}", f"--config.data.others=('{missing}',)"]  # fmt: skip
+    argv = [
+        "--config=summe_vasnet:synthetic,quick,augmented",
+        f"--config.workdir={tmp_path / 'run'}",
+        f"--config.data.synthetic_dir={tmp_path / 'data'}",
+        f"--config.data.others=('{missing}',)",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {missing}: eccv16 file not found; data.setting=augmented"), err

@@ -44,12 +44,21 @@ def test_reader_concatenates_flow_cuts_to_the_shortest_stream_and_reads_tvsum(tm
     assert v.highlights.sum() == 2  # above the median of 5 increasing means
 
 
-@pytest.mark.parametrize("break_it, match", [
-    (lambda d: (d / "a_rgb.npy").unlink(), "a_rgb.npy: video 'a': key 'rgb': feature file not found"),
-    (lambda d: np.save(d / "a_rgb.npy", np.full((4, 2), np.nan)), "NaN or inf"),
-    (lambda d: (d / "l.json").write_text('{"a": {"anno": []}}'), "key 'match': expected youtube labels"),
-    (lambda d: (d / "l.json").write_text("{"), "not JSON"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "break_it, match",
+    [
+        (
+            lambda d: (d / "a_rgb.npy").unlink(),
+            "a_rgb.npy: video 'a': key 'rgb': feature file not found",
+        ),
+        (lambda d: np.save(d / "a_rgb.npy", np.full((4, 2), np.nan)), "NaN or inf"),
+        (
+            lambda d: (d / "l.json").write_text('{"a": {"anno": []}}'),
+            "key 'match': expected youtube labels",
+        ),
+        (lambda d: (d / "l.json").write_text("{"), "not JSON"),
+    ],
+)
 def test_bad_highlight_files_are_one_line_errors(tmp_path, break_it, match):
     (tmp_path / "l.json").write_text(json.dumps({"a": {"match": [0, 1, 1, 0]}}))
     np.save(tmp_path / "a_rgb.npy", np.ones((4, 2), np.float32))
@@ -64,8 +73,13 @@ def test_highlight_command_trains_without_labels_and_reuses_a_model(tmp_path, ca
 
     paths = ensure_highlights(tmp_path / "cache", seed=0, **TINY)
     out = tmp_path / "out"
-    argv = [f"--features={paths['video_dir']}", f"--audio-dir={paths['audio_dir']}",
-            "--epochs=2", f"--out={out}", "--config.train.progress=false"]  # fmt: skip
+    argv = [
+        f"--features={paths['video_dir']}",
+        f"--audio-dir={paths['audio_dir']}",
+        "--epochs=2",
+        f"--out={out}",
+        "--config.train.progress=false",
+    ]
     assert main(argv) == 0
     rows = [json.loads(line) for line in (out / "highlights.jsonl").read_text().splitlines()]
     labels = json.loads(paths["labels"].read_text())
@@ -78,13 +92,24 @@ def test_highlight_command_trains_without_labels_and_reuses_a_model(tmp_path, ca
         assert all(0 <= a < b <= 2.0 * n for a, b, _ in r["pred_relevant_windows"])
     # the trained model scores again through --model: the same scores
     again = tmp_path / "again"
-    assert main([f"--features={paths['video_dir']}", f"--audio-dir={paths['audio_dir']}",
-                 f"--model={out / 'model'}", f"--out={again}"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                f"--features={paths['video_dir']}",
+                f"--audio-dir={paths['audio_dir']}",
+                f"--model={out / 'model'}",
+                f"--out={again}",
+            ]
+        )
+        == 0
+    )
     assert (again / "highlights.jsonl").read_text() == (out / "highlights.jsonl").read_text()
     capsys.readouterr()
     # a model for other feature sizes, one video, or no features: one line, exit 2
-    assert main([f"--features={paths['video_dir']}", f"--model={out / 'model'}",
-                 f"--out={again}"]) == 2  # fmt: skip
+    assert (
+        main([f"--features={paths['video_dir']}", f"--model={out / 'model'}", f"--out={again}"])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "1 source(s) of widths (128,)" in err and "takes 2 of widths (128, 32)" in err
     one = tmp_path / "one"
@@ -135,9 +160,15 @@ def _qvh_files(tmp_path, rows, n_clips=75, dims=(4, 3)):
 def test_qvhighlights_reader_by_hand(tmp_path):
     from csum.highlights.queries import read_queries
 
-    row = {"qid": 7, "query": "a dog runs", "vid": "v_1", "duration": 150,
-           "relevant_windows": [[4, 8]], "relevant_clip_ids": [2, 3, 80],
-           "saliency_scores": [[1, 2, 0], [4, 4, 3], [2, 2, 2]]}  # fmt: skip
+    row = {
+        "qid": 7,
+        "query": "a dog runs",
+        "vid": "v_1",
+        "duration": 150,
+        "relevant_windows": [[4, 8]],
+        "relevant_clip_ids": [2, 3, 80],
+        "saliency_scores": [[1, 2, 0], [4, 4, 3], [2, 2, 2]],
+    }
     path, folders, text = _qvh_files(tmp_path, [row], n_clips=76)
     (q,) = read_queries(path, folders, text)
     # duration 150 s: 75 clips (features have 76); widths 4 + 3 concatenated
@@ -173,8 +204,9 @@ def test_qvhighlights_reader_errors_are_one_line(tmp_path):
 def test_synthetic_sizes_are_the_real_benchmarks():
     from csum.highlights.synthetic import REAL_SIZES
 
-    real = json.loads((Path(__file__).parents[1] / "csum/highlights/splits/youtube_highlights.json")
-                      .read_text())  # fmt: skip
+    real = json.loads(
+        (Path(__file__).parents[1] / "csum/highlights/splits/youtube_highlights.json").read_text()
+    )
     assert {d: (len(s["train"]), len(s["val"])) for d, s in real.items()} == REAL_SIZES
 
 
@@ -204,8 +236,11 @@ def test_bayes_ceiling_orders_the_streams():
     from benchmarks.highlight_ceiling import ceiling, posteriors
 
     spec = HighlightSpec(**TINY)
-    t = {"highlight": np.array([1, 1, 0, 0], bool), "shown": np.array([1, 0, 0, 0], bool),
-         "cheer": np.array([0, 1, 1, 0], bool)}  # fmt: skip
+    t = {
+        "highlight": np.array([1, 1, 0, 0], bool),
+        "shown": np.array([1, 0, 0, 0], bool),
+        "cheer": np.array([0, 1, 1, 0], bool),
+    }
     p = posteriors(spec, t)
     # by hand: hidden prior 0.2 * 0.3 = 0.06 against 0.8; cheer ratio 0.7 / 0.15
     odds = 0.06 / 0.8 * np.array([0.3 / 0.85, 0.7 / 0.15, 0.7 / 0.15, 0.3 / 0.85])

@@ -88,8 +88,13 @@ def test_detection_ap_by_hand():
 
 def test_published_qvhighlights_metrics_are_reproduced_exactly(tmp_path, capsys):
     out = tmp_path / "m.json"
-    code = main([f"--submission={QVH / 'sample_val_preds.jsonl.gz'}",
-                 f"--gt={QVH / 'highlight_val_release.jsonl.gz'}", f"--out={out}"])  # fmt: skip
+    code = main(
+        [
+            f"--submission={QVH / 'sample_val_preds.jsonl.gz'}",
+            f"--gt={QVH / 'highlight_val_release.jsonl.gz'}",
+            f"--out={out}",
+        ]
+    )
     assert code == 0
     got = json.loads(out.read_text())
     want = json.loads((QVH / "sample_val_preds_metrics_raw.json").read_text())
@@ -99,8 +104,13 @@ def test_published_qvhighlights_metrics_are_reproduced_exactly(tmp_path, capsys)
 
 
 def _gt(qid=1):
-    return {"qid": qid, "duration": 10, "relevant_windows": [[2, 6]],
-            "relevant_clip_ids": [1, 2], "saliency_scores": [[4, 3, 2], [1, 1, 1]]}  # fmt: skip
+    return {
+        "qid": qid,
+        "duration": 10,
+        "relevant_windows": [[2, 6]],
+        "relevant_clip_ids": [1, 2],
+        "saliency_scores": [[4, 3, 2], [1, 1, 1]],
+    }
 
 
 def test_highlight_metrics_by_hand():
@@ -150,8 +160,18 @@ def test_highlight_baselines_command(tmp_path, capsys):
 
     assert baselines_main(["--draws=2", f"--out={tmp_path}"]) == 0
     result = json.loads((tmp_path / "highlights_tvsum_baselines.json").read_text())
-    assert set(result["per_category"]) == {"VT", "VU", "GA", "MS", "PK", "PR", "FM", "BK",
-                                           "BT", "DS"}  # fmt: skip
+    assert set(result["per_category"]) == {
+        "VT",
+        "VU",
+        "GA",
+        "MS",
+        "PK",
+        "PR",
+        "FM",
+        "BK",
+        "BT",
+        "DS",
+    }
     mean = result["mean"]
     assert mean["human_all"] > mean["random_all"] + 0.2  # people agree; chance does not
     assert "| mean |" in capsys.readouterr().out
@@ -164,7 +184,14 @@ def test_evaluate_without_out_writes_nothing(tmp_path, capsys):
     for name in ("sample_val_preds.jsonl.gz", "highlight_val_release.jsonl.gz"):
         shutil.copy(QVH / name, tmp_path / name)
     before = sorted(p.name for p in tmp_path.iterdir())
-    assert main([f"--submission={tmp_path / 'sample_val_preds.jsonl.gz'}",
-                 f"--gt={tmp_path / 'highlight_val_release.jsonl.gz'}"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                f"--submission={tmp_path / 'sample_val_preds.jsonl.gz'}",
+                f"--gt={tmp_path / 'highlight_val_release.jsonl.gz'}",
+            ]
+        )
+        == 0
+    )
     assert "MR-full-mAP            32.20" in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == before

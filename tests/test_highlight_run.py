@@ -10,17 +10,28 @@ import pytest
 from csum.highlights.synthetic import ensure_tvsum_highlights
 from csum.highlights.tvsum import clip_bounds, clip_means
 
-FAST = ["--config.train.epochs=2", "--config.highlights.finetune.epochs=2",
-        "--config.train.progress=false"]  # fmt: skip
-TINY = ["--config.highlights.synthetic_overrides.videos_per_domain=6",
-        "--config.highlights.synthetic_overrides.max_clips=40"]  # fmt: skip
+FAST = [
+    "--config.train.epochs=2",
+    "--config.highlights.finetune.epochs=2",
+    "--config.train.progress=false",
+]
+TINY = [
+    "--config.highlights.synthetic_overrides.videos_per_domain=6",
+    "--config.highlights.synthetic_overrides.max_clips=40",
+]
 
 
 def _run(tmp_path, spec, *extra, tiny=TINY):
     from experiments.run import main
 
-    argv = [f"--config={spec}", f"--config.workdir={tmp_path / 'run'}",
-            f"--config.data.synthetic_dir={tmp_path / 'data'}", *FAST, *tiny, *extra]  # fmt: skip
+    argv = [
+        f"--config={spec}",
+        f"--config.workdir={tmp_path / 'run'}",
+        f"--config.data.synthetic_dir={tmp_path / 'data'}",
+        *FAST,
+        *tiny,
+        *extra,
+    ]
     return main(argv)
 
 
@@ -38,8 +49,17 @@ def test_run_writes_predictions_that_evaluate_to_its_numbers(tmp_path, capsys):
     submission = tmp_path / "run" / "predictions_finetuned.jsonl"
     rows = [json.loads(line) for line in submission.read_text().splitlines()]
     assert sorted(r["vid"] for r in rows) == sorted(result["per_video"])
-    assert evaluate(["--format=youtube", f"--submission={submission}", f"--gt={labels}",
-                     f"--out={tmp_path / 'm.json'}"]) == 0  # fmt: skip
+    assert (
+        evaluate(
+            [
+                "--format=youtube",
+                f"--submission={submission}",
+                f"--gt={labels}",
+                f"--out={tmp_path / 'm.json'}",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "m.json").read_text())["brief"]
     assert metrics["dog"] == pytest.approx(100 * result["ap"], abs=0.006)
     # the contrastive phase ran once (finetuned trained on top of it)
@@ -61,14 +81,25 @@ def test_regimes_in_one_workdir_share_the_contrastive_phase(tmp_path):
 def test_tvsum_highlight_run_and_top5_evaluation(tmp_path, capsys):
     from experiments.evaluate import main as evaluate
 
-    tiny = ["--config.highlights.synthetic_overrides.min_seconds=30",
-            "--config.highlights.synthetic_overrides.max_seconds=40"]  # fmt: skip
+    tiny = [
+        "--config.highlights.synthetic_overrides.min_seconds=30",
+        "--config.highlights.synthetic_overrides.max_seconds=40",
+    ]
     assert _run(tmp_path, "tvsum_highlights_ga:quick,scratch", tiny=tiny) == 0
     result = json.loads((tmp_path / "run" / "results_scratch.json").read_text())
     (labels,) = (tmp_path / "data").glob("synthetic_tvsum_highlights_*/labels.json")
     submission = tmp_path / "run" / "predictions_scratch.jsonl"
-    assert evaluate(["--format=tvsum", f"--submission={submission}", f"--gt={labels}",
-                     f"--out={tmp_path / 'm.json'}"]) == 0  # fmt: skip
+    assert (
+        evaluate(
+            [
+                "--format=tvsum",
+                f"--submission={submission}",
+                f"--gt={labels}",
+                f"--out={tmp_path / 'm.json'}",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "m.json").read_text())["brief"]
     assert metrics["GA"] == pytest.approx(100 * result["ap"], abs=0.006)
     assert "top-5 mAP" in capsys.readouterr().out
@@ -80,9 +111,16 @@ def test_missing_files_and_domains_are_one_line(tmp_path, capsys):
     assert err.startswith("error: --config.highlights.labels") and "\n" not in err
     splits = tmp_path / "splits.json"
     splits.write_text(json.dumps({"cats": {"train": ["a"], "val": ["b"]}}))
-    assert _run(tmp_path, "youtube_dog", f"--config.highlights.splits={splits}",
-                f"--config.highlights.labels={tmp_path / 'l.json'}",
-                f"--config.highlights.video_dir={tmp_path}") == 2  # fmt: skip
+    assert (
+        _run(
+            tmp_path,
+            "youtube_dog",
+            f"--config.highlights.splits={splits}",
+            f"--config.highlights.labels={tmp_path / 'l.json'}",
+            f"--config.highlights.video_dir={tmp_path}",
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert "no domain 'dog'; known: cats" in err and "\n" not in err
 
@@ -90,8 +128,9 @@ def test_missing_files_and_domains_are_one_line(tmp_path, capsys):
 def test_synthetic_tvsum_highlights_layout(tmp_path):
     paths = ensure_tvsum_highlights(tmp_path, seed=0, min_seconds=30, max_seconds=40)
     splits = json.loads(paths["splits"].read_text())
-    assert len(splits) == 10 and all(len(s["train"]) == 4 and len(s["val"]) == 1
-                                     for s in splits.values())  # fmt: skip
+    assert len(splits) == 10 and all(
+        len(s["train"]) == 4 and len(s["val"]) == 1 for s in splits.values()
+    )
     labels = json.loads(paths["labels"].read_text())
     anno = np.asarray(labels["video_1"]["anno"])
     feats = np.load(paths["video_dir"] / "video_1_rgb.npy")

@@ -66,6 +66,7 @@ def test_kts_change_points_in_frames():
 
 def test_uniform_shots_cover_every_frame():
     np.testing.assert_array_equal(kts.uniform_shots(100, 30), [[0, 29], [30, 59], [60, 99]])
-    np.testing.assert_array_equal(kts.uniform_shots(110, 30), [[0, 29], [30, 59], [60, 89],
-                                                               [90, 109]])  # fmt: skip
+    np.testing.assert_array_equal(
+        kts.uniform_shots(110, 30), [[0, 29], [30, 59], [60, 89], [90, 109]]
+    )
     np.testing.assert_array_equal(kts.uniform_shots(7, 30), [[0, 6]])

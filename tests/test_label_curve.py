@@ -41,9 +41,11 @@ def test_crossings_on_a_table_by_hand():
     def cell(mean, half=0.01):
         return {"f1": [mean, mean - half, mean + half]}
 
-    table = {"csum": {"0": cell(0.50)},
-             "supervised": {"1": cell(0.30), "2": cell(0.45), "4": cell(0.52)},
-             "finetuned": {"1": cell(0.48), "2": cell(0.50), "4": cell(0.52)}}  # fmt: skip
+    table = {
+        "csum": {"0": cell(0.50)},
+        "supervised": {"1": cell(0.30), "2": cell(0.45), "4": cell(0.52)},
+        "finetuned": {"1": cell(0.48), "2": cell(0.50), "4": cell(0.52)},
+    }
     got = lc.crossings(table, "f1")
     assert got == {"supervised_matches_csum": 4, "finetuned_beats_supervised": [1, 2]}
     table["csum"]["0"] = cell(0.9)
@@ -54,9 +56,14 @@ def test_paired_differences_by_hand():
     def point(method, n, fold, seed, f1):
         return {"method": method, "n": n, "fold": fold, "seed": seed, "f1": f1}
 
-    points = [point("supervised", 1, 0, 0, 0.40), point("finetuned", 1, 0, 0, 0.50),
-              point("supervised", 1, 1, 0, 0.30), point("finetuned", 1, 1, 0, 0.32),
-              point("supervised", 2, 0, 0, 0.60), point("csum", 0, 0, None, 0.9)]  # fmt: skip
+    points = [
+        point("supervised", 1, 0, 0, 0.40),
+        point("finetuned", 1, 0, 0, 0.50),
+        point("supervised", 1, 1, 0, 0.30),
+        point("finetuned", 1, 1, 0, 0.32),
+        point("supervised", 2, 0, 0, 0.60),
+        point("csum", 0, 0, None, 0.9),
+    ]
     got = lc.paired_differences(points, "f1")
     assert list(got) == ["1"]  # n = 2 has no pair
     assert got["1"] == pytest.approx(list(lc.interval([0.10, 0.02])))
@@ -65,9 +72,14 @@ def test_paired_differences_by_hand():
 def test_label_curve_command_at_its_smallest(tmp_path, synthetic_dir, capsys):
     from experiments.label_curve import main
 
-    argv = ["--quick", "--config=summe_vasnet:stock,small", "--labels=0,1,all",
-            f"--out={tmp_path}", f"--config.data.synthetic_dir={synthetic_dir}",
-            "--config.train.epochs=2"]  # fmt: skip
+    argv = [
+        "--quick",
+        "--config=summe_vasnet:stock,small",
+        "--labels=0,1,all",
+        f"--out={tmp_path}",
+        f"--config.data.synthetic_dir={synthetic_dir}",
+        "--config.train.epochs=2",
+    ]
     assert main(argv) == 0
     stem = tmp_path / "label_curve_summe_vasnet_small_stock"
     result = json.loads(stem.with_suffix(".json").read_text())
@@ -101,10 +113,20 @@ def test_highlight_curve_at_its_smallest(tmp_path, synthetic_dir, capsys):
     from experiments.label_curve import main
     from experiments.run import prepare
 
-    words = [f"--config.data.synthetic_dir={synthetic_dir}", "--config.train.epochs=1",
-             "--config.highlights.finetune.epochs=1"]  # fmt: skip
-    argv = ["--quick", "--config=youtube_dog:quick", "--domains=dog,skiing", "--labels=0,2",
-            "--label-seeds=0", f"--out={tmp_path}", *words]  # fmt: skip
+    words = [
+        f"--config.data.synthetic_dir={synthetic_dir}",
+        "--config.train.epochs=1",
+        "--config.highlights.finetune.epochs=1",
+    ]
+    argv = [
+        "--quick",
+        "--config=youtube_dog:quick",
+        "--domains=dog,skiing",
+        "--labels=0,2",
+        "--label-seeds=0",
+        f"--out={tmp_path}",
+        *words,
+    ]
     assert main(argv) == 0
     stem = tmp_path / "label_curve_youtube_dog_skiing_quick"
     result = json.loads(stem.with_suffix(".json").read_text())
@@ -140,13 +162,19 @@ def test_combine_writes_one_overview_of_written_curves(tmp_path, capsys):
 
     files = []
     for name, gain in (("a", 0.10), ("b", -0.01)):
-        points = [point(m, 0, f, s, 0.3 + 0.01 * s) for m in lc.UNLABELLED
-                  for f in ("x", "y") for s in (0, 1)]  # fmt: skip
+        points = [
+            point(m, 0, f, s, 0.3 + 0.01 * s)
+            for m in lc.UNLABELLED
+            for f in ("x", "y")
+            for s in (0, 1)
+        ]
         for n in (1, 2, 4):
             for f, s in ((f, s) for f in ("x", "y") for s in (0, 1)):
                 base = 0.2 + 0.05 * n + 0.01 * s
-                points += [point("supervised", n, f, s, base),
-                           point("finetuned", n, f, s, base + gain + 0.002 * s)]  # fmt: skip
+                points += [
+                    point("supervised", n, f, s, base),
+                    point("finetuned", n, f, s, base + gain + 0.002 * s),
+                ]
         result = lc.curve_result(name, [0, 1], ["x", "y"], 4, [0, 1, 2, 4], points, ("ap",))
         files.append(tmp_path / f"{name}.json")
         files[-1].write_text(json.dumps(result))

@@ -22,8 +22,14 @@ from csum.training.trainer import train_fold
 from experiments.config_loader import apply_overrides, load_config
 
 DATA = {"n_videos": 24, "dim": 128, "min_seconds": 40, "max_seconds": 90, "family": "stock"}
-CATEGORY = {"n_videos": 30, "dim": 128, "min_seconds": 40, "max_seconds": 90,
-            "family": "category", "n_categories": 5}  # fmt: skip
+CATEGORY = {
+    "n_videos": 30,
+    "dim": 128,
+    "min_seconds": 40,
+    "max_seconds": 90,
+    "family": "category",
+    "n_categories": 5,
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +54,29 @@ def _held_out_rho(model, config, videos, buckets) -> float:
 
 def _train(tmp_path, videos, spec, **overrides):
     config = load_config(spec)
-    apply_overrides(config, {"workdir": str(tmp_path), "train.progress": "false",
-                             "train.epochs": "12",
-                             "data.feature_keys": "('features',)", **overrides})  # fmt: skip
+    apply_overrides(
+        config,
+        {
+            "workdir": str(tmp_path),
+            "train.progress": "false",
+            "train.epochs": "12",
+            "data.feature_keys": "('features',)",
+            **overrides,
+        },
+    )
     train, test = videos
     buckets = default_buckets(max(v.n_steps for v in train + test))
     model = build_summarizer(ModelSpec.from_config(config), train[0].dims, seed=0)
     before = _held_out_rho(model, config, test, buckets)
-    train_fold(TrainSpec.from_config(config), model, train, 0, tmp_path, make_train_step(TrainSpec.from_config(config)), buckets)
+    train_fold(
+        TrainSpec.from_config(config),
+        model,
+        train,
+        0,
+        tmp_path,
+        make_train_step(TrainSpec.from_config(config)),
+        buckets,
+    )
     return before, _held_out_rho(model, config, test, buckets)
 
 
@@ -68,15 +89,20 @@ def test_csum_learns_without_labels(tmp_path, stock_videos):
     """CSUM-MSVA with the default recipe (window InfoNCE) on the features alone. Over init
     seeds 0-4: after 0.44-0.55, a gain of 0.43-0.67 over the untrained model. The paper's
     recipe (config word "paper") reaches 0.21 and fails it."""
-    before, after = _train(tmp_path, stock_videos, "tvsum_msva:stock",
-                           **{"train.epochs": "15", "backbone.contrast_input": "false"})  # fmt: skip
+    before, after = _train(
+        tmp_path,
+        stock_videos,
+        "tvsum_msva:stock",
+        **{"train.epochs": "15", "backbone.contrast_input": "false"},
+    )
     assert after > before + 0.3 and after > 0.3, (before, after)
 
 
 def test_supervised_regime_learns(tmp_path, stock_videos):
     """Over init seeds 0-4: after 0.57-0.59, a gain of 0.40-0.82."""
-    before, after = _train(tmp_path, stock_videos, "tvsum_vslstm_supervised:stock",
-                           **{"backbone.name": "vslstm"})  # fmt: skip
+    before, after = _train(
+        tmp_path, stock_videos, "tvsum_vslstm_supervised:stock", **{"backbone.name": "vslstm"}
+    )
     assert after > before + 0.3 and after > 0.4, (before, after)
 
 
@@ -87,17 +113,28 @@ def _with_contrast(tmp_path, stock_videos, spec, **overrides):
     from csum.summarization.experiment import add_contrast
 
     config = load_config(spec)
-    apply_overrides(config, {"workdir": str(tmp_path), "train.progress": "false",
-                             "train.epochs": "8", **overrides})  # fmt: skip
+    apply_overrides(
+        config,
+        {"workdir": str(tmp_path), "train.progress": "false", "train.epochs": "8", **overrides},
+    )
     train, test = stock_videos
     buckets = default_buckets(max(v.n_steps for v in train + test))
     model = build_summarizer(ModelSpec.from_config(config), (*train[0].dims, 1), seed=0)
     train, _, test = add_contrast(config, model, train, [], test, buckets, None)
     assert test[0].dims == (*stock_videos[1][0].dims, 1)
-    alone = mean_metrics([evaluate_video(as_quantiles(v.features[-1][:, 0]), v, "avg", 0.15)
-                          for v in test])["spearman_rho"]  # fmt: skip
+    alone = mean_metrics(
+        [evaluate_video(as_quantiles(v.features[-1][:, 0]), v, "avg", 0.15) for v in test]
+    )["spearman_rho"]
     before = _held_out_rho(model, config, test, buckets)
-    train_fold(TrainSpec.from_config(config), model, train, 0, tmp_path, make_train_step(TrainSpec.from_config(config)), buckets)
+    train_fold(
+        TrainSpec.from_config(config),
+        model,
+        train,
+        0,
+        tmp_path,
+        make_train_step(TrainSpec.from_config(config)),
+        buckets,
+    )
     return before, _held_out_rho(model, config, test, buckets), alone
 
 
@@ -105,8 +142,9 @@ def test_a_backbone_learns_to_use_the_contrast_input(tmp_path, stock_videos):
     """The backbone alone (no residual): the untrained model ignores the contrast source
     (random weights), the trained one must rank held-out clips well; a dead gradient
     leaves it where it began. Over init seeds 0-4: after 0.55-0.61, a gain of 0.43-0.89."""
-    before, after, _ = _with_contrast(tmp_path, stock_videos, "tvsum_vslstm:stock",
-                                      **{"backbone.residual": "false"})  # fmt: skip
+    before, after, _ = _with_contrast(
+        tmp_path, stock_videos, "tvsum_vslstm:stock", **{"backbone.residual": "false"}
+    )
     assert after > before + 0.3 and after > 0.4, (before, after)
 
 
@@ -118,8 +156,11 @@ def test_training_does_not_subtract_from_the_contrast(tmp_path, category_videos)
     benchmarks.label_free_ceiling). On this set the residual ends between 0.0001 below and
     0.0002 above the contrast over init seeds 0-4, and MSVA trained alone on the contrast source (``backbone.residual=false``,
     the previous default) 0.020 below it, which this test rejects."""
-    before, after, alone = _with_contrast(tmp_path, category_videos, "tvsum_msva:synthetic",
-                                          **{"data.feature_keys": "('features',)",
-                                             "train.epochs": "12"})  # fmt: skip
+    before, after, alone = _with_contrast(
+        tmp_path,
+        category_videos,
+        "tvsum_msva:synthetic",
+        **{"data.feature_keys": "('features',)", "train.epochs": "12"},
+    )
     assert abs(before - alone) < 1e-9, (before, alone)
     assert after >= alone - 0.005, (after, alone)

@@ -32,8 +32,9 @@ def test_alignment_costs_by_hand():
     # one sentence that says what keyframe 0 shows: all its mass goes there at cost 0;
     # keyframe 1 is orthogonal (cost 1), keyframe 2 opposite (cost 2)
     frames = np.array([[1.0, 0.0], [0.0, 3.0], [-2.0, 0.0]])
-    np.testing.assert_allclose(alignment_costs(frames, np.array([[5.0, 0.0]])), [0, 1, 2],
-                               atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        alignment_costs(frames, np.array([[5.0, 0.0]])), [0, 1, 2], atol=1e-5
+    )
     # two sentences, two frames: the plan pairs each frame with its own sentence
     costs = alignment_costs(np.eye(2), np.array([[0.0, 1.0], [1.0, 0.1]]))
     np.testing.assert_allclose(costs, [1 - 1 / np.sqrt(1.01), 0.0], atol=1e-4)
@@ -41,9 +42,16 @@ def test_alignment_costs_by_hand():
 
 def _config(**extra):
     config = load_config("transcripts_mhms:quick")
-    apply_overrides(config, {"backbone.kwargs.hidden": "16", "backbone.kwargs.align": "8",
-                             "backbone.kwargs.dropout": "0.0", "train.regime": "mhms",
-                             **extra})  # fmt: skip
+    apply_overrides(
+        config,
+        {
+            "backbone.kwargs.hidden": "16",
+            "backbone.kwargs.align": "8",
+            "backbone.kwargs.dropout": "0.0",
+            "train.regime": "mhms",
+            **extra,
+        },
+    )
     return config
 
 

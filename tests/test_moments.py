@@ -30,9 +30,11 @@ def test_focal_loss_by_hand():
     logits = jnp.array([[0.0, 2.0, -1.0]])
     heat = jnp.array([[1.0, 0.5, 0.0]])
     p = jax.nn.sigmoid(logits[0])
-    want = -((1 - p[0]) ** 2 * jnp.log(p[0])
-             + (1 - 0.5) ** 4 * p[1] ** 2 * jnp.log(1 - p[1])
-             + p[2] ** 2 * jnp.log(1 - p[2]))  # fmt: skip
+    want = -(
+        (1 - p[0]) ** 2 * jnp.log(p[0])
+        + (1 - 0.5) ** 4 * p[1] ** 2 * jnp.log(1 - p[1])
+        + p[2] ** 2 * jnp.log(1 - p[2])
+    )
     got = centre_focal_loss(logits, heat, jnp.ones((1, 3), bool))
     np.testing.assert_allclose(got[0], want, rtol=1e-5)
 
@@ -79,7 +81,9 @@ def test_moment_loss_padding_changes_nothing():
     # an invalid slot and a video without moments add nothing
     np.testing.assert_allclose(
         moment_loss(pred, moments, mm, mask, jnp.array([True, False])),
-        moment_loss(pred[:1], moments[:1], mm[:1], mask[:1], valid[:1]), rtol=1e-6)  # fmt: skip
+        moment_loss(pred[:1], moments[:1], mm[:1], mask[:1], valid[:1]),
+        rtol=1e-6,
+    )
 
 
 def test_moment_loss_is_lower_for_the_truth_and_jits():
@@ -90,5 +94,8 @@ def test_moment_loss_is_lower_for_the_truth_and_jits():
     assert float(moment_loss(good, moments, mm, mask, valid)) < float(
         moment_loss(bad, moments, mm, mask, valid)
     )
-    np.testing.assert_allclose(jax.jit(moment_loss)(bad, moments, mm, mask, valid),
-                               moment_loss(bad, moments, mm, mask, valid), rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        jax.jit(moment_loss)(bad, moments, mm, mask, valid),
+        moment_loss(bad, moments, mm, mask, valid),
+        rtol=1e-6,
+    )

@@ -14,9 +14,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE = ["-m", "experiments.run", "--config=tvsum_vasnet:synthetic,quick",
-        "--config.train.progress=false", "--config.compute_dtype=float32",
-        "--config.data.folds=(0,)"]  # fmt: skip
+BASE = [
+    "-m",
+    "experiments.run",
+    "--config=tvsum_vasnet:synthetic,quick",
+    "--config.train.progress=false",
+    "--config.compute_dtype=float32",
+    "--config.data.folds=(0,)",
+]
 
 
 def _free_port() -> int:
@@ -37,11 +42,19 @@ def _records(workdir: Path) -> list[dict]:
 def test_two_processes_equal_one_process_with_two_devices(tmp_path):
     data = f"--config.data.synthetic_dir={tmp_path / 'data'}"
     one = subprocess.run(
-        [sys.executable, *BASE, data, f"--config.workdir={tmp_path / 'one'}",
-         "--config.train.devices=2"],
-        cwd=ROOT, env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=2"),
-        capture_output=True, text=True, timeout=200,
-    )  # fmt: skip
+        [
+            sys.executable,
+            *BASE,
+            data,
+            f"--config.workdir={tmp_path / 'one'}",
+            "--config.train.devices=2",
+        ],
+        cwd=ROOT,
+        env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=2"),
+        capture_output=True,
+        text=True,
+        timeout=200,
+    )
     assert one.returncode == 0, one.stderr[-3000:]
     port = _free_port()
     procs = [
@@ -62,7 +75,7 @@ def test_two_processes_equal_one_process_with_two_devices(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for i in range(2)
     ]
     outs = [p.communicate(timeout=200) for p in procs]
@@ -89,6 +102,8 @@ def test_bad_distributed_values_are_one_line(capsys):
     args = ["--config=tvsum_vasnet:synthetic,quick", "--config.distributed.enabled=true"]
     assert main([*args, "--config.distributed.coordinator=localhost"]) == 2
     assert "distributed.coordinator='localhost': expected host:port" in capsys.readouterr().err
-    assert main([*args, "--config.distributed.num_processes=2",
-                 "--config.distributed.process_id=2"]) == 2  # fmt: skip
+    assert (
+        main([*args, "--config.distributed.num_processes=2", "--config.distributed.process_id=2"])
+        == 2
+    )
     assert "distributed.process_id=2: expected an integer in" in capsys.readouterr().err

@@ -21,20 +21,21 @@ def unit(x):
 
 def test_focal_loss_by_hand_and_masked():
     p, y = np.array([0.9, 0.2, 0.6]), np.array([1, 0, 1])
-    want = np.mean([-0.25 * 0.1**2 * np.log(0.9), -0.75 * 0.2**2 * np.log(0.8),
-                    -0.25 * 0.4**2 * np.log(0.6)])  # fmt: skip
+    want = np.mean(
+        [-0.25 * 0.1**2 * np.log(0.9), -0.75 * 0.2**2 * np.log(0.8), -0.25 * 0.4**2 * np.log(0.6)]
+    )
     got = focal_loss(jnp.asarray(p), jnp.asarray(y), jnp.ones(3, bool))
     assert float(got) == pytest.approx(want, rel=1e-5)
-    padded = focal_loss(jnp.asarray([*p, 0.5]), jnp.asarray([*y, 1]),
-                        jnp.array([1, 1, 1, 0], bool))  # fmt: skip
+    padded = focal_loss(jnp.asarray([*p, 0.5]), jnp.asarray([*y, 1]), jnp.array([1, 1, 1, 0], bool))
     assert float(padded) == pytest.approx(want, rel=1e-5)
 
 
 def test_contrast_by_hand():
     z, pos = np.array([1.0, 0.0]), np.array([0.6, 0.8])
     neg = np.array([[0.0, 1.0], [-1.0, 0.0], [5.0, 5.0]])
-    got = contrast(jnp.asarray(z), jnp.asarray(pos), jnp.asarray(neg),
-                   jnp.array([1, 1, 0], bool), tau=0.5)  # fmt: skip
+    got = contrast(
+        jnp.asarray(z), jnp.asarray(pos), jnp.asarray(neg), jnp.array([1, 1, 0], bool), tau=0.5
+    )
     e = np.exp(np.array([0.6, 0.0, -1.0]) / 0.5)
     assert float(got) == pytest.approx(-np.log(e[0] / e.sum()), rel=1e-5)
 

@@ -1,7 +1,6 @@
-"""csum.training.trainer's optimizers: AdamW and Lion, one step by hand; an unknown name."""
+"""csum.training.optim's optimizers: AdamW and Lion, one step by hand; an unknown name."""
 
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import pytest
 
@@ -9,9 +8,11 @@ from csum.training.optim import OptimizerSpec, make_optimizer
 
 
 def config(name, lr=0.1, wd=0.01, clip=1e6):
-    c = ml_collections.ConfigDict()
-    c.train = {"optimizer": name, "lr": lr, "weight_decay": wd, "max_grad_norm": clip}
-    return c
+    """The ``train`` and ``projector`` nodes of a run config that the spec reads."""
+    return {
+        "train": {"optimizer": name, "lr": lr, "weight_decay": wd, "max_grad_norm": clip},
+        "projector": {"trainable": True},
+    }
 
 
 def test_lion_first_step_is_the_sign_of_the_gradient_plus_decay():

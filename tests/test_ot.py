@@ -14,8 +14,13 @@ def exact_ot(cost, a, b):
     n, m = cost.shape
     rows = np.kron(np.eye(n), np.ones(m))  # sum_j T_ij = a_i
     cols = np.kron(np.ones(n), np.eye(m))  # sum_i T_ij = b_j
-    res = linprog(cost.ravel(), A_eq=np.vstack([rows, cols]), b_eq=np.r_[a, b],
-                  bounds=(0, None), method="highs")  # fmt: skip
+    res = linprog(
+        cost.ravel(),
+        A_eq=np.vstack([rows, cols]),
+        b_eq=np.r_[a, b],
+        bounds=(0, None),
+        method="highs",
+    )
     assert res.success
     return res.fun
 
@@ -88,8 +93,11 @@ def test_batched_problems_and_cosine_cost():
     x, y = rng.normal(size=(2, 3, 8)), rng.normal(size=(2, 5, 8))
     cost = cosine_cost(jnp.asarray(x), jnp.asarray(y))
     assert cost.shape == (2, 3, 5)
-    want = 1 - (x[0] / np.linalg.norm(x[0], axis=1, keepdims=True)) @ (
-        y[0] / np.linalg.norm(y[0], axis=1, keepdims=True)).T  # fmt: skip
+    want = (
+        1
+        - (x[0] / np.linalg.norm(x[0], axis=1, keepdims=True))
+        @ (y[0] / np.linalg.norm(y[0], axis=1, keepdims=True)).T
+    )
     np.testing.assert_allclose(cost[0], want, atol=1e-5)
     a, b = jnp.full((2, 3), 1 / 3), jnp.full((2, 5), 0.2)
     both = ipot(cost, a, b)

@@ -67,11 +67,18 @@ print(json.dumps({"devices": jax.device_count(), "loss": [float(l1), float(l4)],
 
 
 def test_four_devices_match_one(tmp_path):
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
-               JAX_PLATFORMS="cpu")  # fmt: skip
+    env = dict(
+        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu"
+    )
     root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), str(tmp_path / "data")],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path), str(tmp_path / "data")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     step = json.loads(done.stdout.strip().splitlines()[-1])
     assert step["devices"] == 4

@@ -22,8 +22,9 @@ def _inputs(B=2, T=12, D=8, seed=0):
 
 
 def _wrapped(name="vslstm", gain=10.0, seed=0):
-    inner = backbones.build(name, (8, 1), rngs=nnx.Rngs(seed, params=seed, dropout=seed + 1),
-                            dropout=0.0, hidden=16)  # fmt: skip
+    inner = backbones.build(
+        name, (8, 1), rngs=nnx.Rngs(seed, params=seed, dropout=seed + 1), dropout=0.0, hidden=16
+    )
     return ContrastResidual(inner, channel=1, gain=gain)
 
 
@@ -110,8 +111,9 @@ def test_jit_equals_eager_and_outputs_pass_through():
     wrapped = ContrastResidual(Named(), channel=1)
     out = wrapped(features, mask)
     assert isinstance(out, Outputs) and out.saliency is not None
-    np.testing.assert_allclose(np.asarray(out.scores)[0],
-                               np.asarray(jax.nn.sigmoid(features[1][0, :, 0])), rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        np.asarray(out.scores)[0], np.asarray(jax.nn.sigmoid(features[1][0, :, 0])), rtol=1e-6
+    )
 
 
 def test_the_default_csum_config_builds_the_residual_and_the_supervised_one_does_not():
@@ -119,11 +121,17 @@ def test_the_default_csum_config_builds_the_residual_and_the_supervised_one_does
     from experiments.config_loader import apply_overrides, load_config
 
     csum = load_config("tvsum_vslstm:synthetic,quick")
-    assert isinstance(build_summarizer(ModelSpec.from_config(csum), (8, 1), seed=0).backbone, ContrastResidual)
+    assert isinstance(
+        build_summarizer(ModelSpec.from_config(csum), (8, 1), seed=0).backbone, ContrastResidual
+    )
     apply_overrides(csum, {"backbone.contrast_input": "false"})  # nothing to start from
-    assert not isinstance(build_summarizer(ModelSpec.from_config(csum), (8,), seed=0).backbone, ContrastResidual)
+    assert not isinstance(
+        build_summarizer(ModelSpec.from_config(csum), (8,), seed=0).backbone, ContrastResidual
+    )
     supervised = load_config("tvsum_vslstm_supervised:synthetic,quick")
-    assert not isinstance(build_summarizer(ModelSpec.from_config(supervised), (8, 1), seed=0).backbone,
-                          ContrastResidual)  # fmt: skip
+    assert not isinstance(
+        build_summarizer(ModelSpec.from_config(supervised), (8, 1), seed=0).backbone,
+        ContrastResidual,
+    )
     paper = load_config("tvsum_msva:synthetic,paper")
     assert not paper.backbone.residual

@@ -22,14 +22,22 @@ independent evaluation only."""
 
 
 def _args(tmp_path, synthetic_dir, name, *extra):
-    return [f"--config={name}:synthetic,quick", f"--config.workdir={tmp_path / name}",
-            f"--config.data.synthetic_dir={synthetic_dir}", "--config.train.progress=false",
-            *extra]  # fmt: skip
+    return [
+        f"--config={name}:synthetic,quick",
+        f"--config.workdir={tmp_path / name}",
+        f"--config.data.synthetic_dir={synthetic_dir}",
+        "--config.train.progress=false",
+        *extra,
+    ]
 
 
 def test_every_backbone_has_both_regimes_on_both_datasets():
-    want = {f"{d}_{b}{r}" for d in ("tvsum", "summe") for b in BACKBONE_NAMES
-            for r in ("", "_supervised")}  # fmt: skip
+    want = {
+        f"{d}_{b}{r}"
+        for d in ("tvsum", "summe")
+        for b in BACKBONE_NAMES
+        for r in ("", "_supervised")
+    }
     assert want <= set(CONFIGS)
     for name in want:
         config = load_config(f"{name}:synthetic,quick")
@@ -116,13 +124,21 @@ def test_unknown_backbone_is_one_line(tmp_path, synthetic_dir, capsys):
 @pytest.mark.parametrize(
     "extra,pattern",
     [
-        (["--config.train.regime=self"], "--config.train.regime='self': expected one of a2summ, csum, mhms, query, saliency, supervised"),
-        (["--config.train.regime=supervised", "--config.loss.dpp_weight=1.0"],
-         "needs a backbone with DPP diversity features (dpplstm), not 'msva'"),
+        (
+            ["--config.train.regime=self"],
+            "--config.train.regime='self': expected one of a2summ, csum, mhms, query, saliency, supervised",
+        ),
+        (
+            ["--config.train.regime=supervised", "--config.loss.dpp_weight=1.0"],
+            "needs a backbone with DPP diversity features (dpplstm), not 'msva'",
+        ),
         (["--import=no_such_module_xyz"], "--import=no_such_module_xyz: ModuleNotFoundError"),
-        (["--config.loss.negatives=some"], "--config.loss.negatives='some': expected one of batch, all"),
+        (
+            ["--config.loss.negatives=some"],
+            "--config.loss.negatives='some': expected one of batch, all",
+        ),
     ],
-)  # fmt: skip
+)
 def test_regime_and_import_errors_are_one_line(tmp_path, synthetic_dir, extra, pattern, capsys):
     assert main(_args(tmp_path, synthetic_dir, "tvsum_msva", *extra)) == 2
     assert pattern in _error_line(capsys)
@@ -133,11 +149,15 @@ def test_supervised_regime_without_gtscore_is_one_line(tmp_path, small_videos, c
 
     from csum.data.eccv16 import write_eccv16
 
-    unlabelled = [dataclasses.replace(v, gtscore=None, features=v.features[:1])
-                  for v in small_videos.values()]  # fmt: skip
+    unlabelled = [
+        dataclasses.replace(v, gtscore=None, features=v.features[:1]) for v in small_videos.values()
+    ]
     write_eccv16(tmp_path / "eccv16_dataset_summe_google_pool5.h5", unlabelled)
-    argv = ["--config=summe_vasnet_supervised", f"--config.data.dir={tmp_path}",
-            f"--config.workdir={tmp_path / 'run'}"]  # fmt: skip
+    argv = [
+        "--config=summe_vasnet_supervised",
+        f"--config.data.dir={tmp_path}",
+        f"--config.workdir={tmp_path / 'run'}",
+    ]
     assert main(argv) == 2
     err = _error_line(capsys)
     assert "eccv16_dataset_summe_google_pool5.h5: video 'video_1': key 'gtscore'" in err
@@ -162,17 +182,29 @@ def test_plugin_backbone_from_readme(tmp_path, synthetic_dir, monkeypatch, capsy
     )
     assert main(argv) == 0, capsys.readouterr().err
     saved = json.loads((tmp_path / "tvsum_vslstm" / "config.json").read_text())
-    assert saved["backbone"] == {"name": name, "kwargs": {"hidden": 8}, "contrast_input": True,
-                                 "residual": True, "residual_gain": 1.0}  # fmt: skip
+    assert saved["backbone"] == {
+        "name": name,
+        "kwargs": {"hidden": 8},
+        "contrast_input": True,
+        "residual": True,
+        "residual_gain": 1.0,
+    }
     results = json.loads((tmp_path / "tvsum_vslstm" / "results.json").read_text())
     assert 0 <= results["mean"]["f1"] <= 1
 
 
 def _config(tmp_path, synthetic_dir, workdir, **overrides):
     config = load_config("tvsum_vslstm:synthetic,quick")
-    apply_overrides(config, {"workdir": str(tmp_path / workdir), "train.epochs": "3",
-                             "data.synthetic_dir": str(synthetic_dir), "train.progress": "false",
-                             **overrides})  # fmt: skip
+    apply_overrides(
+        config,
+        {
+            "workdir": str(tmp_path / workdir),
+            "train.epochs": "3",
+            "data.synthetic_dir": str(synthetic_dir),
+            "train.progress": "false",
+            **overrides,
+        },
+    )
     return config
 
 
@@ -214,25 +246,26 @@ def test_sparse_checkpoints_change_no_number_and_resume_exactly(
     """``train.checkpoint_every=2`` of 4 epochs, killed after the unsaved third epoch's
     record was written: the resumed run drops that record, redoes the epoch from the
     checkpoint of the second, and ends with every number of a run saved every epoch."""
-    import csum.training.trainer
+    from csum.training import rundir
 
     full = run_experiment(_config(tmp_path, synthetic_dir, "full", **{"train.epochs": "4"}))
     sparse = {"train.epochs": "4", "train.checkpoint_every": "2"}
-    append = csum.training.trainer.append_jsonl
+    append = rundir.append_metrics
 
-    def killed_after_epoch_2(path, record):
-        append(path, record)
+    def killed_after_epoch_2(workdir, record):
+        append(workdir, record)
         if record["epoch"] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(csum.training.trainer, "append_jsonl", killed_after_epoch_2)
+    monkeypatch.setattr(rundir, "append_metrics", killed_after_epoch_2)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(_config(tmp_path, synthetic_dir, "cut", **sparse))
-    monkeypatch.setattr(csum.training.trainer, "append_jsonl", append)
+    monkeypatch.setattr(rundir, "append_metrics", append)
     cut = tmp_path / "cut"
     assert len((cut / "metrics.jsonl").read_text().splitlines()) == 3
-    steps = sorted(int(p.name) for p in (cut / "fold_0" / "checkpoints").iterdir()
-                   if p.name.isdigit())  # fmt: skip
+    steps = sorted(
+        int(p.name) for p in (cut / "fold_0" / "checkpoints").iterdir() if p.name.isdigit()
+    )
     assert steps == [2]  # epochs 1 and 3 were not saved
     resumed = run_experiment(_config(tmp_path, synthetic_dir, "cut", **sparse))
     assert resumed["folds"] == full["folds"] and resumed["mean"] == full["mean"]
@@ -267,6 +300,13 @@ def test_models_of_different_folds_share_compiled_steps(name):
 
     def graph(seed):
         model = build_summarizer(ModelSpec.from_config(config), dims, seed=seed)
-        return nnx.graphdef((model, nnx.Optimizer(model, make_optimizer(OptimizerSpec.from_config(config)), wrt=nnx.Param)))
+        return nnx.graphdef(
+            (
+                model,
+                nnx.Optimizer(
+                    model, make_optimizer(OptimizerSpec.from_config(config)), wrt=nnx.Param
+                ),
+            )
+        )
 
     assert graph(0) == graph(1)

@@ -73,8 +73,9 @@ def test_reader_errors_reach_the_consumer_and_synthetic_is_deterministic():
         for _ in stream_batches(Broken(20), 4, [64], np.random.default_rng(0)):
             pass
     s = SyntheticSource(5, dim=8, seed=3)
-    np.testing.assert_array_equal(s.load(2).features[0], SyntheticSource(5, dim=8, seed=3)
-                                  .load(2).features[0])  # fmt: skip
+    np.testing.assert_array_equal(
+        s.load(2).features[0], SyntheticSource(5, dim=8, seed=3).load(2).features[0]
+    )
     assert s.load(2).n_steps == s.lengths()[2]
 
 
@@ -96,8 +97,7 @@ def test_each_process_reads_only_its_rows():
     parts = {}
     for rows in ((0, 2), (2, 4)):
         source = Recording(10)
-        parts[rows] = list(stream_batches(source, 4, buckets, np.random.default_rng(5),
-                                          rows=rows))  # fmt: skip
+        parts[rows] = list(stream_batches(source, 4, buckets, np.random.default_rng(5), rows=rows))
         mine = [int(i) for b in whole for i in b.index[rows[0] : rows[1]] if i >= 0]
         extra = [int(b.index[0]) for b in whole if (b.index[rows[0] : rows[1]] < 0).all()]
         assert sorted(source.read) == sorted(mine + extra)
@@ -105,8 +105,9 @@ def test_each_process_reads_only_its_rows():
         for name in ("mask", "length", "valid", "index", "target"):
             joined = np.concatenate([getattr(first, name), getattr(second, name)])
             np.testing.assert_array_equal(joined, getattr(b, name))
-        np.testing.assert_array_equal(np.concatenate([first.features[0], second.features[0]]),
-                                      b.features[0])  # fmt: skip
+        np.testing.assert_array_equal(
+            np.concatenate([first.features[0], second.features[0]]), b.features[0]
+        )
     assert sum(not b.valid.any() for b in parts[(2, 4)]) == 1  # the blank rows were used
     with pytest.raises(ValueError, match="rows"):
         next(stream_batches(Recording(10), 4, buckets, np.random.default_rng(0), rows=(3, 5)))

@@ -17,10 +17,24 @@ from experiments.config_loader import ConfigError, apply_overrides, load_config
 def _video(key, n, query_len=None, moments=None):
     steps = np.arange(n)
     streams = {} if query_len is None else {"query": np.ones((query_len, 5), np.float32)}
-    targets = {} if moments is None else {"saliency": np.linspace(0, 1, n, dtype=np.float32),
-                                          "moments": np.asarray(moments, np.float32)}  # fmt: skip
-    return Video(key, (np.ones((n, 4), np.float32),), n, steps, np.stack([steps, steps], 1),
-                 None, streams=streams, targets=targets)  # fmt: skip
+    targets = (
+        {}
+        if moments is None
+        else {
+            "saliency": np.linspace(0, 1, n, dtype=np.float32),
+            "moments": np.asarray(moments, np.float32),
+        }
+    )
+    return Video(
+        key,
+        (np.ones((n, 4), np.float32),),
+        n,
+        steps,
+        np.stack([steps, steps], 1),
+        None,
+        streams=streams,
+        targets=targets,
+    )
 
 
 def test_named_streams_pad_on_their_own_axis():
@@ -77,15 +91,24 @@ def test_query_loss_ignores_padding():
     from csum.training.step import regime_loss
 
     config = load_config("qvhighlights_visionary:quick")
-    apply_overrides(config, {"backbone.kwargs.query_dim": "5", "backbone.kwargs.dim": "16",
-                             "backbone.kwargs.ffn": "32", "backbone.kwargs.heads": "4",
-                             "backbone.kwargs.dropout": "0.0", "train.regime": "query"})  # fmt: skip
+    apply_overrides(
+        config,
+        {
+            "backbone.kwargs.query_dim": "5",
+            "backbone.kwargs.dim": "16",
+            "backbone.kwargs.ffn": "32",
+            "backbone.kwargs.heads": "4",
+            "backbone.kwargs.dropout": "0.0",
+            "train.regime": "query",
+        },
+    )
     model = build_summarizer(ModelSpec.from_config(config), (4,), seed=0)
     loss = regime_loss(TrainSpec.from_config(config))
     rng = np.random.default_rng(0)
     videos = [_video("a", 6, 3, [[1, 3]]), _video("b", 10, 4, [[2, 7]])]
-    videos = [replace(v, features=(rng.normal(size=(v.n_steps, 4)).astype(np.float32),))
-              for v in videos]  # fmt: skip
+    videos = [
+        replace(v, features=(rng.normal(size=(v.n_steps, 4)).astype(np.float32),)) for v in videos
+    ]
     small, large = collate(videos, 2, [16]), collate(videos, 4, [32])
     np.testing.assert_allclose(loss(model, small), loss(model, large), rtol=1e-5)
     json.dumps(float(loss(model, small)))  # a finite Python float
@@ -108,16 +131,25 @@ def test_csum_pretrains_multimodal_backbones_and_ignores_padding(backbone, tmp_p
     videos, _ = read_videos(tmp_path, ["mm0000", "mm0001", "mm0002"])
     if backbone == "visionary":  # one query on each video instead of its transcript
         rng = np.random.default_rng(0)
-        videos = [replace(v, streams={"query": rng.normal(size=(3 + i, 32)).astype(np.float32)})
-                  for i, v in enumerate(videos)]  # fmt: skip
+        videos = [
+            replace(v, streams={"query": rng.normal(size=(3 + i, 32)).astype(np.float32)})
+            for i, v in enumerate(videos)
+        ]
         config = load_config("qvhighlights_visionary:quick")
     else:
         config = load_config(f"transcripts_{backbone}:quick")
     size = {"hidden": "16", "align": "8"} if backbone == "mhms" else {"dim": "16"}
-    apply_overrides(config, {**{f"backbone.kwargs.{k}": v for k, v in size.items()},
-                             "backbone.kwargs.heads": "4",
-                             "backbone.kwargs.dropout": "0.0", "train.regime": "csum",
-                             "loss.negatives": "batch", "topk.name": "sinkhorn"})  # fmt: skip
+    apply_overrides(
+        config,
+        {
+            **{f"backbone.kwargs.{k}": v for k, v in size.items()},
+            "backbone.kwargs.heads": "4",
+            "backbone.kwargs.dropout": "0.0",
+            "train.regime": "csum",
+            "loss.negatives": "batch",
+            "topk.name": "sinkhorn",
+        },
+    )
     if backbone == "visionary":
         apply_overrides(config, {"backbone.kwargs.ffn": "32"})
     model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)

@@ -13,8 +13,12 @@ from experiments.study import main
 # window_size takes the same path with 5 values (78 s); topk_operators stands for both.
 @pytest.mark.parametrize("study,n", [("topk_operators", 3)])
 def test_quick_study_writes_table_json_and_plot(tmp_path, synthetic_dir, study, n, capsys):
-    argv = [f"--study={study}:quick", f"--out={tmp_path}", "--config.train.epochs=1",
-            f"--config.data.synthetic_dir={synthetic_dir}"]  # fmt: skip
+    argv = [
+        f"--study={study}:quick",
+        f"--out={tmp_path}",
+        "--config.train.epochs=1",
+        f"--config.data.synthetic_dir={synthetic_dir}",
+    ]
     assert main(argv) == 0
     result = json.loads((tmp_path / f"{study}.json").read_text())
     assert len(result["summary"]) == n and result["seeds"] == [0]
@@ -43,17 +47,25 @@ def test_variants_study_writes_curves_and_oracle_rows(tmp_path, synthetic_dir, m
     """A one-factor-at-a-time study (the form of ``learning``): named override sets on a
     base config, learning curves from metrics.jsonl, random and oracle rows."""
     fake = types.SimpleNamespace(
-        BASES=("tvsum_msva:stock",), OVERRIDES={"train.epochs": "2"},
-        VARIANTS={"frozen": {}, "trained h": {"projector.trainable": "true", "loss.negatives": "batch"}},
-    )  # fmt: skip
+        BASES=("tvsum_msva:stock",),
+        OVERRIDES={"train.epochs": "2"},
+        VARIANTS={
+            "frozen": {},
+            "trained h": {"projector.trainable": "true", "loss.negatives": "batch"},
+        },
+    )
     monkeypatch.setattr(study_module, "load_study", lambda name: fake)
-    argv = ["--study=learning:quick", f"--out={tmp_path}",
-            f"--config.data.synthetic_dir={synthetic_dir}"]  # fmt: skip
+    argv = [
+        "--study=learning:quick",
+        f"--out={tmp_path}",
+        f"--config.data.synthetic_dir={synthetic_dir}",
+    ]
     assert main(argv) == 0
     result = json.loads((tmp_path / "learning.json").read_text())
     assert [s["variant"] for s in result["summary"]] == ["frozen", "trained h"]
-    assert all(len(r["curve"]) == 2 and "val_spearman_rho" in r["curve"][-1]
-               for r in result["runs"])  # fmt: skip
+    assert all(
+        len(r["curve"]) == 2 and "val_spearman_rho" in r["curve"][-1] for r in result["runs"]
+    )
     assert all("oracle" in s and "random" in s for s in result["summary"])
     table = (tmp_path / "learning.md").read_text()
     assert "| frozen |" in table and "*oracle*" in table
@@ -67,8 +79,9 @@ def test_label_free_ceiling_rows(tmp_path, synthetic_dir):
     from benchmarks.label_free_ceiling import main as ceiling
 
     with pytest.raises(SystemExit) as exit_:
-        ceiling(["--data-seeds=1", "--folds=0", f"--out={tmp_path}",
-                 f"--synthetic-dir={synthetic_dir}"])  # fmt: skip
+        ceiling(
+            ["--data-seeds=1", "--folds=0", f"--out={tmp_path}", f"--synthetic-dir={synthetic_dir}"]
+        )
     assert exit_.value.code == 0
     result = json.loads((tmp_path / "label_free_ceiling.json").read_text())
     assert list(result["tables"]) == [f"{d}_{f}" for d, f in TABLES]

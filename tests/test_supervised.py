@@ -67,8 +67,9 @@ def test_dpp_nll_equals_the_full_kernel_formula_and_ignores_padding():
     phi /= np.linalg.norm(phi, axis=1, keepdims=True)
     y = np.array([1, 0, 0, 1, 0, 1, 0], bool)
     want = _brute_force_nll(q, phi, y, 1e-3)
-    got = dpp_nll(jnp.asarray(q)[None], jnp.asarray(phi)[None], jnp.asarray(y)[None],
-                  jnp.ones((1, T), bool))  # fmt: skip
+    got = dpp_nll(
+        jnp.asarray(q)[None], jnp.asarray(phi)[None], jnp.asarray(y)[None], jnp.ones((1, T), bool)
+    )
     np.testing.assert_allclose(got[0], want, rtol=1e-3)
     # Padding: 3 more steps with junk, masked out (and marked selected, which must not count).
     pad = 3
@@ -76,8 +77,12 @@ def test_dpp_nll_equals_the_full_kernel_formula_and_ignores_padding():
     phip = np.r_[phi, rng.normal(size=(pad, F))]
     yp = np.r_[y, [True] * pad]
     mask = np.r_[[True] * T, [False] * pad]
-    padded = dpp_nll(jnp.asarray(qp)[None], jnp.asarray(phip)[None], jnp.asarray(yp)[None],
-                     jnp.asarray(mask)[None])  # fmt: skip
+    padded = dpp_nll(
+        jnp.asarray(qp)[None],
+        jnp.asarray(phip)[None],
+        jnp.asarray(yp)[None],
+        jnp.asarray(mask)[None],
+    )
     np.testing.assert_allclose(padded, got, rtol=1e-5)
 
 

@@ -6,9 +6,15 @@ from experiments.table1 import main
 
 
 def test_quick_table_writes_json_and_markdown_and_resumes(tmp_path, synthetic_dir, capsys):
-    argv = ["--dataset=tvsum", "--synthetic", "--quick", "--backbones=vasnet,vslstm",
-            f"--out={tmp_path}", "--config.train.epochs=1",
-            f"--config.data.synthetic_dir={synthetic_dir}"]  # fmt: skip
+    argv = [
+        "--dataset=tvsum",
+        "--synthetic",
+        "--quick",
+        "--backbones=vasnet,vslstm",
+        f"--out={tmp_path}",
+        "--config.train.epochs=1",
+        f"--config.data.synthetic_dir={synthetic_dir}",
+    ]
     assert main(argv) == 0
     result = json.loads((tmp_path / "table1_tvsum.json").read_text())
     cells = {(s["backbone"], s["regime"]) for s in result["summary"]}
@@ -21,8 +27,11 @@ def test_quick_table_writes_json_and_markdown_and_resumes(tmp_path, synthetic_di
     # What training adds to its input: each run's metric minus its contrast row, paired.
     assert "csum: training adds (F1 / rho)" in table
     for s in result["summary"]:
-        run = next(r for r in result["runs"] if (r["backbone"], r["regime"]) ==
-                   (s["backbone"], s["regime"]))  # fmt: skip
+        run = next(
+            r
+            for r in result["runs"]
+            if (r["backbone"], r["regime"]) == (s["backbone"], s["regime"])
+        )
         assert abs(s["adds"]["f1_mean"] - (run["f1"] - run["contrast"]["f1"])) < 1e-12
         assert s["adds"]["f1_std"] == 0.0  # one run
     # Rerunning reuses every finished run and writes the same table.

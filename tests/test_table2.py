@@ -6,10 +6,16 @@ from experiments.table2 import PAPER, YOUTUBE_DOMAINS, main
 
 
 def test_quick_table_over_every_domain(tmp_path, capsys):
-    argv = ["--quick", "--rows=csum", f"--out={tmp_path}", "--config.train.epochs=1",
-            f"--config.data.synthetic_dir={tmp_path / 'data'}", "--config.train.progress=false",
-            "--config.highlights.synthetic_overrides.videos_per_domain=6",
-            "--config.highlights.synthetic_overrides.max_clips=40"]  # fmt: skip
+    argv = [
+        "--quick",
+        "--rows=csum",
+        f"--out={tmp_path}",
+        "--config.train.epochs=1",
+        f"--config.data.synthetic_dir={tmp_path / 'data'}",
+        "--config.train.progress=false",
+        "--config.highlights.synthetic_overrides.videos_per_domain=6",
+        "--config.highlights.synthetic_overrides.max_clips=40",
+    ]
     assert main(argv) == 0
     result = json.loads((tmp_path / "table2_youtube.json").read_text())
     assert list(result["rows"]) == ["csum"] and set(result["rows"]["csum"]) == set(YOUTUBE_DOMAINS)

@@ -192,8 +192,10 @@ def test_grouped_sum_and_its_vjp_against_the_dense_contraction(k, G, T):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("T,k,sharp", [(7, 3, False), (600, 90, False), (600, 90, True),
-                                         (1000, 10, True), (300, 400, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    "T,k,sharp",
+    [(7, 3, False), (600, 90, False), (600, 90, True), (1000, 10, True), (300, 400, False)],
+)
 def test_slot_sum_and_its_vjp_against_the_segment_sum(T, k, sharp):
     """The blocked scatter-free kernel equals the two-slot segment sum it replaces (values
     and both cotangents), for soft and near-0/1 memberships and for slots beyond k."""

@@ -11,8 +11,15 @@ from experiments.config_loader import ConfigError, apply_overrides, load_config
 
 def _small_config():
     config = load_config("transcripts_a2summ:quick")
-    apply_overrides(config, {"backbone.kwargs.dim": "16", "backbone.kwargs.heads": "4",
-                             "backbone.kwargs.dropout": "0.0", "train.regime": "a2summ"})  # fmt: skip
+    apply_overrides(
+        config,
+        {
+            "backbone.kwargs.dim": "16",
+            "backbone.kwargs.heads": "4",
+            "backbone.kwargs.dropout": "0.0",
+            "train.regime": "a2summ",
+        },
+    )
     return config
 
 
@@ -50,8 +57,14 @@ def test_system_learns_both_summaries(system, tmp_path):
     from csum.multimodal.transcripts import run_transcripts
 
     config = load_config(f"transcripts_{system}:quick")
-    apply_overrides(config, {"workdir": str(tmp_path / "run"),
-                             "data.synthetic_dir": str(tmp_path), "train.progress": "false"})  # fmt: skip
+    apply_overrides(
+        config,
+        {
+            "workdir": str(tmp_path / "run"),
+            "data.synthetic_dir": str(tmp_path),
+            "train.progress": "false",
+        },
+    )
     result = run_transcripts(config)
     m, r = result["metrics"], result["random"]
     # 7 val videos; ROUGE-1 of the picked key sentences is far above random picks
@@ -65,9 +78,16 @@ def test_video_only_baseline_runs_on_the_transcript_videos(tmp_path):
     from csum.multimodal.transcripts import run_transcripts
 
     config = load_config("transcripts_transformer:quick")
-    apply_overrides(config, {"workdir": str(tmp_path / "run"), "train.epochs": "1",
-                             "transcripts.finetune.epochs": "2",
-                             "data.synthetic_dir": str(tmp_path), "train.progress": "false"})  # fmt: skip
+    apply_overrides(
+        config,
+        {
+            "workdir": str(tmp_path / "run"),
+            "train.epochs": "1",
+            "transcripts.finetune.epochs": "2",
+            "data.synthetic_dir": str(tmp_path),
+            "train.progress": "false",
+        },
+    )
     result = run_transcripts(config)
     # no sentence scores, no cover: the video metrics only, for the run and for random
     assert set(result["metrics"]) == set(result["random"]) - {"R-1", "R-2", "R-L"}

@@ -22,8 +22,12 @@ import pytest
 from csum.data.errors import DataError
 from csum.video.synthetic import Scene, write_video
 
-SCENES = [Scene(3.0, (220, 40, 40), "flat", 440.0), Scene(2.5, (40, 200, 60), "stripes"),
-          Scene(3.5, (40, 60, 220), "checker", 880.0), Scene(3.0, (230, 230, 60), "noise")]  # fmt: skip
+SCENES = [
+    Scene(3.0, (220, 40, 40), "flat", 440.0),
+    Scene(2.5, (40, 200, 60), "stripes"),
+    Scene(3.5, (40, 60, 220), "checker", 880.0),
+    Scene(3.0, (230, 230, 60), "noise"),
+]
 
 
 def _summarize(argv):
@@ -33,8 +37,9 @@ def _summarize(argv):
 
 
 def _files(folder) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}  # fmt: skip
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def test_summarize_with_nothing_readable_is_one_line_and_writes_nothing(tmp_path, capsys):
@@ -55,8 +60,14 @@ def test_summarize_with_nothing_readable_is_one_line_and_writes_nothing(tmp_path
 def test_summarize_with_a_missing_model_writes_nothing(tmp_path, capsys):
     write_video(tmp_path / "a.mp4", SCENES, fps=25)
     out = tmp_path / "out"
-    code = _summarize([str(tmp_path / "a.mp4"), f"--out={out}", "--model=/no/such/run",
-                       f"--cache={tmp_path / 'c'}"])  # fmt: skip
+    code = _summarize(
+        [
+            str(tmp_path / "a.mp4"),
+            f"--out={out}",
+            "--model=/no/such/run",
+            f"--cache={tmp_path / 'c'}",
+        ]
+    )
     assert code == 2
     assert "/no/such/run" in capsys.readouterr().err
     assert not out.exists()
@@ -83,9 +94,14 @@ def trained(tmp_path_factory, synthetic_dir):
     from experiments.run import main, prepare
 
     work = tmp_path_factory.mktemp("user") / "run"
-    args = ["--config=summe_vasnet:synthetic,quick", f"--config.workdir={work}",
-            f"--config.data.synthetic_dir={synthetic_dir}", "--config.train.progress=false",
-            "--config.train.epochs=2", "--config.data.folds=(0,)"]  # fmt: skip
+    args = [
+        "--config=summe_vasnet:synthetic,quick",
+        f"--config.workdir={work}",
+        f"--config.data.synthetic_dir={synthetic_dir}",
+        "--config.train.progress=false",
+        "--config.train.epochs=2",
+        "--config.data.folds=(0,)",
+    ]
     assert main(args) == 0
     config = prepare("summe_vasnet:synthetic,quick", {"data.synthetic_dir": str(synthetic_dir)})
     return work, config
@@ -123,8 +139,14 @@ def _video(sources, key="v"):
     from csum.data.video import Video
 
     T = len(sources[0])
-    return Video(key=key, features=tuple(sources), n_frames=15 * T, picks=np.arange(T) * 15,
-                 change_points=np.array([[0, 15 * T - 1]]), user_summary=None)  # fmt: skip
+    return Video(
+        key=key,
+        features=tuple(sources),
+        n_frames=15 * T,
+        picks=np.arange(T) * 15,
+        change_points=np.array([[0, 15 * T - 1]]),
+        user_summary=None,
+    )
 
 
 def test_score_in_one_call_matches_the_runs_evaluation(trained, tmp_path, reevaluate):
@@ -155,13 +177,15 @@ def test_score_in_one_call_matches_the_runs_evaluation(trained, tmp_path, reeval
 
 
 def test_submodules_are_attributes_after_a_plain_import():
-    code = ("import csum; print(csum.model.contrast.for_run.__name__, csum.load.__name__, "
-            "csum.topk.__name__)")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)  # fmt: skip
+    code = (
+        "import csum; print(csum.model.contrast.for_run.__name__, csum.load.__name__, "
+        "csum.topk.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["for_run", "load", "csum.topk"]
-    proc = subprocess.run([sys.executable, "-c", "import csum; csum.nope"],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", "import csum; csum.nope"], capture_output=True, text=True
+    )
     assert proc.returncode == 1 and "no attribute 'nope'" in proc.stderr
 
 
@@ -196,30 +220,35 @@ class UserLinear(nnx.Module):
 """
 
 
-@pytest.mark.parametrize("command", ["run", "table1", "study", "table2", "highlights",
-                                     "summarize", "multimodal", "evaluate"])  # fmt: skip
+@pytest.mark.parametrize(
+    "command",
+    ["run", "table1", "study", "table2", "highlights", "summarize", "multimodal", "evaluate"],
+)
 def test_every_command_takes_import(command, tmp_path, monkeypatch, capsys):
     """--import is processed by every command (a module that fails to import is one line
     naming it, exit 2), and an unknown backbone's message names --import."""
     import importlib
 
-    from experiments.cli import COMMANDS
+    from experiments.console import COMMANDS
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "broken_plugin.py").write_text("raise RuntimeError('boom')\n")
     main = importlib.import_module(COMMANDS[command][0]).main
     assert main(["--import=broken_plugin", "--help"]) == 0  # listed in --help
     assert "--import MODULE" in capsys.readouterr().out
-    required = {"run": ["--config=tvsum_msva:quick"], "summarize": ["x.mp4"],
-                "highlights": ["--features=x"], "study": ["--study=residual"],
-                "evaluate": ["--submission=x", "--gt=y"]}  # fmt: skip
+    required = {
+        "run": ["--config=tvsum_msva:quick"],
+        "summarize": ["x.mp4"],
+        "highlights": ["--features=x"],
+        "study": ["--study=residual"],
+        "evaluate": ["--submission=x", "--gt=y"],
+    }
     code = main(["--import=broken_plugin", *required.get(command, [])])
     assert code == 2
     assert "--import=broken_plugin: RuntimeError: boom" in capsys.readouterr().err
 
 
-def test_a_users_backbone_through_run_title_and_load(tmp_path, synthetic_dir, monkeypatch,
-                                                      capsys):  # fmt: skip
+def test_a_users_backbone_through_run_title_and_load(tmp_path, synthetic_dir, monkeypatch, capsys):
     """A backbone of the user's module: trained by experiments.run --import, the table
     titled by it, and loaded by csum.load in a fresh interpreter that never imported it."""
     from backbones.registry import BACKBONES
@@ -228,28 +257,40 @@ def test_a_users_backbone_through_run_title_and_load(tmp_path, synthetic_dir, mo
     monkeypatch.chdir(tmp_path)
     (tmp_path / "user_backbones.py").write_text(PLUGIN)
     work = tmp_path / "run"
-    argv = ["--import=user_backbones", "--config=tvsum_msva:quick",
-            "--config.backbone.name=user_linear", f"--config.workdir={work}",
-            f"--config.data.synthetic_dir={synthetic_dir}", "--config.train.epochs=1",
-            "--config.train.progress=false"]  # fmt: skip
+    argv = [
+        "--import=user_backbones",
+        "--config=tvsum_msva:quick",
+        "--config.backbone.name=user_linear",
+        f"--config.workdir={work}",
+        f"--config.data.synthetic_dir={synthetic_dir}",
+        "--config.train.epochs=1",
+        "--config.train.progress=false",
+    ]
     try:
         assert main(argv) == 0
     finally:
         BACKBONES._items.pop("user_linear", None)  # other tests see the built-in registry
     assert "tvsum_msva:quick [backbone user_linear]" in capsys.readouterr().out
-    code = ("import csum, numpy as np\n"
-            f"run = csum.load({str(work)!r})\n"
-            "x = tuple(np.ones((30, d), np.float32) for d in run.base_dims)\n"
-            "print(type(run.model.backbone.inner).__name__, run.score(x).shape)")  # fmt: skip
+    code = (
+        "import csum, numpy as np\n"
+        f"run = csum.load({str(work)!r})\n"
+        "x = tuple(np.ones((30, d), np.float32) for d in run.base_dims)\n"
+        "print(type(run.model.backbone.inner).__name__, run.score(x).shape)"
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path, env=env)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["UserLinear", "(30,)"]
     (tmp_path / "user_backbones.py").unlink()
-    out = subprocess.run([sys.executable, "-m", "experiments.summarize", "x.mp4",
-                          "--backbone=user_linear"], capture_output=True, text=True,
-                         cwd=tmp_path, env=env)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "experiments.summarize", "x.mp4", "--backbone=user_linear"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
     assert out.returncode == 2 and "--import=MODULE" in out.stderr
 
 
@@ -259,8 +300,10 @@ def test_mixed_feature_widths_name_the_odd_video(tmp_path):
     from csum.data.eccv16 import load_eccv16, write_eccv16
 
     rng = np.random.default_rng(0)
-    videos = [_video((rng.normal(size=(20, 7 if i == 0 else 16)).astype(np.float32),), f"v{i}")
-              for i in range(3)]  # fmt: skip
+    videos = [
+        _video((rng.normal(size=(20, 7 if i == 0 else 16)).astype(np.float32),), f"v{i}")
+        for i in range(3)
+    ]
     write_eccv16(tmp_path / "mixed.h5", videos)
     with pytest.raises(DataError, match=r"video 'v0'.*feature size 7, expected 16"):
         load_eccv16(tmp_path / "mixed.h5", optional_labels=True)

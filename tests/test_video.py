@@ -18,9 +18,13 @@ from csum.video.features import EXTRACTORS, extract, mel_filters
 from csum.video.summary import select, shots
 from csum.video.synthetic import Scene, write_video
 
-SCENES = [Scene(3.0, (220, 40, 40), "flat", 440.0), Scene(2.5, (40, 200, 60), "stripes"),
-          Scene(3.5, (40, 60, 220), "checker", 880.0), Scene(3.0, (230, 230, 60), "noise"),
-          Scene(4.0, (120, 40, 160), "stripes", 440.0)]  # fmt: skip
+SCENES = [
+    Scene(3.0, (220, 40, 40), "flat", 440.0),
+    Scene(2.5, (40, 200, 60), "stripes"),
+    Scene(3.5, (40, 60, 220), "checker", 880.0),
+    Scene(3.0, (230, 230, 60), "noise"),
+    Scene(4.0, (120, 40, 160), "stripes", 440.0),
+]
 FPS = 25
 
 
@@ -133,10 +137,12 @@ def _check_budget_rule(record: dict) -> None:
         assert round((b - a) * record["fps"]) == budget
         return
     assert chosen and sum(lengths[i] for i in chosen) <= budget
-    best = max(sum(values[i] for i in subset)
-               for r in range(1, len(shots) + 1)
-               for subset in itertools.combinations(range(len(shots)), r)
-               if sum(lengths[i] for i in subset) <= budget)  # fmt: skip
+    best = max(
+        sum(values[i] for i in subset)
+        for r in range(1, len(shots) + 1)
+        for subset in itertools.combinations(range(len(shots)), r)
+        if sum(lengths[i] for i in subset) <= budget
+    )
     assert sum(values[i] for i in chosen) == pytest.approx(best, rel=1e-12)
     seconds = sum(lengths[i] for i in chosen) / record["fps"]
     assert record["summary_seconds"] == pytest.approx(seconds, rel=1e-9)
@@ -158,8 +164,13 @@ def test_summarize_a_collection_end_to_end(clip, tmp_path, capsys):
     write_video(folder / "b.mkv", SCENES[::-1], fps=30, audio=False)
     (folder / "broken.mp4").write_bytes(b"not a video at all")
     out = tmp_path / "out"
-    argv = [str(folder), f"--out={out}", "--epochs=2", f"--cache={tmp_path / 'cache'}",
-            "--config.train.progress=false"]  # fmt: skip
+    argv = [
+        str(folder),
+        f"--out={out}",
+        "--epochs=2",
+        f"--cache={tmp_path / 'cache'}",
+        "--config.train.progress=false",
+    ]
     assert _run(argv) == 2  # one file failed, the others were summarized
     err = capsys.readouterr().err
     assert err.count("error:") == 1 and "broken.mp4" in err
@@ -171,8 +182,11 @@ def test_summarize_a_collection_end_to_end(clip, tmp_path, capsys):
             assert bool(c.streams.audio) == audio
         assert frames == pytest.approx(record["summary_seconds"] * record["fps"], abs=2)
         assert (out / name / "scores.png").stat().st_size > 1000
-        assert len(list((out / name / "keyframes").glob("*.png"))) == sum(
-            s["selected"] for s in record["shots"]) or len(record["summary"]) == 1  # fmt: skip
+        assert (
+            len(list((out / name / "keyframes").glob("*.png")))
+            == sum(s["selected"] for s in record["shots"])
+            or len(record["summary"]) == 1
+        )
         assert len(record["steps"]["scores"]) == len(record["steps"]["picks"])
         assert record["highlights"]["segments"] and record["extractor"] == "colour"
     index = (out / "index.html").read_text()
@@ -190,8 +204,19 @@ def test_summarize_a_collection_end_to_end(clip, tmp_path, capsys):
 def test_one_video_and_bad_names(clip, tmp_path, capsys):
     path, _ = clip
     out = tmp_path / "one"
-    assert _run([str(path), f"--out={out}", "--epochs=1", f"--cache={tmp_path / 'c'}",
-                 "--config.train.progress=false", "--no-highlights"]) == 0  # fmt: skip
+    assert (
+        _run(
+            [
+                str(path),
+                f"--out={out}",
+                "--epochs=1",
+                f"--cache={tmp_path / 'c'}",
+                "--config.train.progress=false",
+                "--no-highlights",
+            ]
+        )
+        == 0
+    )
     record = json.loads((out / "scenes" / "summary.json").read_text())
     assert record["highlights"]["segments"] == [] and record["summary"]
     assert _run([str(path), "--extractor=nope", f"--out={out}"]) == 2
@@ -217,8 +242,13 @@ def test_unreadable_and_streamless_files_are_one_line(tmp_path):
 
 def test_i3d_extractor_on_a_video(tmp_path):
     path = tmp_path / "short.mp4"
-    write_video(path, [Scene(1.0, (200, 30, 30), "stripes"), Scene(1.0, (30, 30, 200))],
-                fps=25, size=(64, 96), audio=False)  # fmt: skip
+    write_video(
+        path,
+        [Scene(1.0, (200, 30, 30), "stripes"), Scene(1.0, (30, 30, 200))],
+        fps=25,
+        size=(64, 96),
+        audio=False,
+    )
     extractor = EXTRACTORS.build("i3d")
     f = extract(path, extractor, audio=False, batch=4)
     assert f.features.shape == (4, 1024) and f.audio is None
@@ -257,16 +287,32 @@ def test_a_processed_collection_is_a_data_set_for_experiments_run(clip, tmp_path
     (folder / "a.mp4").write_bytes(path.read_bytes())
     write_video(folder / "b.mp4", SCENES[::-1], fps=25)
     out, cache = tmp_path / "out", f"--cache={tmp_path / 'cache'}"
-    assert _run([str(folder), f"--out={out}", "--epochs=1", cache,
-                 "--config.train.progress=false", "--no-highlights"]) == 0  # fmt: skip
+    assert (
+        _run(
+            [
+                str(folder),
+                f"--out={out}",
+                "--epochs=1",
+                cache,
+                "--config.train.progress=false",
+                "--no-highlights",
+            ]
+        )
+        == 0
+    )
     videos = load_eccv16(out / "collection.h5", optional_labels=True)
     assert sorted(videos) == ["a", "b"] and all(v.user_summary is None for v in videos.values())
     with pytest.raises(DataError, match="user_summary"):  # a labelled reader refuses it
         load_eccv16(out / "collection.h5")
     work = tmp_path / "run"
-    argv = ["--config=tvsum_vslstm", f"--config.data.file={out / 'collection.h5'}",
-            "--config.data.feature_keys=('features',)", "--config.train.epochs=2",
-            "--config.train.progress=false", f"--config.workdir={work}"]  # fmt: skip
+    argv = [
+        "--config=tvsum_vslstm",
+        f"--config.data.file={out / 'collection.h5'}",
+        "--config.data.feature_keys=('features',)",
+        "--config.train.epochs=2",
+        "--config.train.progress=false",
+        f"--config.workdir={work}",
+    ]
     assert run(argv) == 0
     printed = capsys.readouterr().out
     assert "2 unlabelled videos" in printed and "no metrics" in printed
@@ -287,15 +333,25 @@ def test_a_processed_collection_is_a_data_set_for_experiments_run(clip, tmp_path
     # recomputed from its saved index; other padded lengths: float rounding only)
     import csum
     from csum.data.batching import default_buckets
-    from csum.model import contrast
     from csum.training.predict import predict_scores
 
-    model = csum.load(work).model
-    inputs = contrast.for_run(work, 0, model, list(videos.values()))
+    run = csum.load(work)
+    model = run.model
+    inputs = run.inputs(list(videos.values()))
     again = predict_scores(model.backbone, inputs, 2, default_buckets(64))
     for k in videos:
         np.testing.assert_allclose(again[k], scores[k], rtol=1e-4, atol=1e-5)
     # and summarizes them through --model
-    assert _run([str(folder), f"--out={tmp_path / 'again'}", f"--model={work}", cache,
-                 "--no-highlights"]) == 0  # fmt: skip
+    assert (
+        _run(
+            [
+                str(folder),
+                f"--out={tmp_path / 'again'}",
+                f"--model={work}",
+                cache,
+                "--no-highlights",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "again" / "a" / "summary.mp4").is_file()

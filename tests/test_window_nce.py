@@ -20,8 +20,9 @@ def test_window_nce_by_hand():
     owner = np.array([0, 0, 1, -1], np.int32)
     bank = np.concatenate([e, np.full((1, 2), 9.0, np.float32)])  # a padding row
     tau = 0.5
-    got = window_nce(jnp.asarray(e[None, :2]), jnp.array([0]), jnp.asarray(bank),
-                     jnp.asarray(owner), tau)  # fmt: skip
+    got = window_nce(
+        jnp.asarray(e[None, :2]), jnp.array([0]), jnp.asarray(bank), jnp.asarray(owner), tau
+    )
     for w in range(2):
         sims = np.exp(e @ e[w] / tau)
         want = -np.log(sims[:2].sum() / sims.sum())
@@ -90,8 +91,16 @@ def test_hard_selection_loss_is_the_mean_loss_of_the_chosen_clips(small_videos):
     table = window_bank(model, videos, 4, buckets, tau=0.1)
     batch = collate(videos[:4], 4, buckets, index=[0, 1, 2, 3])
     model.eval()  # no dropout, so that the scores below are the ones the loss ranked
-    loss = csum_loss(model, batch, ratio=0.15, tau=0.1, operator="hard", bank=table,
-                     operator_kwargs={"gradient": "none"}, negatives="windows")  # fmt: skip
+    loss = csum_loss(
+        model,
+        batch,
+        ratio=0.15,
+        tau=0.1,
+        operator="hard",
+        bank=table,
+        operator_kwargs={"gradient": "none"},
+        negatives="windows",
+    )
     scores = np.asarray(model.backbone(batch.features, batch.mask))
     want = []
     for b, v in enumerate(videos[:4]):
@@ -126,7 +135,7 @@ def test_window_loss_and_gradients_do_not_depend_on_the_bucket(small_videos):
                 operator_kwargs=hyper,
                 scores="standardized",
                 negatives="windows",
-            )  # fmt: skip
+            )
         )(fresh)
 
     (l1, g1), (l2, g2) = run(longest), run(table.shape[1])

@@ -68,8 +68,9 @@ def read_tvsum_tsv(
         for line_no, line in enumerate(f, 1):
             parts = line.rstrip("\n").split("\t")
             if len(parts) != 3:
-                raise DataError(path, f"line {line_no}: expected 3 tab-separated columns, "
-                                f"got {len(parts)}")  # fmt: skip
+                raise DataError(
+                    path, f"line {line_no}: expected 3 tab-separated columns, got {len(parts)}"
+                )
             vid, category, scores = parts
             values = np.array(scores.split(","), dtype=np.float64)
             rows.setdefault(vid, (category, []))[1].append(values)
@@ -77,8 +78,12 @@ def read_tvsum_tsv(
     for vid, (category, users) in rows.items():
         lengths = {len(u) for u in users}
         if len(lengths) != 1:
-            raise DataError(path, f"annotators disagree on the frame count {sorted(lengths)}",
-                            video=vid, key="scores")  # fmt: skip
+            raise DataError(
+                path,
+                f"annotators disagree on the frame count {sorted(lengths)}",
+                video=vid,
+                key="scores",
+            )
         out.append(Annotation(vid, category, np.stack(users)))
     return out
 
@@ -106,8 +111,12 @@ def read_tvsum_mat(path: str | Path = ANNOTATION_DIR / "ydata-tvsum50.mat") -> l
             n_frames = int(np.asarray(f[g["nframes"][i, 0]][:]).ravel()[0])
             seconds = float(np.asarray(f[g["length"][i, 0]][:]).ravel()[0])
             if scores.shape[1] != n_frames:
-                raise DataError(path, f"user_anno has {scores.shape[1]} frames, nframes says "
-                                f"{n_frames}", video=name, key="user_anno")  # fmt: skip
+                raise DataError(
+                    path,
+                    f"user_anno has {scores.shape[1]} frames, nframes says {n_frames}",
+                    video=name,
+                    key="user_anno",
+                )
             category = _mat_string(f, g["category"][i, 0])
             out.append(Annotation(name, category, scores, fps=n_frames / seconds))
     return out
@@ -138,8 +147,12 @@ def read_summe(directory: str | Path = ANNOTATION_DIR / "summe_gt") -> list[Anno
         selected = (np.asarray(m["user_score"]) > 0).T.astype(np.float64)
         n_frames = int(np.asarray(m["nFrames"]).ravel()[0])
         if selected.shape[1] != n_frames:
-            raise DataError(path, f"user_score has {selected.shape[1]} frames, nFrames says "
-                            f"{n_frames}", video=path.stem, key="user_score")  # fmt: skip
+            raise DataError(
+                path,
+                f"user_score has {selected.shape[1]} frames, nFrames says {n_frames}",
+                video=path.stem,
+                key="user_score",
+            )
         out.append(Annotation(path.stem, "", selected, float(np.asarray(m["FPS"]).ravel()[0])))
     return out
 
@@ -165,9 +178,13 @@ def tvsum_entry(key: str, name: str, annotations: list[Annotation], file) -> Ann
         return by_name[name]
     head, _, index = key.rpartition("_")
     if head != "video" or not index.isdigit() or not 1 <= int(index) <= len(annotations):
-        raise DataError(file, f"cannot match to a TVSum video: expected key video_1 .. "
-                        f"video_{len(annotations)} or a YouTube id as video_name", key,
-                        "video_name")  # fmt: skip
+        raise DataError(
+            file,
+            f"cannot match to a TVSum video: expected key video_1 .. "
+            f"video_{len(annotations)} or a YouTube id as video_name",
+            key,
+            "video_name",
+        )
     return annotations[int(index) - 1]
 
 
@@ -196,10 +213,14 @@ def attach_tvsum_scores(videos: dict, file, annotations: list[Annotation] | None
         if video.user_scores is None:
             entry = tvsum_entry(key, video.name, annotations, file)
             if entry.n_frames != video.n_frames:
-                raise DataError(file, f"n_frames is {video.n_frames} but TVSum video "
-                                f"{entry.name} has {entry.n_frames} annotated frames; not "
-                                f"the TVSum eccv16 file, or its videos are reordered", key,
-                                "n_frames")  # fmt: skip
+                raise DataError(
+                    file,
+                    f"n_frames is {video.n_frames} but TVSum video "
+                    f"{entry.name} has {entry.n_frames} annotated frames; not "
+                    f"the TVSum eccv16 file, or its videos are reordered",
+                    key,
+                    "n_frames",
+                )
             video = dataclasses.replace(video, user_scores=entry.user_scores.astype(np.float32))
         out[key] = video
     return out

@@ -71,8 +71,13 @@ def bucket_for(length: int, buckets: Sequence[int]) -> int:
     return buckets[-1] * math.ceil(length / buckets[-1])
 
 
-def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int],
-            index: Sequence[int] | None = None, steps: int | None = None) -> Batch:  # fmt: skip
+def collate(
+    videos: Sequence[Video],
+    batch_size: int,
+    buckets: Sequence[int],
+    index: Sequence[int] | None = None,
+    steps: int | None = None,
+) -> Batch:
     """Pads up to ``batch_size`` videos to the bucket of the longest one.
 
     Args:
@@ -116,8 +121,9 @@ def collate(videos: Sequence[Video], batch_size: int, buckets: Sequence[int],
     return Batch(tuple(feats), mask, length, valid, target, keyframes, slots, streams, targets)
 
 
-def plan_epoch(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
-               jitter: float = 0.1) -> list[np.ndarray]:  # fmt: skip
+def plan_epoch(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, jitter: float = 0.1
+) -> list[np.ndarray]:
     """One epoch's batches as index arrays: sorted by ``length * exp(U(-jitter, jitter))``,
     cut into ``batch_size`` groups, groups in random order. Used by ``train_batches`` and,
     for collections read lazily, ``csum.data.stream``."""

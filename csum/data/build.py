@@ -48,10 +48,12 @@ def user_summaries(annotation: Annotation, dataset: str, change_points) -> np.nd
     if dataset == "summe":
         return (annotation.user_scores > 0).astype(np.float32)
     frames = np.arange(annotation.n_frames)
-    return np.stack([
-        keyshot_summary(scores, change_points, annotation.n_frames, frames)
-        for scores in annotation.user_scores
-    ]).astype(np.float32)  # fmt: skip
+    return np.stack(
+        [
+            keyshot_summary(scores, change_points, annotation.n_frames, frames)
+            for scores in annotation.user_scores
+        ]
+    ).astype(np.float32)
 
 
 def annotated_video(
@@ -174,8 +176,13 @@ def build_dataset(
         x = check_features(x, src, a.name, feature_key, 1, arrays[0].shape[-1])
         want = math.ceil(a.n_frames / SAMPLE_RATE)
         if x.shape[0] != want:
-            raise DataError(src, f"{x.shape[0]} feature steps, expected ceil({a.n_frames} "
-                            f"frames / {SAMPLE_RATE}) = {want}", a.name, feature_key)  # fmt: skip
+            raise DataError(
+                src,
+                f"{x.shape[0]} feature steps, expected ceil({a.n_frames} "
+                f"frames / {SAMPLE_RATE}) = {want}",
+                a.name,
+                feature_key,
+            )
         cps = kts_change_points(x, a.n_frames, max_cp=max_cp, vmax=vmax, normalize=normalize)
         videos.append(annotated_video(a, dataset, f"video_{i + 1}", cps, (x,)))
     write_eccv16(out, videos)
@@ -195,9 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-normalize", action="store_true", help="KTS on raw features")
     args = parser.parse_args(argv)
     try:
-        path = build_dataset(args.dataset, args.features, args.out, feature_key=args.feature_key,
-                             vmax=args.vmax, max_cp=args.max_cp,
-                             normalize=not args.no_normalize)  # fmt: skip
+        path = build_dataset(
+            args.dataset,
+            args.features,
+            args.out,
+            feature_key=args.feature_key,
+            vmax=args.vmax,
+            max_cp=args.max_cp,
+            normalize=not args.no_normalize,
+        )
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

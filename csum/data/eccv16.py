@@ -14,6 +14,7 @@ to its length by linear interpolation along time.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -191,22 +192,24 @@ def load_eccv16(
     labelled = [v.user_summary is not None for v in videos.values()]
     if any(labelled) and not all(labelled):
         vid = next(v.key for v in videos.values() if v.user_summary is None)
-        raise DataError(path, "missing key (other videos of the file have user summaries)",
-                        vid, "user_summary")  # fmt: skip
+        raise DataError(
+            path, "missing key (other videos of the file have user summaries)", vid, "user_summary"
+        )
     return videos
 
 
 def _common_dims(files, main, feature_keys, path) -> list[int] | None:
     """Each source's most common feature width over the file's videos (read from the
     datasets' shapes; ties go to the first video's), or None when a source has none."""
-    import collections
 
     out = []
     for spec in feature_keys:
         file, key = _source(spec, path)
-        widths = [files[file][vid][key].shape[-1] for vid in sorted(main.keys(), key=natural_order)
-                  if vid in files[file] and key in files[file][vid]
-                  and files[file][vid][key].ndim == 2]  # fmt: skip
+        widths = [
+            files[file][vid][key].shape[-1]
+            for vid in sorted(main.keys(), key=natural_order)
+            if vid in files[file] and key in files[file][vid] and files[file][vid][key].ndim == 2
+        ]
         if not widths:
             return None
         out.append(collections.Counter(widths).most_common(1)[0][0])

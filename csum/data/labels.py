@@ -18,8 +18,13 @@ def minmax_target(gtscore: np.ndarray) -> np.ndarray:
     return (g - g.min()) / span if span > 0 else np.zeros_like(g)
 
 
-def gt_keyframes(gtscore: np.ndarray, change_points: np.ndarray, n_frames: int,
-                 picks: np.ndarray, ratio: float = 0.15) -> np.ndarray:  # fmt: skip
+def gt_keyframes(
+    gtscore: np.ndarray,
+    change_points: np.ndarray,
+    n_frames: int,
+    picks: np.ndarray,
+    ratio: float = 0.15,
+) -> np.ndarray:
     """[n_steps] bool: the ground-truth keyframes that dppLSTM's DPP term maximises.
 
     The keyshot summary of ``gtscore`` (the evaluation's own knapsack at ``ratio``), then

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from csum.data.errors import DataError
 
 SPLITS_DIR = Path(__file__).parent / "splits"
@@ -30,7 +32,6 @@ def make_splits(keys, n_folds: int = 5, seed: int = 0) -> list[dict[str, list[st
     Returns:
         Folds as ``load_splits`` returns them.
     """
-    import numpy as np
 
     keys = sorted(keys)
     if not 1 < n_folds <= len(keys):

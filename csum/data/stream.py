@@ -60,10 +60,16 @@ class VideoSource(Protocol):
         ...
 
 
-def stream_batches(source: VideoSource, batch_size: int, buckets: Sequence[int],
-                   rng: np.random.Generator, *, prefetch: int = 2,
-                   place: Callable[[Batch], Batch] | None = None,
-                   rows: tuple[int, int] | None = None) -> Iterator[Batch]:  # fmt: skip
+def stream_batches(
+    source: VideoSource,
+    batch_size: int,
+    buckets: Sequence[int],
+    rng: np.random.Generator,
+    *,
+    prefetch: int = 2,
+    place: Callable[[Batch], Batch] | None = None,
+    rows: tuple[int, int] | None = None,
+) -> Iterator[Batch]:
     """The epoch's batches, read and collated ``prefetch`` batches ahead by a thread.
 
     Args:
@@ -119,20 +125,32 @@ def stream_batches(source: VideoSource, batch_size: int, buckets: Sequence[int],
                 thread.join(timeout=0.01)
 
 
-def _collate_rows(source: VideoSource, chunk: np.ndarray, start: int, stop: int,
-                  buckets: Sequence[int], steps: int) -> Batch:  # fmt: skip
+def _collate_rows(
+    source: VideoSource,
+    chunk: np.ndarray,
+    start: int,
+    stop: int,
+    buckets: Sequence[int],
+    steps: int,
+) -> Batch:
     """Slots ``start:stop`` of the batch of videos ``chunk``, padded to ``steps``."""
     mine = chunk[start:stop]
     if len(mine):
-        return collate([source.load(int(i)) for i in mine], stop - start, buckets, index=mine,
-                       steps=steps)  # fmt: skip
+        return collate(
+            [source.load(int(i)) for i in mine], stop - start, buckets, index=mine, steps=steps
+        )
     # A last, partial batch can leave this process no video: empty slots, shaped (feature
     # sizes and dtypes) like the batch's first video.
     blank = collate([source.load(int(chunk[0]))], stop - start, buckets, steps=steps)
-    return Batch(tuple(np.zeros_like(x) for x in blank.features),
-                 *(np.zeros_like(x) for x in blank[1:6]), np.full_like(blank.index, -1),
-                 *({k: np.zeros_like(x) for k, x in named.items()}
-                   for named in (blank.streams, blank.targets)))  # fmt: skip
+    return Batch(
+        tuple(np.zeros_like(x) for x in blank.features),
+        *(np.zeros_like(x) for x in blank[1:6]),
+        np.full_like(blank.index, -1),
+        *(
+            {k: np.zeros_like(x) for k, x in named.items()}
+            for named in (blank.streams, blank.targets)
+        ),
+    )
 
 
 def as_source(videos) -> VideoSource:
@@ -191,8 +209,13 @@ class H5Source:
             shape or size, a too-short video or a key that two files share.
     """
 
-    def __init__(self, paths: Sequence, feature_keys: Sequence[str] | str = ("features",),
-                 min_steps: int = 1, dtype=np.float32):  # fmt: skip
+    def __init__(
+        self,
+        paths: Sequence,
+        feature_keys: Sequence[str] | str = ("features",),
+        min_steps: int = 1,
+        dtype=np.float32,
+    ):
         self.paths = [Path(p) for p in paths]
         self.feature_keys = (
             (feature_keys,) if isinstance(feature_keys, str) else tuple(feature_keys)
@@ -211,8 +234,11 @@ class H5Source:
             with h5:
                 for key in sorted(h5, key=natural_order):  # load_eccv16's order
                     if key in seen:
-                        raise DataError(path, f"video key also in {seen[key]}; keys must be "
-                                        "unique across the files", video=key)  # fmt: skip
+                        raise DataError(
+                            path,
+                            f"video key also in {seen[key]}; keys must be unique across the files",
+                            video=key,
+                        )
                     seen[key] = path
                     lengths.append(self._check(h5[key], path, key, min_steps))
                     self._index.append((f, key))
@@ -231,8 +257,12 @@ class H5Source:
             x = group[name]
             check_shape(x, path, key, name, min_steps, self.dims[s] if self.dims else None)
             if steps is not None and x.shape[0] != steps:
-                raise DataError(path, f"{x.shape[0]} steps, but {self.feature_keys[0]} has "
-                                f"{steps}", video=key, key=name)  # fmt: skip
+                raise DataError(
+                    path,
+                    f"{x.shape[0]} steps, but {self.feature_keys[0]} has {steps}",
+                    video=key,
+                    key=name,
+                )
             steps = x.shape[0]
             dims.append(x.shape[1])
         self.dims = self.dims or tuple(dims)
@@ -250,8 +280,10 @@ class H5Source:
             if f not in self._files:
                 self._files[f] = h5py.File(self.paths[f], "r")
             raw = [self._files[f][key][name][()] for name in self.feature_keys]
-        checked = (check_features(x, self.paths[f], key, name, 1, None)
-                   for x, name in zip(raw, self.feature_keys, strict=True))  # fmt: skip
+        checked = (
+            check_features(x, self.paths[f], key, name, 1, None)
+            for x, name in zip(raw, self.feature_keys, strict=True)
+        )
         features = tuple(x.astype(self.dtype, copy=False) for x in checked)
         return _training_video(key, features)
 
@@ -274,8 +306,9 @@ class SyntheticSource:
         seed: generator seed.
     """
 
-    def __init__(self, n: int, dim: int = 1024, min_steps: int = 240, max_steps: int = 1182,
-                 seed: int = 0):  # fmt: skip
+    def __init__(
+        self, n: int, dim: int = 1024, min_steps: int = 240, max_steps: int = 1182, seed: int = 0
+    ):
         self.n, self.dim, self.seed = n, dim, seed
         self._lengths = np.random.default_rng([seed, n]).integers(min_steps, max_steps + 1, n)
 
@@ -297,5 +330,11 @@ class SyntheticSource:
 def _training_video(key: str, features: tuple[np.ndarray, ...]) -> Video:
     """A Video with what training reads (features); evaluation annotations left empty."""
     T = features[0].shape[0]
-    return Video(key=key, features=features, n_frames=T, picks=np.arange(T),
-                 change_points=np.array([[0, T - 1]]), user_summary=np.zeros((1, T)))  # fmt: skip
+    return Video(
+        key=key,
+        features=features,
+        n_frames=T,
+        picks=np.arange(T),
+        change_points=np.array([[0, T - 1]]),
+        user_summary=np.zeros((1, T)),
+    )

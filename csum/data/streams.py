@@ -15,7 +15,7 @@ Every model in csum reads a batch through one contract (SPEC section 7):
   the step, a textual segment after the sentence: MHMS's segmentation labels).
 
 A backbone declares the streams it reads (``streams`` attribute, default none); the model
-hands it exactly those (``csum.model.summarizer.backbone_outputs``), and ``missing_streams`` names any
+hands it exactly those (``backbones.registry.outputs``), and ``missing_streams`` names any
 that the data lacks before work starts. Video-only data has empty ``streams`` and
 ``targets``: the batches, the compiled programs and every result of the video-only models
 are what they were before streams existed.
@@ -46,8 +46,9 @@ def padded_length(n: int, quantum: int = TOKEN_QUANTUM) -> int:
     return quantum * max(1, math.ceil(n / quantum))
 
 
-def collate_named(items: Sequence[Mapping[str, np.ndarray]], batch_size: int,
-                  steps: int) -> dict[str, np.ndarray]:  # fmt: skip
+def collate_named(
+    items: Sequence[Mapping[str, np.ndarray]], batch_size: int, steps: int
+) -> dict[str, np.ndarray]:
     """Pads the named arrays of up to ``batch_size`` videos into batch arrays.
 
     Args:
@@ -65,8 +66,9 @@ def collate_named(items: Sequence[Mapping[str, np.ndarray]], batch_size: int,
     names = set(items[0]) if items else set()
     for item in items[1:]:
         if set(item) != names:
-            raise ValueError(f"videos of one batch carry different streams: {sorted(names)} "
-                             f"and {sorted(item)}")  # fmt: skip
+            raise ValueError(
+                f"videos of one batch carry different streams: {sorted(names)} and {sorted(item)}"
+            )
     unknown = sorted(names - set(KNOWN))
     if unknown:
         raise ValueError(f"unknown stream or target {unknown}; known: {', '.join(KNOWN)}")
@@ -81,8 +83,10 @@ def collate_named(items: Sequence[Mapping[str, np.ndarray]], batch_size: int,
             length = padded_length(max(len(item[owner]) for item in items))
         tail = arrays[0].shape[1:]
         if any(a.shape[1:] != tail for a in arrays):
-            raise ValueError(f"stream {name!r}: videos disagree on its trailing shape "
-                             f"({sorted({a.shape[1:] for a in arrays})})")  # fmt: skip
+            raise ValueError(
+                f"stream {name!r}: videos disagree on its trailing shape "
+                f"({sorted({a.shape[1:] for a in arrays})})"
+            )
         dtype = np.float32 if arrays[0].dtype == np.float64 else arrays[0].dtype
         batch = np.zeros((batch_size, length, *tail), dtype)
         mask = np.zeros((batch_size, length), bool)

@@ -80,16 +80,28 @@ class SyntheticSpec:
 
 
 PRESETS = {
-    "tvsum": SyntheticSpec(n_videos=50, n_users=20, min_seconds=120, max_seconds=600,
-                           user_kind="scores"),
-    "summe": SyntheticSpec(n_videos=25, n_users=15, min_seconds=60, max_seconds=390,
-                           user_kind="selection", n_categories=5),
-}  # fmt: skip
+    "tvsum": SyntheticSpec(
+        n_videos=50, n_users=20, min_seconds=120, max_seconds=600, user_kind="scores"
+    ),
+    "summe": SyntheticSpec(
+        n_videos=25,
+        n_users=15,
+        min_seconds=60,
+        max_seconds=390,
+        user_kind="selection",
+        n_categories=5,
+    ),
+}
 
 LATENT = 64
 GENERATOR_VERSION = 2  # bump whenever the generator's output changes for the same spec
-_KIND_IMPORTANCE = {"event": (0.7, 0.95), "background": (0.2, 0.45), "generic": (0.05, 0.2),
-                    "own": (0.6, 0.95), "stock": (0.05, 0.4)}  # fmt: skip
+_KIND_IMPORTANCE = {
+    "event": (0.7, 0.95),
+    "background": (0.2, 0.45),
+    "generic": (0.05, 0.2),
+    "own": (0.6, 0.95),
+    "stock": (0.05, 0.4),
+}
 FAMILIES = ("category", "stock")
 N_STOCK = 12  # scenes of the shared stock pool (family "stock")
 
@@ -118,8 +130,7 @@ def _video(rng, spec, index, category, scenes, projections):
         pools = {"own": own, "stock": scenes[0]}
     else:
         events = rng.normal(size=(int(rng.integers(2, 5)), LATENT))
-        kinds = rng.choice(["event", "background", "generic"], size=len(shots),
-                           p=[0.2, 0.65, 0.15])  # fmt: skip
+        kinds = rng.choice(["event", "background", "generic"], size=len(shots), p=[0.2, 0.65, 0.15])
         pools = {"event": events, "background": scenes[category], "generic": scenes[-1]}
     latents, importance = [], []
     for kind in kinds:

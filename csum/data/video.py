@@ -8,6 +8,8 @@ from functools import cached_property
 
 import numpy as np
 
+from csum.data.labels import gt_keyframes, minmax_target
+
 
 @dataclass(frozen=True)
 class Video:
@@ -50,7 +52,6 @@ class Video:
     def labels(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Supervised targets: (min-max gtscore [n_steps] float32, keyframes [n_steps] bool),
         or None for a video without ``gtscore`` (computed once; ``csum.data.labels``)."""
-        from csum.data.labels import gt_keyframes, minmax_target
 
         if self.gtscore is None:
             return None

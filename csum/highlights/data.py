@@ -71,10 +71,16 @@ class HighlightVideo:
         n = self.n_clips
         features = (self.visual,) + ((self.audio,) if audio and self.audio is not None else ())
         steps = np.arange(n, dtype=np.int64)
-        return Video(key=self.key, features=features, n_frames=n, picks=steps,
-                     change_points=np.stack([steps, steps], axis=1),
-                     user_summary=self.highlights[None].astype(np.float32),
-                     gtscore=self.labels.astype(np.float32), name=self.key)  # fmt: skip
+        return Video(
+            key=self.key,
+            features=features,
+            n_frames=n,
+            picks=steps,
+            change_points=np.stack([steps, steps], axis=1),
+            user_summary=self.highlights[None].astype(np.float32),
+            gtscore=self.labels.astype(np.float32),
+            name=self.key,
+        )
 
 
 def _load_array(path: Path, key: str, video: str) -> np.ndarray:
@@ -86,13 +92,15 @@ def _load_array(path: Path, key: str, video: str) -> np.ndarray:
         raise DataError(path, f"unreadable .npy ({e})", video=video, key=key) from None
     if x.ndim != 2 or not np.isfinite(x).all():
         what = f"shape {x.shape}" if x.ndim != 2 else "NaN or inf values"
-        raise DataError(path, f"expected a finite [n_clips, D] array, got {what}", video=video,
-                        key=key)  # fmt: skip
+        raise DataError(
+            path, f"expected a finite [n_clips, D] array, got {what}", video=video, key=key
+        )
     return x.astype(np.float32)
 
 
-def read_umt(label_path, video_dir, audio_dir=None, kind: str = "youtube",
-             videos: list[str] | None = None) -> dict[str, HighlightVideo]:  # fmt: skip
+def read_umt(
+    label_path, video_dir, audio_dir=None, kind: str = "youtube", videos: list[str] | None = None
+) -> dict[str, HighlightVideo]:
     """Reads a highlight data set in UMT's layout.
 
     Args:
@@ -128,8 +136,7 @@ def read_umt(label_path, video_dir, audio_dir=None, kind: str = "youtube",
             raise DataError(label_path, f"expected {kind} labels", video=vid, key=field)
         raw = np.asarray(entry[field], np.float64)
         if (kind == "youtube" and raw.ndim != 1) or (kind == "tvsum" and raw.ndim != 2):
-            raise DataError(label_path, f"unexpected label shape {raw.shape}", video=vid,
-                            key=field)  # fmt: skip
+            raise DataError(label_path, f"unexpected label shape {raw.shape}", video=vid, key=field)
         visual = _load_array(video_dir / f"{vid}_rgb.npy", "rgb", vid)
         flow = video_dir / f"{vid}_opt.npy"
         streams = [visual] + ([_load_array(flow, "opt", vid)] if flow.is_file() else [])
@@ -143,8 +150,14 @@ def read_umt(label_path, video_dir, audio_dir=None, kind: str = "youtube",
         visual = np.concatenate([s[:n] for s in streams], axis=1)
         anno = raw[:n] if kind == "tvsum" else None
         mean = anno.mean(axis=1) if anno is not None else raw[:n]
-        out[vid] = HighlightVideo(vid, str(entry.get("domain", "")), visual,
-                                  None if audio is None else audio[:n], mean, anno)  # fmt: skip
+        out[vid] = HighlightVideo(
+            vid,
+            str(entry.get("domain", "")),
+            visual,
+            None if audio is None else audio[:n],
+            mean,
+            anno,
+        )
     return out
 
 
@@ -178,11 +191,13 @@ def read_features(video_dir, audio_dir=None) -> dict[str, HighlightVideo]:
             audio = _load_array(Path(audio_dir) / f"{vid}.npy", "audio", vid)
         n = min([len(s) for s in streams] + ([len(audio)] if audio is not None else []))
         if n < 2:
-            raise DataError(video_dir / f"{vid}_rgb.npy", f"{n} clips; at least 2 are needed",
-                            video=vid)  # fmt: skip
+            raise DataError(
+                video_dir / f"{vid}_rgb.npy", f"{n} clips; at least 2 are needed", video=vid
+            )
         visual = np.concatenate([s[:n] for s in streams], axis=1)
-        out[vid] = HighlightVideo(vid, "", visual, None if audio is None else audio[:n],
-                                  np.zeros(n))  # fmt: skip
+        out[vid] = HighlightVideo(
+            vid, "", visual, None if audio is None else audio[:n], np.zeros(n)
+        )
     dims = {v.visual.shape[1] for v in out.values()}
     if len(dims) > 1:
         raise DataError(video_dir, f"videos have different feature sizes {sorted(dims)}")

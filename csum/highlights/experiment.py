@@ -25,14 +25,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 
+from csum.data.batching import default_buckets
 from csum.data.errors import DataError, synthetic_hint
+from csum.data.video import cast_features
 from csum.highlights.data import HighlightVideo, read_umt
 from csum.highlights.extract import choose_theta, segment_map, segments
 from csum.highlights.metrics import trapezoid_ap, tvsum_top5_ap
+from csum.highlights.synthetic import ensure_highlights, ensure_tvsum_highlights
+from csum.model import contrast
+from csum.model.summarizer import ModelSpec, build_summarizer
 from csum.summarization.phases import resolved, train_phase
 from csum.training import rundir
+from csum.training.predict import predict_scores
 
 REGIMES = ("csum", "finetuned", "scratch", "supervised")
 """``highlights.regime``: see the module docstring."""
@@ -59,8 +66,6 @@ def highlight_files(config) -> tuple[dict[str, Path | None], dict]:
     """
     h = config.highlights
     if config.data.synthetic:
-        from csum.highlights.synthetic import ensure_highlights, ensure_tvsum_highlights
-
         make = ensure_highlights if h.source == "youtube" else ensure_tvsum_highlights
         overrides = dict(h.synthetic_overrides)
         paths = make(config.data.synthetic_dir, seed=config.data.synthetic_seed, **overrides)
@@ -99,15 +104,21 @@ def load_highlights(config) -> tuple[dict[str, HighlightVideo], dict]:
     h = config.highlights
     paths, splits = highlight_files(config)
     if h.domain not in splits:
-        raise DataError(paths["splits"], f"no domain {h.domain!r}; known: "
-                        f"{', '.join(sorted(splits))}")  # fmt: skip
+        raise DataError(
+            paths["splits"], f"no domain {h.domain!r}; known: {', '.join(sorted(splits))}"
+        )
     split = splits[h.domain]
     for part in ("train", "val"):
         if not split.get(part):
             raise DataError(paths["splits"], f"domain {h.domain!r} has no {part!r} videos")
     audio_dir = paths["audio_dir"] if h.audio else None
-    videos = read_umt(paths["labels"], paths["video_dir"], audio_dir, kind=h.source,
-                      videos=split["train"] + split["val"])  # fmt: skip
+    videos = read_umt(
+        paths["labels"],
+        paths["video_dir"],
+        audio_dir,
+        kind=h.source,
+        videos=split["train"] + split["val"],
+    )
     return videos, split
 
 
@@ -116,8 +127,11 @@ def holdout_split(keys: list[str], fraction: float, seed: int) -> tuple[list[str
     order = np.random.default_rng(seed).permutation(len(keys))
     n = max(1, round(fraction * len(keys)))
     if n >= len(keys):
-        raise DataError("highlights", f"{len(keys)} training video(s): too few to hold out "
-                        f"{n} for Theta and train on the rest")  # fmt: skip
+        raise DataError(
+            "highlights",
+            f"{len(keys)} training video(s): too few to hold out "
+            f"{n} for Theta and train on the rest",
+        )
     return [keys[i] for i in sorted(order[n:])], [keys[i] for i in sorted(order[:n])]
 
 
@@ -138,12 +152,6 @@ def model_inputs(config, groups, phase_dirs, audio: bool = False):
         training videos (before the audio stream), and the model is built for those
         sources.
     """
-    import jax.numpy as jnp
-
-    from csum.data.batching import default_buckets
-    from csum.data.video import cast_features
-    from csum.model import contrast
-    from csum.model.summarizer import ModelSpec, build_summarizer
 
     # stored in the compute dtype, as experiments.run stores them and contrast.for_run
     # gives them to a loaded model
@@ -155,9 +163,16 @@ def model_inputs(config, groups, phase_dirs, audio: bool = False):
     if not config.backbone.contrast_input:
         return model, [list(group) for group in groups]
     buckets = default_buckets(max(v.n_steps for group in groups for v in group))
-    inputs = contrast.attach(model, groups[0], groups[1:], config.eval.batch_size, buckets,
-                             config.loss.tau, [d / "fold_0" for d in phase_dirs],
-                             before_audio=audio)  # fmt: skip
+    inputs = contrast.attach(
+        model,
+        groups[0],
+        groups[1:],
+        config.eval.batch_size,
+        buckets,
+        config.loss.tau,
+        [d / "fold_0" for d in phase_dirs],
+        before_audio=audio,
+    )
     return model, list(inputs)
 
 
@@ -169,8 +184,10 @@ def clip_ap(config, video: HighlightVideo, scores: np.ndarray) -> float:
 
 
 def windows_in_seconds(spans, values) -> list[list[float]]:
-    return [[float(a * CLIP_SECONDS), float(b * CLIP_SECONDS), round(float(v), 4)]
-            for (a, b), v in zip(spans, values, strict=True)]  # fmt: skip
+    return [
+        [float(a * CLIP_SECONDS), float(b * CLIP_SECONDS), round(float(v), 4)]
+        for (a, b), v in zip(spans, values, strict=True)
+    ]
 
 
 def run_highlights(config) -> dict:
@@ -183,7 +200,6 @@ def run_highlights(config) -> dict:
         rankings a video, ``segment_map``: mAP over tIoU 0.5:0.05:0.95 of the segments
         above Theta.
     """
-    from csum.training.predict import predict_scores
 
     h = config.highlights
     workdir = Path(config.workdir)
@@ -192,22 +208,25 @@ def run_highlights(config) -> dict:
     train_keys, hold_keys = holdout_split(split["train"], h.holdout, config.seed)
     # Phase folders are named by what they train, so that regimes run in one work
     # directory share the contrastive phase (``finetuned`` resumes ``csum``'s last epoch).
-    phases = {"scratch": [("saliency", "scratch")], "supervised": [("supervised", "supervised")],
-              "csum": [("csum", "csum")],
-              "finetuned": [("csum", "csum"), ("saliency", "finetuned")]}[h.regime]  # fmt: skip
+    phases = {
+        "scratch": [("saliency", "scratch")],
+        "supervised": [("supervised", "supervised")],
+        "csum": [("csum", "csum")],
+        "finetuned": [("csum", "csum"), ("saliency", "finetuned")],
+    }[h.regime]
     model, (train, held, test) = model_inputs(
         config,
-        [[videos[k].as_video(audio=h.audio) for k in keys]
-         for keys in (train_keys, hold_keys, split["val"])],
+        [
+            [videos[k].as_video(audio=h.audio) for k in keys]
+            for keys in (train_keys, hold_keys, split["val"])
+        ],
         [workdir / folder for _, folder in phases],
         audio=bool(h.audio),
-    )  # fmt: skip
+    )
     for regime, folder in phases:
         # UMT's saliency optimiser (highlights.finetune) for fine-tuning and from scratch
         settings = h.finetune if regime == "saliency" else None
         model = train_phase(config, regime, train, workdir / folder, model, settings)
-
-    from csum.data.batching import default_buckets
 
     def scores_of(vs):
         buckets = default_buckets(max(v.n_steps for v in vs))
@@ -215,37 +234,56 @@ def run_highlights(config) -> dict:
 
     # the contrast source alone as the scores (no model): what CSUM's training is given
     channel = -2 if h.audio else -1
-    alone = ({v.key: np.asarray(v.features[channel][:, 0], np.float64) for v in test}
-             if config.backbone.contrast_input else None)  # fmt: skip
+    alone = (
+        {v.key: np.asarray(v.features[channel][:, 0], np.float64) for v in test}
+        if config.backbone.contrast_input
+        else None
+    )
     held = scores_of(held)
-    theta = choose_theta([held[k] for k in hold_keys],
-                         [videos[k].highlights for k in hold_keys], h.sigma)  # fmt: skip
+    theta = choose_theta(
+        [held[k] for k in hold_keys], [videos[k].highlights for k in hold_keys], h.sigma
+    )
     test = scores_of(test)
     rng = np.random.default_rng([config.seed, 1])
     per_video, rows, predicted = {}, [], []
     for k in split["val"]:
         v, s = videos[k], test[k]
-        random_ap = np.mean([clip_ap(config, v, rng.random(v.n_clips))
-                             for _ in range(h.random_draws)])  # fmt: skip
+        random_ap = np.mean(
+            [clip_ap(config, v, rng.random(v.n_clips)) for _ in range(h.random_draws)]
+        )
         per_video[k] = {"ap": clip_ap(config, v, s), "random_ap": float(random_ap)}
         if alone is not None:
             per_video[k]["contrast_ap"] = clip_ap(config, v, alone[k])
         spans, values = segments(s, theta, h.sigma)
         predicted.append((spans, values))
-        rows.append({"qid": k, "vid": k, "pred_relevant_windows": windows_in_seconds(spans, values),
-                     "pred_saliency_scores": [float(x) for x in s]})  # fmt: skip
+        rows.append(
+            {
+                "qid": k,
+                "vid": k,
+                "pred_relevant_windows": windows_in_seconds(spans, values),
+                "pred_saliency_scores": [float(x) for x in s],
+            }
+        )
     with open(workdir / f"predictions_{h.regime}.jsonl", "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in rows)
     result = {
-        "domain": h.domain, "source": h.source, "regime": h.regime, "audio": bool(h.audio),
+        "domain": h.domain,
+        "source": h.source,
+        "regime": h.regime,
+        "audio": bool(h.audio),
         "backbone": config.backbone.name,
         "ap": float(np.mean([p["ap"] for p in per_video.values()])),
         "random_ap": float(np.mean([p["random_ap"] for p in per_video.values()])),
-        "contrast_ap": (float(np.mean([p["contrast_ap"] for p in per_video.values()]))
-                        if alone is not None else None),
+        "contrast_ap": (
+            float(np.mean([p["contrast_ap"] for p in per_video.values()]))
+            if alone is not None
+            else None
+        ),
         "segment_map": segment_map(predicted, [videos[k].highlights for k in split["val"]]),
-        "theta": theta, "holdout": hold_keys, "per_video": per_video,
-    }  # fmt: skip
+        "theta": theta,
+        "holdout": hold_keys,
+        "per_video": per_video,
+    }
     (workdir / f"results_{h.regime}.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
@@ -253,8 +291,12 @@ def run_highlights(config) -> dict:
 def format_result(result: dict) -> str:
     """Two lines: the run's clip metric and segment mAP beside random scores."""
     metric = "top-5 mAP" if result["source"] == "tvsum" else "clip AP"
-    name = (f"{result['source']} {result['domain']}: {result['regime']} "
-            f"({result['backbone']}{', audio' if result['audio'] else ''})")  # fmt: skip
-    return (f"{name}\n  {metric} {100 * result['ap']:.1f} % (random {100 * result['random_ap']:.1f}"
-            f" %), segment mAP {100 * result['segment_map']:.1f} %, Theta "
-            f"{result['theta']:.3f}")  # fmt: skip
+    name = (
+        f"{result['source']} {result['domain']}: {result['regime']} "
+        f"({result['backbone']}{', audio' if result['audio'] else ''})"
+    )
+    return (
+        f"{name}\n  {metric} {100 * result['ap']:.1f} % (random {100 * result['random_ap']:.1f}"
+        f" %), segment mAP {100 * result['segment_map']:.1f} %, Theta "
+        f"{result['theta']:.3f}"
+    )

@@ -68,8 +68,9 @@ def top_highlight(scores, theta: float, sigma: float = 0.0) -> tuple[int, int]:
     return start, end
 
 
-def segment_map(predictions: Sequence[tuple[np.ndarray, np.ndarray]],
-                labels: Sequence[np.ndarray]) -> float:  # fmt: skip
+def segment_map(
+    predictions: Sequence[tuple[np.ndarray, np.ndarray]], labels: Sequence[np.ndarray]
+) -> float:
     """Segment mAP over tIoU 0.5:0.05:0.95 of extracted highlights against the ground-truth
     highlight segments (the runs of positive clips), averaged over videos.
 
@@ -80,13 +81,16 @@ def segment_map(predictions: Sequence[tuple[np.ndarray, np.ndarray]],
     Returns:
         mAP in [0, 1] (a video without positive clips counts 0).
     """
-    aps = [detection_ap(runs(np.asarray(y) > 0), spans, value, IOU_THRESHOLDS).mean()
-           for (spans, value), y in zip(predictions, labels, strict=True)]  # fmt: skip
+    aps = [
+        detection_ap(runs(np.asarray(y) > 0), spans, value, IOU_THRESHOLDS).mean()
+        for (spans, value), y in zip(predictions, labels, strict=True)
+    ]
     return float(np.mean(aps)) if aps else 0.0
 
 
-def choose_theta(scores: Sequence[np.ndarray], labels: Sequence[np.ndarray], sigma: float,
-                 candidates: int = 41) -> float:  # fmt: skip
+def choose_theta(
+    scores: Sequence[np.ndarray], labels: Sequence[np.ndarray], sigma: float, candidates: int = 41
+) -> float:
     """Theta maximising segment mAP on holdout videos (never the test videos).
 
     Candidates are the quantiles 0, 1/(c-1), ..., 1 of all holdout smoothed scores; ties

@@ -129,8 +129,9 @@ def tvsum_top5_ap(annotations, scores, top: int = 5) -> np.ndarray:
         [n_annotators] AP.
     """
     a = np.asarray(annotations, np.float64)
-    return np.array([trapezoid_ap(a[:, u] > lower_median(a[:, u]), scores, top)
-                     for u in range(a.shape[1])])  # fmt: skip
+    return np.array(
+        [trapezoid_ap(a[:, u] > lower_median(a[:, u]), scores, top) for u in range(a.shape[1])]
+    )
 
 
 def detection_ap(gt_windows, pred_windows, pred_scores, thresholds) -> np.ndarray:

@@ -76,10 +76,18 @@ class Query:
         steps = np.arange(n, dtype=np.int64)
         saliency = (self.saliency.mean(axis=1) / 4).astype(np.float32)
         moments = np.clip(self.windows / CLIP_SECONDS, 0, n).astype(np.float32)
-        return Video(key=str(self.qid), features=(self.clips,), n_frames=n, picks=steps,
-                     change_points=np.stack([steps, steps], axis=1), user_summary=None,
-                     gtscore=saliency, name=self.vid, streams={"query": self.tokens},
-                     targets={"saliency": saliency, "moments": moments})  # fmt: skip
+        return Video(
+            key=str(self.qid),
+            features=(self.clips,),
+            n_frames=n,
+            picks=steps,
+            change_points=np.stack([steps, steps], axis=1),
+            user_summary=None,
+            gtscore=saliency,
+            name=self.vid,
+            streams={"query": self.tokens},
+            targets={"saliency": saliency, "moments": moments},
+        )
 
     def relevant(self, minimum: int = 2) -> np.ndarray:
         """[n_clips] bool: some annotator scored the clip ``>= minimum`` (Fair = 2)."""
@@ -97,8 +105,12 @@ def read_array(folder: Path, stem: str, npz_key: str, what: str, qid) -> np.ndar
             if path.suffix == ".npz":
                 with np.load(path) as z:
                     if npz_key not in z:
-                        raise DataError(path, f"no array {npz_key!r} (has {sorted(z.files)})",
-                                        video=str(qid), key=npz_key)  # fmt: skip
+                        raise DataError(
+                            path,
+                            f"no array {npz_key!r} (has {sorted(z.files)})",
+                            video=str(qid),
+                            key=npz_key,
+                        )
                     x = z[npz_key]
             else:
                 x = np.load(path)
@@ -106,8 +118,12 @@ def read_array(folder: Path, stem: str, npz_key: str, what: str, qid) -> np.ndar
             raise DataError(path, f"unreadable {what} ({e})", video=str(qid)) from None
         if x.ndim != 2 or not np.isfinite(x).all():
             shape = f"shape {x.shape}" if x.ndim != 2 else "NaN or inf values"
-            raise DataError(path, f"expected a finite [n, D] {what} array, got {shape}",
-                            video=str(qid), key=npz_key)  # fmt: skip
+            raise DataError(
+                path,
+                f"expected a finite [n, D] {what} array, got {shape}",
+                video=str(qid),
+                key=npz_key,
+            )
         return x.astype(np.float32)
     return None
 
@@ -142,8 +158,9 @@ def read_queries(annotations, video_dirs, text_dir=None) -> list[Query]:
         for folder in folders:
             x = read_array(folder, vid, "features", "clip feature", qid)
             if x is None:
-                raise DataError(folder / f"{vid}.npz", "clip features not found (.npz or .npy)",
-                                video=vid)  # fmt: skip
+                raise DataError(
+                    folder / f"{vid}.npz", "clip features not found (.npz or .npy)", video=vid
+                )
             streams.append(x)
         n_clips = min(min(len(s) for s in streams), int(float(row["duration"]) // CLIP_SECONDS))
         if n_clips < 2:
@@ -152,23 +169,41 @@ def read_queries(annotations, video_dirs, text_dir=None) -> list[Query]:
         tokens = None
         if text_dir is not None:
             for stem in (f"qid{qid}", str(qid)):
-                tokens = read_array(Path(text_dir), stem, "last_hidden_state", "text feature",
-                                    qid) if tokens is None else tokens  # fmt: skip
+                tokens = (
+                    read_array(Path(text_dir), stem, "last_hidden_state", "text feature", qid)
+                    if tokens is None
+                    else tokens
+                )
             if tokens is None:
-                raise DataError(Path(text_dir) / f"qid{qid}.npz", "text features not found",
-                                video=str(qid))  # fmt: skip
+                raise DataError(
+                    Path(text_dir) / f"qid{qid}.npz", "text features not found", video=str(qid)
+                )
         saliency = np.zeros((n_clips, 3), np.float64)
         ids = row.get("relevant_clip_ids", [])
         scores = np.asarray(row.get("saliency_scores", []), np.float64)
         scores = scores.reshape(0, 3) if not len(ids) and not scores.size else scores
         if scores.shape != (len(ids), 3):
-            raise DataError(annotations, f"saliency_scores has shape {scores.shape}, expected "
-                            f"({len(ids)}, 3): three annotators per relevant clip",
-                            video=str(qid), key="saliency_scores")  # fmt: skip
+            raise DataError(
+                annotations,
+                f"saliency_scores has shape {scores.shape}, expected "
+                f"({len(ids)}, 3): three annotators per relevant clip",
+                video=str(qid),
+                key="saliency_scores",
+            )
         for clip, s in zip(ids, scores, strict=True):
             if 0 <= clip < n_clips:
                 saliency[clip] = s
         windows = np.asarray(row.get("relevant_windows", []), np.float64).reshape(-1, 2)
-        out.append(Query(qid, str(row["query"]), vid, float(row["duration"]), clips, tokens,
-                         windows, saliency))  # fmt: skip
+        out.append(
+            Query(
+                qid,
+                str(row["query"]),
+                vid,
+                float(row["duration"]),
+                clips,
+                tokens,
+                windows,
+                saliency,
+            )
+        )
     return out

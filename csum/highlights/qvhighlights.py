@@ -66,8 +66,10 @@ def _require(rows: Sequence[dict], keys: Sequence[str], what: str) -> None:
     for row in rows:
         missing = [k for k in keys if k not in row]
         if missing:
-            raise SubmissionError(f"{what}: qid {row.get('qid')!r} has no key "
-                                  f"{missing[0]!r} (expected {', '.join(keys)})")  # fmt: skip
+            raise SubmissionError(
+                f"{what}: qid {row.get('qid')!r} has no key "
+                f"{missing[0]!r} (expected {', '.join(keys)})"
+            )
 
 
 def _pct(value) -> float:
@@ -121,8 +123,10 @@ def clip_labels(row: dict) -> np.ndarray:
     ids = np.asarray(row["relevant_clip_ids"], np.int64)
     if len(ids):
         if ids.max() >= len(labels) or ids.min() < 0:
-            raise SubmissionError(f"ground truth: qid {row['qid']!r} has relevant clip "
-                                  f"{int(ids.max())} beyond its {len(labels)} clips")  # fmt: skip
+            raise SubmissionError(
+                f"ground truth: qid {row['qid']!r} has relevant clip "
+                f"{int(ids.max())} beyond its {len(labels)} clips"
+            )
         labels[ids] = np.asarray(row["saliency_scores"], np.float64).reshape(len(ids), -1)
     return labels
 
@@ -165,9 +169,11 @@ def evaluate(submission: list[dict], gt: list[dict]) -> dict:
     pred_ids, gt_ids = {r.get("qid") for r in submission}, {r.get("qid") for r in gt}
     if pred_ids != gt_ids:
         extra, missing = sorted(pred_ids - gt_ids, key=str), sorted(gt_ids - pred_ids, key=str)
-        raise SubmissionError(f"the submission's query ids differ from the ground truth's "
-                              f"({len(missing)} missing, e.g. {missing[:1]}; {len(extra)} "
-                              f"unknown, e.g. {extra[:1]})")  # fmt: skip
+        raise SubmissionError(
+            f"the submission's query ids differ from the ground truth's "
+            f"({len(missing)} missing, e.g. {missing[:1]}; {len(extra)} "
+            f"unknown, e.g. {extra[:1]})"
+        )
     metrics, brief = {}, {}
     if "pred_relevant_windows" in submission[0]:
         _require(submission, ("pred_relevant_windows",), "submission")
@@ -178,16 +184,18 @@ def evaluate(submission: list[dict], gt: list[dict]) -> dict:
         for name in LENGTH_RANGES:
             sub, ref = in_length_range(submission, gt, name)
             metrics[name] = {"MR-mAP": moment_map(sub, ref), "MR-R1": moment_recall_at_1(sub, ref)}
-        brief.update({
-            "MR-full-R1@0.5": metrics["full"]["MR-R1"]["0.5"],
-            "MR-full-R1@0.7": metrics["full"]["MR-R1"]["0.7"],
-            "MR-full-mAP": metrics["full"]["MR-mAP"]["average"],
-            "MR-full-mAP@0.5": metrics["full"]["MR-mAP"]["0.5"],
-            "MR-full-mAP@0.75": metrics["full"]["MR-mAP"]["0.75"],
-            "MR-long-mAP": metrics["long"]["MR-mAP"]["average"],
-            "MR-middle-mAP": metrics["middle"]["MR-mAP"]["average"],
-            "MR-short-mAP": metrics["short"]["MR-mAP"]["average"],
-        })  # fmt: skip
+        brief.update(
+            {
+                "MR-full-R1@0.5": metrics["full"]["MR-R1"]["0.5"],
+                "MR-full-R1@0.7": metrics["full"]["MR-R1"]["0.7"],
+                "MR-full-mAP": metrics["full"]["MR-mAP"]["average"],
+                "MR-full-mAP@0.5": metrics["full"]["MR-mAP"]["0.5"],
+                "MR-full-mAP@0.75": metrics["full"]["MR-mAP"]["0.75"],
+                "MR-long-mAP": metrics["long"]["MR-mAP"]["average"],
+                "MR-middle-mAP": metrics["middle"]["MR-mAP"]["average"],
+                "MR-short-mAP": metrics["short"]["MR-mAP"]["average"],
+            }
+        )
     if "pred_saliency_scores" in submission[0]:
         _require(submission, ("pred_saliency_scores",), "submission")
         _require(gt, ("duration", "relevant_clip_ids", "saliency_scores"), "ground truth")
@@ -196,6 +204,7 @@ def evaluate(submission: list[dict], gt: list[dict]) -> dict:
         for name, values in highlights.items():
             brief.update({f"{name}-{key.split('-')[1]}": v for key, v in values.items()})
     if not brief:
-        raise SubmissionError("submission: rows have neither pred_relevant_windows nor "
-                              "pred_saliency_scores")  # fmt: skip
+        raise SubmissionError(
+            "submission: rows have neither pred_relevant_windows nor pred_saliency_scores"
+        )
     return {"brief": brief, **dict(sorted(metrics.items()))}

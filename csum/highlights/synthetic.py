@@ -41,13 +41,21 @@ from pathlib import Path
 
 import numpy as np
 
+from csum.data import synthetic
 from csum.highlights.data import HighlightVideo, write_umt
+from csum.highlights.tvsum import CATEGORIES, clip_bounds, clip_means
 
 DOMAINS = ("dog", "gymnastics", "parkour", "skating", "skiing", "surfing")
 LATENT = 64
 GENERATOR_VERSION = 6
-REAL_SIZES = {"dog": (44, 24), "gymnastics": (34, 28), "parkour": (21, 11),
-              "skating": (24, 11), "skiing": (68, 51), "surfing": (56, 47)}  # fmt: skip
+REAL_SIZES = {
+    "dog": (44, 24),
+    "gymnastics": (34, 28),
+    "parkour": (21, 11),
+    "skating": (24, 11),
+    "skiing": (68, 51),
+    "surfing": (56, 47),
+}
 """(train, val) videos per domain in YouTube Highlights' standard split (``splits/``)."""
 
 
@@ -119,8 +127,10 @@ def generate_with_truth(spec: HighlightSpec, seed: int = 0):
     generic = rng.normal(size=(5, LATENT))
     ordinary = {d: rng.normal(size=(4, LATENT)) for d in DOMAINS}
     own = math.sqrt(1 - spec.overlap**2)
-    events = {d: spec.overlap * ordinary[d][rng.integers(4, size=3)]
-                 + own * rng.normal(size=(3, LATENT)) for d in DOMAINS}  # fmt: skip
+    events = {
+        d: spec.overlap * ordinary[d][rng.integers(4, size=3)] + own * rng.normal(size=(3, LATENT))
+        for d in DOMAINS
+    }
     sounds = rng.normal(size=(2, LATENT))  # ambient, cheer
     projection = rng.normal(size=(LATENT, spec.dim)) / math.sqrt(LATENT)
     audio_projection = rng.normal(size=(LATENT, spec.audio_dim)) / math.sqrt(LATENT)
@@ -151,10 +161,15 @@ def generate_with_truth(spec: HighlightSpec, seed: int = 0):
                 hidden += [(kind == 0, shown, cheer)] * length
             latents, sound = np.stack(latents[:n]), np.stack(sound[:n])
             key = f"{d}_{i:03d}"
-            videos.append(HighlightVideo(
-                key=key, domain=d, visual=_features(rng, latents, projection),
-                audio=_features(rng, sound, audio_projection, drift=0.05, noise=0.5),
-                labels=np.asarray(match[:n], np.float64)))  # fmt: skip
+            videos.append(
+                HighlightVideo(
+                    key=key,
+                    domain=d,
+                    visual=_features(rng, latents, projection),
+                    audio=_features(rng, sound, audio_projection, drift=0.05, noise=0.5),
+                    labels=np.asarray(match[:n], np.float64),
+                )
+            )
             hidden = np.asarray(hidden[:n], bool)
             truth[key] = {"highlight": hidden[:, 0], "shown": hidden[:, 1], "cheer": hidden[:, 2]}
             ids.append(key)
@@ -179,8 +194,12 @@ def ensure_highlights(directory, seed: int = 0, **overrides) -> dict[str, Path]:
     root = Path(directory).expanduser() / (
         f"synthetic_highlights_seed{seed}_{hashlib.sha256(resolved.encode()).hexdigest()[:10]}"
     )
-    paths = {"labels": root / "labels.json", "video_dir": root / "video",
-             "audio_dir": root / "audio", "splits": root / "splits.json"}  # fmt: skip
+    paths = {
+        "labels": root / "labels.json",
+        "video_dir": root / "video",
+        "audio_dir": root / "audio",
+        "splits": root / "splits.json",
+    }
     if not paths["splits"].is_file():
         videos, splits = generate(spec, seed)
         write_umt(videos, paths["labels"], paths["video_dir"], paths["audio_dir"])
@@ -194,19 +213,26 @@ def tvsum_highlight_videos(videos, fps: int, categories: int) -> list[HighlightV
     features the mean of its 2 fps steps' first source, its annotator scores the mean of
     each annotator's frame scores over it (as for the real annotations), the domain the
     video's category (named as TVSum's, in order)."""
-    from csum.highlights.tvsum import CATEGORIES, clip_bounds, clip_means
 
     out = []
     for i, v in enumerate(videos):
         bounds = clip_bounds(v.n_frames, fps)
         clip_of_step = np.searchsorted(bounds, v.picks, side="right") - 1
         keep = np.bincount(clip_of_step, minlength=len(bounds) - 1) > 0
-        visual = np.stack([v.features[0][clip_of_step == c].mean(axis=0)
-                           for c in np.flatnonzero(keep)])  # fmt: skip
+        visual = np.stack(
+            [v.features[0][clip_of_step == c].mean(axis=0) for c in np.flatnonzero(keep)]
+        )
         anno = clip_means(v.user_scores.T, bounds)[keep]
-        out.append(HighlightVideo(key=v.key, domain=CATEGORIES[i % categories],
-                                  visual=visual.astype(np.float32), audio=None,
-                                  labels=anno.mean(axis=1), anno=anno))  # fmt: skip
+        out.append(
+            HighlightVideo(
+                key=v.key,
+                domain=CATEGORIES[i % categories],
+                visual=visual.astype(np.float32),
+                audio=None,
+                labels=anno.mean(axis=1),
+                anno=anno,
+            )
+        )
     return out
 
 
@@ -226,22 +252,26 @@ def ensure_tvsum_highlights(directory, seed: int = 0, **overrides) -> dict[str, 
     Returns:
         ``{"labels", "video_dir", "audio_dir", "splits"}`` (``audio_dir`` None).
     """
-    from csum.data import synthetic
 
     spec = dataclasses.replace(synthetic.PRESETS["tvsum"], **overrides)
     if spec.family != "category" or spec.user_kind != "scores":
         raise ValueError("TVSum highlights need the category family with annotator scores")
-    resolved = json.dumps([GENERATOR_VERSION, synthetic.GENERATOR_VERSION, seed,
-                           dataclasses.asdict(spec)], sort_keys=True)  # fmt: skip
+    resolved = json.dumps(
+        [GENERATOR_VERSION, synthetic.GENERATOR_VERSION, seed, dataclasses.asdict(spec)],
+        sort_keys=True,
+    )
     root = Path(directory).expanduser() / (
         f"synthetic_tvsum_highlights_seed{seed}_"
         f"{hashlib.sha256(resolved.encode()).hexdigest()[:10]}"
     )
-    paths = {"labels": root / "labels.json", "video_dir": root / "video", "audio_dir": None,
-             "splits": root / "splits.json"}  # fmt: skip
+    paths = {
+        "labels": root / "labels.json",
+        "video_dir": root / "video",
+        "audio_dir": None,
+        "splits": root / "splits.json",
+    }
     if not paths["splits"].is_file():
-        videos = tvsum_highlight_videos(synthetic.generate(spec, seed), spec.fps,
-                                        spec.n_categories)  # fmt: skip
+        videos = tvsum_highlight_videos(synthetic.generate(spec, seed), spec.fps, spec.n_categories)
         write_umt(videos, paths["labels"], paths["video_dir"])
         splits = {}
         for v in videos:

@@ -60,8 +60,7 @@ def clip_bounds(n_frames: int, fps: float, clip_seconds: float = 2.0) -> np.ndar
 
 def clip_means(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """[n_clips, ...] mean of ``rows`` [n_frames, ...] over each clip ``bounds[i]:bounds[i+1]``."""
-    return np.stack([rows[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:],
-                                                            strict=True)])  # fmt: skip
+    return np.stack([rows[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
 
 
 def human_top5_ap(scores: np.ndarray) -> np.ndarray:
@@ -111,5 +110,7 @@ def baselines(draws: int = 100, seed: int = 0) -> dict:
             )
         table[category] = entry
     keys = next(iter(table.values())).keys()
-    return {"per_category": table,
-            "mean": {k: float(np.mean([t[k] for t in table.values()])) for k in keys}}  # fmt: skip
+    return {
+        "per_category": table,
+        "mean": {k: float(np.mean([t[k] for t in table.values()])) for k in keys},
+    }

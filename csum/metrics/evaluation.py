@@ -256,12 +256,17 @@ class Protocol:
     correlation: str = "otani"
 
     def __post_init__(self):
-        allowed = {"shot_values": ("float", "int"), "capacity": ("n_frames", "last_shot"),
-                   "f1_mode": (None, "avg", "max"), "correlation": ("otani", "msva")}  # fmt: skip
+        allowed = {
+            "shot_values": ("float", "int"),
+            "capacity": ("n_frames", "last_shot"),
+            "f1_mode": (None, "avg", "max"),
+            "correlation": ("otani", "msva"),
+        }
         for field, values in allowed.items():
             if getattr(self, field) not in values:
-                raise ValueError(f"Protocol.{field} must be one of {values}, "
-                                 f"not {getattr(self, field)!r}")  # fmt: skip
+                raise ValueError(
+                    f"Protocol.{field} must be one of {values}, not {getattr(self, field)!r}"
+                )
 
     @property
     def name(self) -> str:
@@ -283,8 +288,11 @@ STANDARD = Protocol()
 
 def _uses(protocol: Protocol, variant: Protocol) -> bool:
     """Whether ``protocol`` has every field that ``variant`` changes from the standard."""
-    changed = [f.name for f in dataclasses.fields(Protocol)
-               if getattr(variant, f.name) != getattr(STANDARD, f.name)]  # fmt: skip
+    changed = [
+        f.name
+        for f in dataclasses.fields(Protocol)
+        if getattr(variant, f.name) != getattr(STANDARD, f.name)
+    ]
     return all(getattr(protocol, f) == getattr(variant, f) for f in changed)
 
 
@@ -334,9 +342,15 @@ def evaluate_video(
     Returns:
         ``{"f1", "kendall_tau", "spearman_rho"}`` as fractions.
     """
-    summary = keyshot_summary(step_scores, video.change_points, video.n_frames, video.picks,
-                              ratio, shot_values=protocol.shot_values,
-                              capacity=protocol.capacity)  # fmt: skip
+    summary = keyshot_summary(
+        step_scores,
+        video.change_points,
+        video.n_frames,
+        video.picks,
+        ratio,
+        shot_values=protocol.shot_values,
+        capacity=protocol.capacity,
+    )
     f1 = f1_score(summary, video.user_summary, protocol.f1_mode or mode)
     if protocol.correlation == "msva":
         tau, rho = msva_correlation(summary, video.user_summary)

@@ -2,8 +2,8 @@
 
 ``video_bank``: each video's mean window embedding (``negatives="all"``); ``window_bank``:
 every clip's window InfoNCE against every training video's windows
-(``negatives="windows"``, ``csum.objectives.contrastive.window_nce``). Both are computed on the host from
-the model's projector between training steps, never inside one.
+(``negatives="windows"``, ``csum.objectives.contrastive.window_nce``). Both are computed on the host
+from the model's projector between training steps, never inside one.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ def _embed(model: Summarizer, features, mask) -> jax.Array:
     return model.projector(model.contrast_features(features), mask)
 
 
-def video_bank(model: Summarizer, videos, batch_size: int, buckets: Sequence[int],
-               quantum: int = 64):  # fmt: skip
+def video_bank(
+    model: Summarizer, videos, batch_size: int, buckets: Sequence[int], quantum: int = 64
+):
     """Every video's mean window embedding u (Eq. 4) under the current projector.
 
     With ``loss.negatives="all"`` these are the extra negatives of every step: each
@@ -110,17 +111,23 @@ def similarity_spread(windows: np.ndarray, sample: int = 2048) -> float:
     return spread if spread > 1e-6 else 1.0
 
 
-def window_bank(model: Summarizer, videos: Sequence[Video], batch_size: int,
-                buckets: Sequence[int], tau: float, quantum: int = 4096):  # fmt: skip
+def window_bank(
+    model: Summarizer,
+    videos: Sequence[Video],
+    batch_size: int,
+    buckets: Sequence[int],
+    tau: float,
+    quantum: int = 4096,
+):
     """Every training clip's window InfoNCE against every training video's windows.
 
-    What ``loss.negatives="windows"`` trains on (``csum.objectives.contrastive.csum_loss``): each window of
-    each training video is embedded by the projector, and its loss
-    ``csum.objectives.contrastive.window_nce`` against the bank of all those windows (its own video's
-    positive, every other video's negative) is spread to the clips it covers
-    (``csum.nn.windows.clip_mean``). With the projector frozen (the default) these are
-    constants, computed once per fold; with a trained projector they are recomputed every
-    epoch (no gradient reaches it through them).
+    What ``loss.negatives="windows"`` trains on (``csum.objectives.contrastive.csum_loss``): each
+    window of each training video is embedded by the projector, and its loss
+    ``csum.objectives.contrastive.window_nce`` against the bank of all those windows (its own
+    video's positive, every other video's negative) is spread to the clips it covers
+    (``csum.nn.windows.clip_mean``). With the projector frozen (the default) these are constants,
+    computed once per fold; with a trained projector they are recomputed every epoch (no gradient
+    reaches it through them).
 
     Args:
         model: the Summarizer (its projector and contrast features are used).
@@ -155,8 +162,14 @@ class WindowIndex(NamedTuple):
     tau: float
 
 
-def window_index(model: Summarizer, videos: Sequence[Video], batch_size: int,
-                 buckets: Sequence[int], tau: float, quantum: int = 4096):  # fmt: skip
+def window_index(
+    model: Summarizer,
+    videos: Sequence[Video],
+    batch_size: int,
+    buckets: Sequence[int],
+    tau: float,
+    quantum: int = 4096,
+):
     """Embeds every window of ``videos`` under the projector (eval batches).
 
     Args:

@@ -54,8 +54,15 @@ class ContrastInput(NamedTuple):
     keys: tuple[str, ...] = ()
 
     def save(self, path) -> None:
-        np.savez(path, bank=self.index.bank, owner=self.index.owner, tau=self.index.tau,
-                 mean=self.mean, std=self.std, keys=np.asarray(self.keys, dtype=str))  # fmt: skip
+        np.savez(
+            path,
+            bank=self.index.bank,
+            owner=self.index.owner,
+            tau=self.index.tau,
+            mean=self.mean,
+            std=self.std,
+            keys=np.asarray(self.keys, dtype=str),
+        )
 
     @classmethod
     def load(cls, path) -> ContrastInput:
@@ -65,8 +72,9 @@ class ContrastInput(NamedTuple):
             return cls(index, float(z["mean"]), float(z["std"]), keys)
 
 
-def fit(model, videos: Sequence[Video], batch_size: int, buckets: Sequence[int],
-        tau: float) -> tuple[ContrastInput, dict[str, np.ndarray]]:  # fmt: skip
+def fit(
+    model, videos: Sequence[Video], batch_size: int, buckets: Sequence[int], tau: float
+) -> tuple[ContrastInput, dict[str, np.ndarray]]:
     """The training collection's index and the standardised contrast of its videos.
 
     The training videos' channels are computed as ``channels`` computes them for a
@@ -92,8 +100,9 @@ def fit(model, videos: Sequence[Video], batch_size: int, buckets: Sequence[int],
     return contrast, {k: _standardize(c, contrast) for k, c in raw.items()}
 
 
-def channels(model, contrast: ContrastInput, videos: Sequence[Video], batch_size: int,
-             buckets: Sequence[int]) -> dict[str, np.ndarray]:  # fmt: skip
+def channels(
+    model, contrast: ContrastInput, videos: Sequence[Video], batch_size: int, buckets: Sequence[int]
+) -> dict[str, np.ndarray]:
     """The standardised contrast of any videos, one video at a time, so that a video's
     channel does not depend on which other videos are scored with it.
 
@@ -108,8 +117,15 @@ def channels(model, contrast: ContrastInput, videos: Sequence[Video], batch_size
     return {k: _standardize(c, contrast) for k, c in raw.items()}
 
 
-def _raw_channels(model, index: WindowIndex, keys: Sequence[str], videos: Sequence[Video],
-                  batch_size: int, buckets: Sequence[int], quantum: int = 4096):  # fmt: skip
+def _raw_channels(
+    model,
+    index: WindowIndex,
+    keys: Sequence[str],
+    videos: Sequence[Video],
+    batch_size: int,
+    buckets: Sequence[int],
+    quantum: int = 4096,
+):
     """{key: [T] float32} minus each clip's window loss (``channels``), unstandardised."""
     real = index.owner >= 0
     bank, owner = index.bank[real], index.owner[real]
@@ -129,14 +145,23 @@ def _raw_channels(model, index: WindowIndex, keys: Sequence[str], videos: Sequen
             ext[: len(bank)], ext[len(bank) : len(bank) + len(mine)] = bank, mine
             ext_owner = np.full((rows,), -1, np.int32)
             ext_owner[: len(bank)], ext_owner[len(bank) : len(bank) + len(mine)] = owner, own_id
-            loss = _clip_nce(z[b : b + 1], valid[b : b + 1], np.array([me], np.int32),
-                             ext, ext_owner, index.tau, n, T)  # fmt: skip
+            loss = _clip_nce(
+                z[b : b + 1],
+                valid[b : b + 1],
+                np.array([me], np.int32),
+                ext,
+                ext_owner,
+                index.tau,
+                n,
+                T,
+            )
             out[v.key] = -np.asarray(loss)[0, : v.n_steps]
     return out
 
 
-def with_channel(videos: Sequence[Video], channel: dict[str, np.ndarray],
-                 before_audio: bool = False) -> list[Video]:  # fmt: skip
+def with_channel(
+    videos: Sequence[Video], channel: dict[str, np.ndarray], before_audio: bool = False
+) -> list[Video]:
     """The videos with their contrast as a one-wide float32 source: the last one, or, when the
     videos' last source is an audio stream (``before_audio``: a transformer with
     ``audio=True`` reads the last source as audio), the last but one, with the visual
@@ -155,9 +180,16 @@ def with_channel(videos: Sequence[Video], channel: dict[str, np.ndarray],
     return [dataclasses.replace(v, features=add(v)) for v in videos]
 
 
-def attach(model, train: Sequence[Video], others: Sequence[Sequence[Video]], batch_size: int,
-           buckets: Sequence[int], tau: float, folders: Sequence[Path] = (),
-           before_audio: bool = False):  # fmt: skip
+def attach(
+    model,
+    train: Sequence[Video],
+    others: Sequence[Sequence[Video]],
+    batch_size: int,
+    buckets: Sequence[int],
+    tau: float,
+    folders: Sequence[Path] = (),
+    before_audio: bool = False,
+):
     """Fits the index on ``train`` with the model's frozen projector and adds the channel.
 
     Args:
@@ -176,8 +208,9 @@ def attach(model, train: Sequence[Video], others: Sequence[Sequence[Video]], bat
     """
     model.eval()
     index, found = fit(model, train, batch_size, buckets, tau)
-    found.update(channels(model, index, [v for group in others for v in group], batch_size,
-                          buckets))  # fmt: skip
+    found.update(
+        channels(model, index, [v for group in others for v in group], batch_size, buckets)
+    )
     model.train()
     for folder in folders:
         Path(folder).mkdir(parents=True, exist_ok=True)
@@ -185,8 +218,7 @@ def attach(model, train: Sequence[Video], others: Sequence[Sequence[Video]], bat
     return tuple(with_channel(vs, found, before_audio) for vs in (train, *others))
 
 
-def for_run(spec, folder, model, videos: Sequence[Video],
-            batch_size: int = 8) -> list[Video]:  # fmt: skip
+def for_run(spec, folder, model, videos: Sequence[Video], batch_size: int = 8) -> list[Video]:
     """The videos as a trained model takes them: features stored in its compute dtype
     (``csum.data.video.cast_features``, as training stored them), with the contrast channel
     of the fold's saved index when the model takes it (``spec.contrast_input``).
@@ -206,8 +238,9 @@ def for_run(spec, folder, model, videos: Sequence[Video],
         return videos
     path = Path(folder) / FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: the run was trained with backbone.contrast_input "
-                                "but has no contrast index")  # fmt: skip
+        raise FileNotFoundError(
+            f"{path}: the run was trained with backbone.contrast_input but has no contrast index"
+        )
     buckets = default_buckets(max(v.n_steps for v in videos))
     found = channels(model, ContrastInput.load(path), videos, batch_size, buckets)
     return with_channel(videos, found, before_audio=bool(spec.backbone_kwargs.get("audio", False)))

@@ -12,6 +12,7 @@ import numpy as np
 from flax import nnx
 
 import backbones
+from csum.data.stream import as_source
 from csum.model.residual import ContrastResidual
 from csum.nn.projector import WindowProjector
 
@@ -42,9 +43,15 @@ class Summarizer(nnx.Module):
             removes the shared part (``docs/studies/learning.md``).
     """
 
-    def __init__(self, backbone: nnx.Module, projector: WindowProjector,
-                 contrast_sources: tuple[int, ...], contrast_dim: int, seed: int = 0,
-                 normalize: str = "none"):  # fmt: skip
+    def __init__(
+        self,
+        backbone: nnx.Module,
+        projector: WindowProjector,
+        contrast_sources: tuple[int, ...],
+        contrast_dim: int,
+        seed: int = 0,
+        normalize: str = "none",
+    ):
         if normalize not in NORMALIZE:
             raise ValueError(f"projector.normalize must be one of {NORMALIZE}, not {normalize!r}")
         self.backbone = backbone
@@ -72,14 +79,14 @@ def set_contrast_stats(model: Summarizer, videos) -> None:
     one video at a time, so that a collection read from disk (``videos`` a
     ``csum.data.stream.VideoSource``) is never held whole.
     """
-    from csum.data.stream import as_source
 
     source = as_source(videos)
 
     def rows(i):
         v = source.load(i)
-        return np.concatenate([np.asarray(v.features[s], np.float64)
-                               for s in model.contrast_sources], axis=-1)  # fmt: skip
+        return np.concatenate(
+            [np.asarray(v.features[s], np.float64) for s in model.contrast_sources], axis=-1
+        )
 
     total, count = 0.0, 0
     for i in range(len(source)):
@@ -135,17 +142,24 @@ class ModelSpec:
         loss may read the backbone's own outputs, e.g. dppLSTM's diversity).
         """
         backbone, projector = config["backbone"], config["projector"]
-        residual = bool(backbone.get("residual", False) and backbone.get("contrast_input", False)
-                        and config["train"]["regime"] == "csum")  # fmt: skip
+        residual = bool(
+            backbone.get("residual", False)
+            and backbone.get("contrast_input", False)
+            and config["train"]["regime"] == "csum"
+        )
         return cls(
-            backbone=backbone["name"], backbone_kwargs=dict(backbone["kwargs"]),
+            backbone=backbone["name"],
+            backbone_kwargs=dict(backbone["kwargs"]),
             compute_dtype=config["compute_dtype"],
-            contrast_input=bool(backbone.get("contrast_input", False)), residual=residual,
+            contrast_input=bool(backbone.get("contrast_input", False)),
+            residual=residual,
             residual_gain=float(backbone.get("residual_gain", 1.0)),
             projector_sources=tuple(int(s) for s in projector["sources"]),
-            projector_window=projector["window"], projector_hidden=projector["hidden"],
-            projector_embed=projector["embed"], normalize=projector["normalize"],
-        )  # fmt: skip
+            projector_window=projector["window"],
+            projector_hidden=projector["hidden"],
+            projector_embed=projector["embed"],
+            normalize=projector["normalize"],
+        )
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (``from_dict`` reads it back)."""
@@ -165,8 +179,9 @@ def build_summarizer(spec: ModelSpec, in_dims, seed: int) -> Summarizer:
     dtype = jnp.dtype(spec.compute_dtype)
     # A default stream too, so that a backbone may draw any stream it needs (e.g. "carry").
     rngs = nnx.Rngs(seed, params=seed, dropout=seed + 1)
-    backbone = backbones.build(spec.backbone, in_dims, rngs=rngs, dtype=dtype,
-                               **spec.backbone_kwargs)  # fmt: skip
+    backbone = backbones.build(
+        spec.backbone, in_dims, rngs=rngs, dtype=dtype, **spec.backbone_kwargs
+    )
     # The scores start at the contrast (csum.model.residual) when the model is built for
     # the contrast's one-wide source (the last, or the last but one before an audio
     # stream). Built for the data's own sources alone (a benchmark, a model of the
@@ -178,14 +193,26 @@ def build_summarizer(spec: ModelSpec, in_dims, seed: int) -> Summarizer:
     sources = spec.projector_sources
     bad = [s for s in sources if not 0 <= s < len(in_dims)]
     if bad:
-        raise ValueError(f"projector.sources {sources} names sources absent from the data "
-                         f"({len(in_dims)} feature keys)")  # fmt: skip
+        raise ValueError(
+            f"projector.sources {sources} names sources absent from the data "
+            f"({len(in_dims)} feature keys)"
+        )
     projector = WindowProjector(
-        sum(in_dims[s] for s in sources), rngs=rngs, window=spec.projector_window,
-        hidden=spec.projector_hidden, embed=spec.projector_embed, dtype=dtype,
-    )  # fmt: skip
-    return Summarizer(backbone, projector, sources, sum(in_dims[s] for s in sources),
-                      seed=seed + 2, normalize=spec.normalize)  # fmt: skip
+        sum(in_dims[s] for s in sources),
+        rngs=rngs,
+        window=spec.projector_window,
+        hidden=spec.projector_hidden,
+        embed=spec.projector_embed,
+        dtype=dtype,
+    )
+    return Summarizer(
+        backbone,
+        projector,
+        sources,
+        sum(in_dims[s] for s in sources),
+        seed=seed + 2,
+        normalize=spec.normalize,
+    )
 
 
 def base_dims(spec: ModelSpec, in_dims) -> tuple[int, ...]:

@@ -1,1 +1,7 @@
 """Multimodal data: videos with time-aligned text and queries (``synthetic``)."""
+
+from csum.lazy import submodule
+
+
+def __getattr__(name: str):
+    return submodule(__name__, name)  # the modules as attributes (csum.lazy)

@@ -75,8 +75,9 @@ def candidates(scores: np.ndarray, parts: list[tuple[int, int]]) -> np.ndarray:
     return np.asarray([a + int(np.argmax(scores[a:b])) for a, b in parts], np.int64)
 
 
-def alignment_costs(keyframes: np.ndarray, sentences: np.ndarray, *, beta: float = 0.5,
-                    outer: int = 100) -> np.ndarray:  # fmt: skip
+def alignment_costs(
+    keyframes: np.ndarray, sentences: np.ndarray, *, beta: float = 0.5, outer: int = 100
+) -> np.ndarray:
     """[K] each keyframe candidate's mean transport cost to the textual summary.
 
     The OT plan between the keyframe embeddings and the summary sentences' embeddings

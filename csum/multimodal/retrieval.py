@@ -24,10 +24,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
+from backbones.registry import outputs
+from csum.data.batching import default_buckets, eval_batches
 from csum.data.errors import DataError, synthetic_hint
-from csum.summarization.phases import resolved
+from csum.data.video import cast_features
+from csum.highlights.queries import read_queries
+from csum.highlights.qvhighlights import CLIP_SECONDS, evaluate, read_jsonl
+from csum.model.summarizer import ModelSpec, build_summarizer
+from csum.multimodal.synthetic import ensure as ensure_synthetic
+from csum.objectives.moments import decode
+from csum.summarization.phases import resolved, train_phase
 from csum.training import rundir
 
 REGIMES = ("query", "finetuned", "csum", "saliency")
@@ -41,14 +51,14 @@ def load_queries(config):
     Raises:
         DataError: a missing path, file or key (one line).
     """
-    from csum.highlights.queries import read_queries
 
     q = config.queries
     if config.data.synthetic:
-        from csum.multimodal.synthetic import ensure
-
-        paths = ensure(config.data.synthetic_dir, seed=config.data.synthetic_seed,
-                       **dict(q.synthetic_overrides))  # fmt: skip
+        paths = ensure_synthetic(
+            config.data.synthetic_dir,
+            seed=config.data.synthetic_seed,
+            **dict(q.synthetic_overrides),
+        )
         files = {"train": paths["train"], "val": paths["val"]}
         video_dirs, text_dir = [paths["video_dir"]], paths["text_dir"]
     else:
@@ -69,16 +79,22 @@ def check_inputs(config, videos) -> None:
     kwargs = config.backbone.kwargs
     dim = int(videos[0].streams["query"].shape[1])
     if config.queries.regime != "saliency" and kwargs.get("query_dim", 0) != dim:
-        raise DataError(f"qid {videos[0].key}", f"query tokens are {dim}-d; set "
-                        f"--config.backbone.kwargs.query_dim={dim} (now "
-                        f"{kwargs.get('query_dim', 0)})")  # fmt: skip
+        raise DataError(
+            f"qid {videos[0].key}",
+            f"query tokens are {dim}-d; set "
+            f"--config.backbone.kwargs.query_dim={dim} (now "
+            f"{kwargs.get('query_dim', 0)})",
+        )
 
 
 def phases(regime: str) -> list[tuple[str, str]]:
     """``[(train.regime, phase folder)]`` of a run's regime."""
-    return {"query": [("query", "query")], "csum": [("csum", "csum")],
-            "finetuned": [("csum", "csum"), ("query", "finetuned")],
-            "saliency": [("saliency", "saliency")]}[regime]  # fmt: skip
+    return {
+        "query": [("query", "query")],
+        "csum": [("csum", "csum")],
+        "finetuned": [("csum", "csum"), ("query", "finetuned")],
+        "saliency": [("saliency", "saliency")],
+    }[regime]
 
 
 def predict(config, model, videos, moments: bool = True) -> dict[str, dict]:
@@ -92,11 +108,6 @@ def predict(config, model, videos, moments: bool = True) -> dict[str, dict]:
         ``{key: {"saliency": [n] float, "windows": [[start, end, score], ...] or None}}``
         (windows: None without moments or for a backbone without a moment head).
     """
-    from flax import nnx
-
-    from backbones.registry import outputs
-    from csum.data.batching import default_buckets, eval_batches
-    from csum.objectives.moments import decode
 
     top = int(config.queries.windows)
 
@@ -114,9 +125,10 @@ def predict(config, model, videos, moments: bool = True) -> dict[str, dict]:
     result = {}
     buckets = default_buckets(max(v.n_steps for v in videos))
     for group, batch in eval_batches(videos, config.eval.batch_size, buckets):
-        saliency, spans, scores = (None if x is None else np.asarray(x, np.float64)
-                                   for x in run(backbone, batch.features, batch.mask,
-                                                batch.streams))  # fmt: skip
+        saliency, spans, scores = (
+            None if x is None else np.asarray(x, np.float64)
+            for x in run(backbone, batch.features, batch.mask, batch.streams)
+        )
         for b, v in enumerate(group):
             windows = None
             if spans is not None:
@@ -132,36 +144,44 @@ def predict(config, model, videos, moments: bool = True) -> dict[str, dict]:
 
 def submission(predictions: dict[str, dict], queries) -> list[dict]:
     """QVHighlights submission rows (seconds) of ``predict``'s output."""
-    from csum.highlights.qvhighlights import CLIP_SECONDS
 
     rows = []
     for q in queries:
         p = predictions[str(q.qid)]
-        row = {"qid": q.qid, "vid": q.vid,
-               "pred_saliency_scores": [round(float(x), 5) for x in p["saliency"]]}  # fmt: skip
+        row = {
+            "qid": q.qid,
+            "vid": q.vid,
+            "pred_saliency_scores": [round(float(x), 5) for x in p["saliency"]],
+        }
         if p["windows"] is not None:
             row["pred_relevant_windows"] = [
                 [round(CLIP_SECONDS * s, 4), round(CLIP_SECONDS * e, 4), round(score, 5)]
-                for s, e, score in p["windows"] if e > s
-            ] or [[0.0, CLIP_SECONDS * q.n_clips, 0.0]]  # fmt: skip
+                for s, e, score in p["windows"]
+                if e > s
+            ] or [[0.0, CLIP_SECONDS * q.n_clips, 0.0]]
         rows.append(row)
     return rows
 
 
 def random_submission(queries, rng: np.random.Generator, windows: int) -> list[dict]:
     """Random saliency and random windows (uniform centre and width), same format."""
-    from csum.highlights.qvhighlights import CLIP_SECONDS
 
     rows = []
     for q in queries:
         duration = CLIP_SECONDS * q.n_clips
         centre, width = rng.uniform(0, duration, windows), rng.uniform(2, duration, windows)
         spans = np.clip(np.stack([centre - width / 2, centre + width / 2], 1), 0, duration)
-        rows.append({"qid": q.qid, "vid": q.vid,
-                     "pred_relevant_windows": [[float(a), float(b), float(s)] for (a, b), s
-                                               in zip(spans, np.sort(rng.random(windows))[::-1],
-                                                      strict=True)],
-                     "pred_saliency_scores": rng.random(q.n_clips).tolist()})  # fmt: skip
+        rows.append(
+            {
+                "qid": q.qid,
+                "vid": q.vid,
+                "pred_relevant_windows": [
+                    [float(a), float(b), float(s)]
+                    for (a, b), s in zip(spans, np.sort(rng.random(windows))[::-1], strict=True)
+                ],
+                "pred_saliency_scores": rng.random(q.n_clips).tolist(),
+            }
+        )
     return rows
 
 
@@ -173,12 +193,6 @@ def run_queries(config) -> dict:
         ``brief`` QVHighlights metrics of the run's predictions and of random ones against
         the val annotation file ``gt`` (also written to ``results_{regime}.json``).
     """
-    import jax.numpy as jnp
-
-    from csum.data.video import cast_features
-    from csum.highlights.qvhighlights import evaluate, read_jsonl
-    from csum.model.summarizer import ModelSpec, build_summarizer
-    from csum.summarization.phases import train_phase
 
     q = config.queries
     workdir = Path(config.workdir)
@@ -203,25 +217,37 @@ def run_queries(config) -> dict:
         f.writelines(json.dumps(r) + "\n" for r in rows)
     gt = read_jsonl(val_file)
     rng = np.random.default_rng([config.seed, 3])
-    result = {"regime": q.regime, "backbone": config.backbone.name,
-              "metrics": evaluate(rows, gt)["brief"],
-              "random": evaluate(random_submission(val_q, rng, int(q.windows)), gt)["brief"],
-              "queries": len(val_q), "gt": str(val_file)}  # fmt: skip
+    result = {
+        "regime": q.regime,
+        "backbone": config.backbone.name,
+        "metrics": evaluate(rows, gt)["brief"],
+        "random": evaluate(random_submission(val_q, rng, int(q.windows)), gt)["brief"],
+        "queries": len(val_q),
+        "gt": str(val_file),
+    }
     (workdir / f"results_{q.regime}.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
-BRIEF = ("MR-full-mAP", "MR-full-R1@0.5", "MR-full-R1@0.7", "HL-min-VeryGood-mAP",
-         "HL-min-VeryGood-Hit1")  # fmt: skip
+BRIEF = (
+    "MR-full-mAP",
+    "MR-full-R1@0.5",
+    "MR-full-R1@0.7",
+    "HL-min-VeryGood-mAP",
+    "HL-min-VeryGood-Hit1",
+)
 """The metrics ``format_result`` prints (all are in ``results_{regime}.json``)."""
 
 
 def format_result(result: dict) -> str:
     """The run's headline QVHighlights metrics beside random predictions'."""
-    lines = [f"qvhighlights: {result['regime']} ({result['backbone']}), "
-             f"{result['queries']} val queries"]  # fmt: skip
+    lines = [
+        f"qvhighlights: {result['regime']} ({result['backbone']}), {result['queries']} val queries"
+    ]
     for name in BRIEF:
         if name in result["metrics"]:
-            lines.append(f"  {name:22s} {result['metrics'][name]:6.2f}   (random "
-                         f"{result['random'][name]:.2f})")  # fmt: skip
+            lines.append(
+                f"  {name:22s} {result['metrics'][name]:6.2f}   (random "
+                f"{result['random'][name]:.2f})"
+            )
     return "\n".join(lines)

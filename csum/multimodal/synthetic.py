@@ -35,6 +35,7 @@ its ``gtscore`` per clip and its ``shots``, the scenes' clip spans) and ``splits
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -142,11 +143,17 @@ def generate(spec: MultimodalSpec, seed: int = 0):
         n_key = int(rng.integers(1, 3)) if n_scenes > 2 else 1
         key = np.zeros(n_scenes, bool)
         key[rng.choice(n_scenes, size=n_key, replace=False)] = True
-        kinds = np.where(key, spec.common + rng.integers(spec.rare, size=n_scenes),
-                         rng.integers(spec.common, size=n_scenes))  # fmt: skip
-        latents = np.concatenate([
-            np.tile(concepts[c] + spec.variation * rng.normal(size=LATENT), (n, 1))
-            for c, n in zip(kinds, lengths, strict=True)])  # fmt: skip
+        kinds = np.where(
+            key,
+            spec.common + rng.integers(spec.rare, size=n_scenes),
+            rng.integers(spec.common, size=n_scenes),
+        )
+        latents = np.concatenate(
+            [
+                np.tile(concepts[c] + spec.variation * rng.normal(size=LATENT), (n, 1))
+                for c, n in zip(kinds, lengths, strict=True)
+            ]
+        )
         drift = np.zeros_like(latents)
         for t in range(len(latents)):  # AR(1): the video's own style
             drift[t] = (0.8 * drift[t - 1] if t else 0) + 0.15 * rng.normal(size=LATENT)
@@ -164,18 +171,22 @@ def generate(spec: MultimodalSpec, seed: int = 0):
             labels.append(0)
             said.append(chatter)
         order = np.argsort([s[0] for s in spans], kind="stable")
-        sentences = np.stack([(words[j] + 0.3 * rng.normal(size=LATENT)) @ textual
-                              for j in order])  # fmt: skip
+        sentences = np.stack([(words[j] + 0.3 * rng.normal(size=LATENT)) @ textual for j in order])
         vid = f"mm{i:04d}"
         queries = []
         for _ in range(spec.queries_per_video):
             first = int(rng.integers(n_scenes))
-            described = [first] + ([first + 1] if first + 1 < n_scenes and rng.random() < 0.3
-                                   else [])  # fmt: skip
-            tokens = [concepts[kinds[s]] + 0.3 * rng.normal(size=LATENT)
-                      for s in described for _ in range(spec.query_tokens)]  # fmt: skip
-            tokens += [concepts[chatter] + rng.normal(size=LATENT)
-                       for _ in range(spec.filler_tokens)]  # fmt: skip
+            described = [first] + (
+                [first + 1] if first + 1 < n_scenes and rng.random() < 0.3 else []
+            )
+            tokens = [
+                concepts[kinds[s]] + 0.3 * rng.normal(size=LATENT)
+                for s in described
+                for _ in range(spec.query_tokens)
+            ]
+            tokens += [
+                concepts[chatter] + rng.normal(size=LATENT) for _ in range(spec.filler_tokens)
+            ]
             tokens = np.stack(tokens)[rng.permutation(len(tokens))] @ textual
             ids, scores = [], []
             for s in described:
@@ -183,25 +194,43 @@ def generate(spec: MultimodalSpec, seed: int = 0):
                 for c in range(a, b):
                     core = min(c - a, b - 1 - c) >= 1 or b - a <= 2
                     base = 4 if core else 3
-                    scores.append([int(np.clip(base - rng.integers(0, 2), 1, 4))
-                                   for _ in range(3)])  # fmt: skip
+                    scores.append([int(np.clip(base - rng.integers(0, 2), 1, 4)) for _ in range(3)])
                     ids.append(c)
-            windows = [[CLIP_SECONDS * float(scenes[s][0]), CLIP_SECONDS * float(scenes[s][1])]
-                       for s in described]  # fmt: skip
+            windows = [
+                [CLIP_SECONDS * float(scenes[s][0]), CLIP_SECONDS * float(scenes[s][1])]
+                for s in described
+            ]
             if len(described) == 2:  # consecutive scenes: one moment
                 windows = [[windows[0][0], windows[1][1]]]
-            queries.append({"qid": qid, "query": f"scene {'+'.join(map(str, kinds[described]))}",
-                            "vid": vid, "duration": CLIP_SECONDS * len(clips),
-                            "relevant_windows": windows, "relevant_clip_ids": ids,
-                            "saliency_scores": scores, "tokens": tokens.astype(np.float32),
-                            "scenes": described})  # fmt: skip
+            queries.append(
+                {
+                    "qid": qid,
+                    "query": f"scene {'+'.join(map(str, kinds[described]))}",
+                    "vid": vid,
+                    "duration": CLIP_SECONDS * len(clips),
+                    "relevant_windows": windows,
+                    "relevant_clip_ids": ids,
+                    "saliency_scores": scores,
+                    "tokens": tokens.astype(np.float32),
+                    "scenes": described,
+                }
+            )
             qid += 1
-        videos.append(MultimodalVideo(
-            vid=vid, clips=np.maximum(clips, 0).astype(np.float32), scenes=scenes,
-            concepts=kinds, key=key, gtscore=gtscore, sentences=sentences.astype(np.float32),
-            sentence_spans=np.asarray([spans[j] for j in order], np.int64),
-            sentence_labels=np.asarray([labels[j] for j in order], np.int64),
-            queries=queries, sentence_texts=tuple(say(said[j]) for j in order)))  # fmt: skip
+        videos.append(
+            MultimodalVideo(
+                vid=vid,
+                clips=np.maximum(clips, 0).astype(np.float32),
+                scenes=scenes,
+                concepts=kinds,
+                key=key,
+                gtscore=gtscore,
+                sentences=sentences.astype(np.float32),
+                sentence_spans=np.asarray([spans[j] for j in order], np.int64),
+                sentence_labels=np.asarray([labels[j] for j in order], np.int64),
+                queries=queries,
+                sentence_texts=tuple(say(said[j]) for j in order),
+            )
+        )
     n_val = max(1, round(spec.val_fraction * spec.videos))
     ids = [v.vid for v in videos]
     return videos, {"train": ids[n_val:], "val": ids[:n_val]}
@@ -211,10 +240,15 @@ def layout(root) -> dict[str, Path]:
     """The paths of a data set under ``root``: ``{"train", "val", "video_dir", "text_dir",
     "transcripts", "labels", "splits"}``."""
     root = Path(root).expanduser()
-    return {"train": root / "train.jsonl", "val": root / "val.jsonl",
-            "video_dir": root / "video", "text_dir": root / "text",
-            "transcripts": root / "transcripts", "labels": root / "labels.json",
-            "splits": root / "splits.json"}  # fmt: skip
+    return {
+        "train": root / "train.jsonl",
+        "val": root / "val.jsonl",
+        "video_dir": root / "video",
+        "text_dir": root / "text",
+        "transcripts": root / "transcripts",
+        "labels": root / "labels.json",
+        "splits": root / "splits.json",
+    }
 
 
 def write(videos, splits, root) -> dict[str, Path]:
@@ -227,20 +261,31 @@ def write(videos, splits, root) -> dict[str, Path]:
         with open(paths[split], "w") as f:
             for vid in splits[split]:
                 for q in by_id[vid].queries:
-                    f.write(json.dumps({k: v for k, v in q.items()
-                                        if k not in ("tokens", "scenes")}) + "\n")  # fmt: skip
+                    f.write(
+                        json.dumps({k: v for k, v in q.items() if k not in ("tokens", "scenes")})
+                        + "\n"
+                    )
     for v in videos:
         np.savez(paths["video_dir"] / f"{v.vid}.npz", features=v.clips)
         for q in v.queries:
             np.savez(paths["text_dir"] / f"qid{q['qid']}.npz", last_hidden_state=q["tokens"])
         np.save(paths["transcripts"] / f"{v.vid}.npy", v.sentences)
-        rows = [{"start": CLIP_SECONDS * int(a), "end": CLIP_SECONDS * int(b), "label": int(y),
-                 "text": text}
-                for (a, b), y, text in zip(v.sentence_spans, v.sentence_labels,
-                                           v.sentence_texts, strict=True)]  # fmt: skip
+        rows = [
+            {
+                "start": CLIP_SECONDS * int(a),
+                "end": CLIP_SECONDS * int(b),
+                "label": int(y),
+                "text": text,
+            }
+            for (a, b), y, text in zip(
+                v.sentence_spans, v.sentence_labels, v.sentence_texts, strict=True
+            )
+        ]
         (paths["transcripts"] / f"{v.vid}.json").write_text(json.dumps(rows) + "\n")
-    labels = {v.vid: {"gtscore": [round(float(g), 4) for g in v.gtscore],
-                      "shots": v.scenes.tolist()} for v in videos}  # fmt: skip
+    labels = {
+        v.vid: {"gtscore": [round(float(g), 4) for g in v.gtscore], "shots": v.scenes.tolist()}
+        for v in videos
+    }
     paths["labels"].write_text(json.dumps(labels) + "\n")
     paths["splits"].write_text(json.dumps(splits) + "\n")
     return paths
@@ -261,7 +306,6 @@ def ensure(directory, seed: int = 0, **overrides) -> dict[str, Path]:
     Returns:
         ``write``'s paths, under a folder named by a digest of the spec, seed and version.
     """
-    import hashlib
 
     spec = dataclasses.replace(MultimodalSpec(), **overrides)
     resolved = json.dumps([GENERATOR_VERSION, seed, dataclasses.asdict(spec)], sort_keys=True)

@@ -36,12 +36,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
+from backbones.registry import outputs
+from csum.data.batching import default_buckets, eval_batches
 from csum.data.errors import DataError, synthetic_hint
-from csum.data.video import Video
+from csum.data.video import Video, cast_features
+from csum.highlights.metrics import ranking_ap
+from csum.highlights.queries import read_array
 from csum.highlights.qvhighlights import CLIP_SECONDS
-from csum.summarization.phases import resolved
+from csum.model.summarizer import ModelSpec, build_summarizer
+from csum.multimodal.mhms import alignment_costs, candidates, scene_ends, segments, text_ends
+from csum.multimodal.synthetic import ensure as ensure_synthetic
+from csum.summarization.phases import resolved, train_phase
 from csum.training import rundir
 
 REGIMES = ("a2summ", "mhms", "finetuned", "csum", "supervised")
@@ -55,9 +64,11 @@ def check_regime(config) -> None:
     a system's own loss on another backbone, or ``finetuned`` without a system."""
     regime, own = config.transcripts.regime, SYSTEMS.get(config.backbone.name)
     if (regime in SYSTEMS and regime != own) or (regime == "finetuned" and not own):
-        raise ValueError(f"--config.transcripts.regime={regime!r} needs the backbone "
-                         f"{regime if regime in SYSTEMS else ' or '.join(SYSTEMS)!r}, not "
-                         f"{config.backbone.name!r}")  # fmt: skip
+        raise ValueError(
+            f"--config.transcripts.regime={regime!r} needs the backbone "
+            f"{regime if regime in SYSTEMS else ' or '.join(SYSTEMS)!r}, not "
+            f"{config.backbone.name!r}"
+        )
 
 
 def _json(path: Path, what: str):
@@ -95,49 +106,75 @@ def read_videos(root, vids) -> tuple[list[Video], dict[str, list[str]]]:
     Raises:
         DataError: a missing or malformed file, key or array (one line).
     """
-    from csum.highlights.queries import read_array
-    from csum.multimodal.mhms import scene_ends, text_ends
 
     root = Path(root).expanduser()
     labels = _json(root / "labels.json", "labels file")
     videos, texts = [], {}
     for vid in vids:
         if vid not in labels or "gtscore" not in labels[vid] or "shots" not in labels[vid]:
-            raise DataError(root / "labels.json", "no gtscore and shots for the video",
-                            video=vid, key="gtscore")  # fmt: skip
+            raise DataError(
+                root / "labels.json", "no gtscore and shots for the video", video=vid, key="gtscore"
+            )
         clips = read_array(root / "video", vid, "features", "clip feature", vid)
         if clips is None:
             raise DataError(root / "video" / f"{vid}.npz", "clip features not found", video=vid)
         sentences = read_array(root / "transcripts", vid, "features", "sentence feature", vid)
         rows = _json(root / "transcripts" / f"{vid}.json", "transcript")
         if sentences is None or len(sentences) != len(rows) or not rows:
-            raise DataError(root / "transcripts" / f"{vid}.npy", f"expected one feature row per "
-                            f"transcript sentence ({len(rows)})", video=vid)  # fmt: skip
+            raise DataError(
+                root / "transcripts" / f"{vid}.npy",
+                f"expected one feature row per transcript sentence ({len(rows)})",
+                video=vid,
+            )
         n = len(clips)
         gtscore = np.asarray(labels[vid]["gtscore"], np.float64)
         if len(gtscore) != n:
-            raise DataError(root / "labels.json", f"gtscore has {len(gtscore)} values for {n} "
-                            f"clips", video=vid, key="gtscore")  # fmt: skip
+            raise DataError(
+                root / "labels.json",
+                f"gtscore has {len(gtscore)} values for {n} clips",
+                video=vid,
+                key="gtscore",
+            )
         try:
             spans = np.asarray([[r["start"], r["end"]] for r in rows], np.float64)
             sentence_labels = np.asarray([r.get("label", 0) for r in rows], np.int64)
         except (KeyError, TypeError):
-            raise DataError(root / "transcripts" / f"{vid}.json", "every sentence needs "
-                            "'start' and 'end' (seconds)", video=vid,
-                            key="start") from None  # fmt: skip
-        steps = np.clip(np.stack([np.floor(spans[:, 0] / CLIP_SECONDS),
-                                  np.ceil(spans[:, 1] / CLIP_SECONDS)], 1), 0, n)  # fmt: skip
+            raise DataError(
+                root / "transcripts" / f"{vid}.json",
+                "every sentence needs 'start' and 'end' (seconds)",
+                video=vid,
+                key="start",
+            ) from None
+        steps = np.clip(
+            np.stack(
+                [np.floor(spans[:, 0] / CLIP_SECONDS), np.ceil(spans[:, 1] / CLIP_SECONDS)], 1
+            ),
+            0,
+            n,
+        )
         picks = np.arange(n, dtype=np.int64)
         shots = np.asarray(labels[vid]["shots"], np.int64).reshape(-1, 2)
         change_points = np.stack([shots[:, 0], shots[:, 1] - 1], 1)
         key = key_steps(gtscore)
-        videos.append(Video(
-            key=vid, features=(clips,), n_frames=n, picks=picks,
-            change_points=change_points, user_summary=None, gtscore=gtscore, name=vid,
-            streams={"text": sentences, "text_spans": steps.astype(np.int32)},
-            targets={"text_labels": sentence_labels, "saliency": key.astype(np.float32),
-                     "scene_ends": scene_ends(shots, n),
-                     "text_ends": text_ends(steps, shots)}))  # fmt: skip
+        videos.append(
+            Video(
+                key=vid,
+                features=(clips,),
+                n_frames=n,
+                picks=picks,
+                change_points=change_points,
+                user_summary=None,
+                gtscore=gtscore,
+                name=vid,
+                streams={"text": sentences, "text_spans": steps.astype(np.int32)},
+                targets={
+                    "text_labels": sentence_labels,
+                    "saliency": key.astype(np.float32),
+                    "scene_ends": scene_ends(shots, n),
+                    "text_ends": text_ends(steps, shots),
+                },
+            )
+        )
         texts[vid] = [str(r.get("text", "")) for r in rows]
     return videos, texts
 
@@ -146,10 +183,11 @@ def load(config):
     """``(train, val, texts)`` of the configured data (synthetic or ``transcripts.root``)."""
     t = config.transcripts
     if config.data.synthetic:
-        from csum.multimodal.synthetic import ensure
-
-        root = ensure(config.data.synthetic_dir, seed=config.data.synthetic_seed,
-                      **dict(t.synthetic_overrides))["labels"].parent  # fmt: skip
+        root = ensure_synthetic(
+            config.data.synthetic_dir,
+            seed=config.data.synthetic_seed,
+            **dict(t.synthetic_overrides),
+        )["labels"].parent
     elif not t.root:
         raise DataError(
             "--config.transcripts.root", f"no folder given (or {synthetic_hint(config.name)})"
@@ -165,10 +203,15 @@ def load(config):
     return train, val, {**texts, **more}
 
 
-def summary_metrics(video: Video, scores: np.ndarray, sentences: np.ndarray | None,
-                    texts: list[str], ratio: float, rouge) -> dict[str, float]:  # fmt: skip
+def summary_metrics(
+    video: Video,
+    scores: np.ndarray,
+    sentences: np.ndarray | None,
+    texts: list[str],
+    ratio: float,
+    rouge,
+) -> dict[str, float]:
     """The video (and text) summary metrics of one video's scores (module docstring), in %."""
-    from csum.highlights.metrics import ranking_ap
 
     x = np.asarray(video.features[0], np.float64)
     key = video.targets["saliency"] > 0.5
@@ -191,8 +234,14 @@ COVER = ("boundaries", "text_boundaries", "clips", "sentence_states")
 """The extras that MHMS's cover selection reads."""
 
 
-def cover_metrics(video: Video, scores: np.ndarray, sentences: np.ndarray, extras: dict,
-                  rng: np.random.Generator, tau: float = 0.5) -> dict[str, float]:  # fmt: skip
+def cover_metrics(
+    video: Video,
+    scores: np.ndarray,
+    sentences: np.ndarray,
+    extras: dict,
+    rng: np.random.Generator,
+    tau: float = 0.5,
+) -> dict[str, float]:
     """MHMS's cover frame and random's, in % (module docstring).
 
     The predicted scenes (Eq. 3 on the boundary probabilities, threshold ``tau``) give one
@@ -200,8 +249,6 @@ def cover_metrics(video: Video, scores: np.ndarray, sentences: np.ndarray, extra
     the text summary is the best-scored sentence candidates, as many as the video has key
     sentences; the keyframe candidates are ranked by their transport cost to it.
     """
-    from csum.highlights.metrics import ranking_ap
-    from csum.multimodal.mhms import alignment_costs, candidates, segments
 
     sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     frames = candidates(scores, segments(sigmoid(extras["boundaries"]), tau))
@@ -223,10 +270,6 @@ def predict(config, model, videos):
     """``{vid: (clip scores [n], sentence scores [m] or None, extras)}`` in evaluation
     mode; ``extras``: MHMS's boundary probabilities and alignment embeddings (``cover``),
     per video, when the backbone returns them."""
-    from flax import nnx
-
-    from backbones.registry import outputs
-    from csum.data.batching import default_buckets, eval_batches
 
     @nnx.jit
     def run(backbone, features, mask, streams):
@@ -245,10 +288,15 @@ def predict(config, model, videos):
         extras = {k: np.asarray(e, np.float64) for k, e in extras.items()}
         for b, v in enumerate(group):
             m = len(v.streams["text"])
-            per = {k: e[b, : m if k in ("text_boundaries", "sentence_states") else v.n_steps]
-                   for k, e in extras.items()}  # fmt: skip
-            result[v.key] = (scores[b, : v.n_steps], None if sentences is None
-                             else sentences[b, :m], per)  # fmt: skip
+            per = {
+                k: e[b, : m if k in ("text_boundaries", "sentence_states") else v.n_steps]
+                for k, e in extras.items()
+            }
+            result[v.key] = (
+                scores[b, : v.n_steps],
+                None if sentences is None else sentences[b, :m],
+                per,
+            )
     backbone.train()
     return result
 
@@ -261,12 +309,7 @@ def run_transcripts(config) -> dict:
         metric over the val videos, for the run and for random scores (also written to
         ``results_{regime}.json``).
     """
-    import jax.numpy as jnp
     from rouge_score import rouge_scorer
-
-    from csum.data.video import cast_features
-    from csum.model.summarizer import ModelSpec, build_summarizer
-    from csum.summarization.phases import train_phase
 
     t = config.transcripts
     workdir = Path(config.workdir)
@@ -276,14 +319,19 @@ def run_transcripts(config) -> dict:
     if own:
         dim = int(train[0].streams["text"].shape[1])
         if config.backbone.kwargs.get("text_dim") != dim:
-            raise DataError(f"video {train[0].key}", f"sentence features are {dim}-d; set "
-                            f"--config.backbone.kwargs.text_dim={dim}")  # fmt: skip
+            raise DataError(
+                f"video {train[0].key}",
+                f"sentence features are {dim}-d; set --config.backbone.kwargs.text_dim={dim}",
+            )
     dtype = jnp.dtype(config.compute_dtype)
     train, val = cast_features(train, dtype), cast_features(val, dtype)
     model = build_summarizer(ModelSpec.from_config(config), train[0].dims, seed=config.seed)
-    phases = {own: [(own, own)], "csum": [("csum", "csum")],
-              "finetuned": [("csum", "csum"), (own, "finetuned")],
-              "supervised": [("supervised", "supervised")]}[t.regime]  # fmt: skip
+    phases = {
+        own: [(own, own)],
+        "csum": [("csum", "csum")],
+        "finetuned": [("csum", "csum"), (own, "finetuned")],
+        "supervised": [("supervised", "supervised")],
+    }[t.regime]
     for regime, folder in phases:
         settings = None if regime == "csum" else t.finetune
         model = train_phase(config, regime, train, workdir / folder, model, settings)
@@ -299,23 +347,37 @@ def run_transcripts(config) -> dict:
         if t.regime == "csum":
             sentences = None  # an untrained sentence head
         mine.append(summary_metrics(v, scores, sentences, texts[v.key], t.ratio, rouge))
-        rand.append(summary_metrics(v, rng.random(v.n_steps), rng.random(len(texts[v.key])),
-                                    texts[v.key], t.ratio, rouge))  # fmt: skip
+        rand.append(
+            summary_metrics(
+                v,
+                rng.random(v.n_steps),
+                rng.random(len(texts[v.key])),
+                texts[v.key],
+                t.ratio,
+                rouge,
+            )
+        )
         if sentences is not None and set(COVER) <= set(extras):
             cover = cover_metrics(v, scores, sentences, extras, cover_rng)
             mine[-1].update({k: x for k, x in cover.items() if not k.startswith("random")})
             rand[-1].update({k[7:]: x for k, x in cover.items() if k.startswith("random")})
     mean = lambda rows: {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}  # noqa: E731
-    result = {"regime": t.regime, "backbone": config.backbone.name, "metrics": mean(mine),
-              "random": mean(rand), "videos": len(val)}  # fmt: skip
+    result = {
+        "regime": t.regime,
+        "backbone": config.backbone.name,
+        "metrics": mean(mine),
+        "random": mean(rand),
+        "videos": len(val),
+    }
     (workdir / f"results_{t.regime}.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
 def format_result(result: dict) -> str:
     """The run's metrics beside random scores'."""
-    lines = [f"transcripts: {result['regime']} ({result['backbone']}), {result['videos']} "
-             f"val videos"]  # fmt: skip
+    lines = [
+        f"transcripts: {result['regime']} ({result['backbone']}), {result['videos']} val videos"
+    ]
     for name, value in result["metrics"].items():
         lines.append(f"  {name:10s} {value:6.2f}   (random {result['random'][name]:.2f})")
     return "\n".join(lines)

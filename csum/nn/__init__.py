@@ -5,3 +5,9 @@
 
 Importing this package imports none of its modules (``csum.topk`` takes ``hashing`` alone).
 """
+
+from csum.lazy import submodule
+
+
+def __getattr__(name: str):
+    return submodule(__name__, name)  # the modules as attributes (csum.lazy)

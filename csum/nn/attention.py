@@ -41,8 +41,18 @@ MASKED = -1e9  # finite, so a row with no allowed key gives uniform weights, not
 IMPLS = ("auto", "dense", "chunked", "cudnn")
 
 
-def choose_impl(impl: str, n_queries: int, n_keys: int, *, dense_max: int, dropout_on: bool,
-                dtype, head_dim: int, band: int = 0, structured: bool = False) -> str:  # fmt: skip
+def choose_impl(
+    impl: str,
+    n_queries: int,
+    n_keys: int,
+    *,
+    dense_max: int,
+    dropout_on: bool,
+    dtype,
+    head_dim: int,
+    band: int = 0,
+    structured: bool = False,
+) -> str:
     """The path ``impl="auto"`` takes for a call of this size (see the module docstring):
     dense while the weights have at most ``dense_max**2`` entries per head and, with an
     aperture, while the chunked path's key band (``band`` keys per block) would not halve
@@ -53,8 +63,9 @@ def choose_impl(impl: str, n_queries: int, n_keys: int, *, dense_max: int, dropo
         return impl
     if n_queries * n_keys <= dense_max**2 and not (band and 2 * band < n_keys):
         return "dense"
-    if not structured and cudnn_applies(dropout_on=dropout_on, dtype=dtype, head_dim=head_dim,
-                                        aperture=band):  # fmt: skip
+    if not structured and cudnn_applies(
+        dropout_on=dropout_on, dtype=dtype, head_dim=head_dim, aperture=band
+    ):
         return "cudnn"
     return "chunked"
 
@@ -62,9 +73,13 @@ def choose_impl(impl: str, n_queries: int, n_keys: int, *, dense_max: int, dropo
 def cudnn_applies(*, dropout_on: bool, dtype, head_dim: int, aperture: int = 0) -> bool:
     """Whether the fused cuDNN kernel can run this attention on the default backend
     (global attention only: a local aperture takes the chunked path's key band)."""
-    return (jax.default_backend() == "gpu" and not dropout_on and head_dim <= 128
-            and aperture == 0
-            and jnp.dtype(dtype) in (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16)))  # fmt: skip
+    return (
+        jax.default_backend() == "gpu"
+        and not dropout_on
+        and head_dim <= 128
+        and aperture == 0
+        and jnp.dtype(dtype) in (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
+    )
 
 
 def _specs(n_batch: int) -> tuple[str, str]:
@@ -78,8 +93,9 @@ def _allowed(key_mask, t0, s0, n_t, n_s, aperture, rows=None):
     allowed = key_mask[..., None, :]
     if rows is not None:
         block = rows(t0 + jnp.arange(n_t, dtype=jnp.int32))  # [B, n_t, S]
-        allowed = allowed & block.reshape(block.shape[0], *([1] * (key_mask.ndim - 2)),
-                                          *block.shape[1:])  # fmt: skip
+        allowed = allowed & block.reshape(
+            block.shape[0], *([1] * (key_mask.ndim - 2)), *block.shape[1:]
+        )
     if aperture > 0:
         t = t0 + jnp.arange(n_t)[:, None]
         s = s0 + jnp.arange(n_s)[None, :]
@@ -99,10 +115,21 @@ def _block(q, k, v, key_mask, t0, s0, *, aperture, rate, words, dtype, rows=None
     return precision.einsum(out_spec, weights, v, dtype)
 
 
-def dot_product_attention(q: jax.Array, k: jax.Array, v: jax.Array, key_mask: jax.Array, *,
-                          aperture: int = 0, dropout_rate: float = 0.0, dropout_words=None,
-                          impl: str = "auto", chunk: int = 512, dense_max: int = 4096,
-                          dtype=jnp.float32, rows=None) -> jax.Array:  # fmt: skip
+def dot_product_attention(
+    q: jax.Array,
+    k: jax.Array,
+    v: jax.Array,
+    key_mask: jax.Array,
+    *,
+    aperture: int = 0,
+    dropout_rate: float = 0.0,
+    dropout_words=None,
+    impl: str = "auto",
+    chunk: int = 512,
+    dense_max: int = 4096,
+    dtype=jnp.float32,
+    rows=None,
+) -> jax.Array:
     """Attention from queries to keys with padding, an optional aperture and dropout.
 
     Args:
@@ -134,19 +161,29 @@ def dot_product_attention(q: jax.Array, k: jax.Array, v: jax.Array, key_mask: ja
     band = chunk + 2 * (aperture - 1) if aperture > 0 else 0
     if rows is not None and aperture > 0:
         raise ValueError("attention takes an aperture or a structured mask (rows), not both")
-    path = choose_impl(impl, q.shape[-2], k.shape[-2], dense_max=dense_max, band=band,
-                       dropout_on=dropout_words is not None and dropout_rate > 0,
-                       dtype=dtype, head_dim=q.shape[-1],
-                       structured=rows is not None)  # fmt: skip
+    path = choose_impl(
+        impl,
+        q.shape[-2],
+        k.shape[-2],
+        dense_max=dense_max,
+        band=band,
+        dropout_on=dropout_words is not None and dropout_rate > 0,
+        dtype=dtype,
+        head_dim=q.shape[-1],
+        structured=rows is not None,
+    )
     words = dropout_words if dropout_rate > 0 else None
-    block = functools.partial(_block, aperture=aperture, rate=dropout_rate, words=words,
-                              dtype=dtype, rows=rows)  # fmt: skip
+    block = functools.partial(
+        _block, aperture=aperture, rate=dropout_rate, words=words, dtype=dtype, rows=rows
+    )
     if path == "dense":
         return block(q, k, v, key_mask, 0, 0)
     if path == "cudnn":
         if words is not None or aperture > 0 or rows is not None:
-            raise ValueError("the cuDNN attention path has no attention dropout, no "
-                             "aperture and no structured mask; use impl='chunked'")  # fmt: skip
+            raise ValueError(
+                "the cuDNN attention path has no attention dropout, no "
+                "aperture and no structured mask; use impl='chunked'"
+            )
         return _cudnn(q, k, v, key_mask, dtype=dtype)
     return _chunked(block, q, k, v, key_mask, aperture=aperture, chunk=chunk)
 
@@ -176,8 +213,7 @@ def _chunked(block, q, k, v, key_mask, *, aperture, chunk):
     def one(q_block, t0):
         if not band:
             return block(q_block, k, v, key_mask, t0, 0)
-        window = functools.partial(jax.lax.dynamic_slice_in_dim, start_index=t0,
-                                   slice_size=width)  # fmt: skip
+        window = functools.partial(jax.lax.dynamic_slice_in_dim, start_index=t0, slice_size=width)
         kw = window(k_p, axis=k_p.ndim - 2)
         vw = window(v_p, axis=v_p.ndim - 2)
         mw = window(mask_p, axis=mask_p.ndim - 1)
@@ -201,8 +237,12 @@ def _cudnn(q, k, v, key_mask, *, dtype):
     # jax wants [B, T, H, d]; the scale is already in q.
     to_bthd = functools.partial(jnp.transpose, axes=(0, 2, 1, 3))
     y = jax.nn.dot_product_attention(
-        to_bthd(q).astype(dtype), to_bthd(k).astype(dtype), to_bthd(v).astype(dtype),
-        scale=1.0, key_value_seq_lengths=lengths, implementation="cudnn",
-    )  # fmt: skip
+        to_bthd(q).astype(dtype),
+        to_bthd(k).astype(dtype),
+        to_bthd(v).astype(dtype),
+        scale=1.0,
+        key_value_seq_lengths=lengths,
+        implementation="cudnn",
+    )
     y = to_bthd(y).astype(jnp.float32)
     return y[:, 0] if squeeze else y

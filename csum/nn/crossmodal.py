@@ -39,8 +39,9 @@ def alignment_mask(spans: jax.Array, video_mask: jax.Array, text_mask: jax.Array
     return alignment_rows(spans, video_mask, text_mask, jnp.arange(n + m))
 
 
-def alignment_rows(spans: jax.Array, video_mask: jax.Array, text_mask: jax.Array,
-                   rows: jax.Array) -> jax.Array:  # fmt: skip
+def alignment_rows(
+    spans: jax.Array, video_mask: jax.Array, text_mask: jax.Array, rows: jax.Array
+) -> jax.Array:
     """Rows ``rows`` of ``alignment_mask``, built without the rest of it: memory
     O(len(rows) x (N + M)), so attention over hours of video can take the mask block by
     block (``csum.nn.attention``'s ``rows``).
@@ -100,8 +101,13 @@ def window_sums(entries: jax.Array, spans: jax.Array, live: jax.Array, T: int) -
     return jnp.cumsum(delta, axis=1)[:, :T]
 
 
-def context_query_attention(video: jax.Array, query: jax.Array, video_mask: jax.Array,
-                            query_mask: jax.Array, scale: float | None = None):  # fmt: skip
+def context_query_attention(
+    video: jax.Array,
+    query: jax.Array,
+    video_mask: jax.Array,
+    query_mask: jax.Array,
+    scale: float | None = None,
+):
     """The two attentions of ``003_…``'s context-query attention layer.
 
     ``C = V Q^T * scale`` (the paper: "the matrix product"; the scale, 1/sqrt(d) by

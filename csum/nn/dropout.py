@@ -50,8 +50,9 @@ class Dropout(nnx.Dropout):
     ``broadcast_dims`` is not supported.
     """
 
-    def __call__(self, inputs: jax.Array, *, deterministic: bool | None = None,
-                 rngs=None) -> jax.Array:  # fmt: skip
+    def __call__(
+        self, inputs: jax.Array, *, deterministic: bool | None = None, rngs=None
+    ) -> jax.Array:
         if self.broadcast_dims:
             raise NotImplementedError("csum.nn.dropout.Dropout does not broadcast masks")
         words = self.words(deterministic=deterministic, rngs=rngs)

@@ -8,15 +8,17 @@ from flax import nnx
 from csum.nn.precision import dot_general_for
 
 
-def dense(in_features: int, out_features: int, *, rngs: nnx.Rngs, use_bias: bool = True,
-          dtype=jnp.float32) -> nnx.Linear:  # fmt: skip
+def dense(
+    in_features: int, out_features: int, *, rngs: nnx.Rngs, use_bias: bool = True, dtype=jnp.float32
+) -> nnx.Linear:
     """A float32-parameter ``nnx.Linear`` whose product runs in ``dtype`` (float32 out).
 
     The layer itself stays float32 (no input promotion), so weight gradients come back in
     float32; only the product's operands are cast, inside ``dot_general_for(dtype)``.
     """
-    return nnx.Linear(in_features, out_features, use_bias=use_bias,
-                      dot_general=dot_general_for(dtype), rngs=rngs)  # fmt: skip
+    return nnx.Linear(
+        in_features, out_features, use_bias=use_bias, dot_general=dot_general_for(dtype), rngs=rngs
+    )
 
 
 def bilstm(in_features: int, hidden: int, *, rngs: nnx.Rngs) -> nnx.Bidirectional:

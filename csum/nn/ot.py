@@ -22,8 +22,15 @@ import jax
 import jax.numpy as jnp
 
 
-def ipot(cost: jax.Array, a: jax.Array, b: jax.Array, *, beta: float = 0.5,
-         outer: int = 100, inner: int = 1) -> jax.Array:  # fmt: skip
+def ipot(
+    cost: jax.Array,
+    a: jax.Array,
+    b: jax.Array,
+    *,
+    beta: float = 0.5,
+    outer: int = 100,
+    inner: int = 1,
+) -> jax.Array:
     """Optimal transport plan between histograms ``a`` and ``b`` under ``cost``.
 
     Args:

@@ -33,8 +33,9 @@ def sincos_2d(height: int, width: int, dim: int, temperature: float = 10000.0) -
     """
     if dim % 4:
         raise ValueError(f"sincos_2d: dim must be a multiple of 4, got {dim}")
-    y, x = jnp.meshgrid(jnp.arange(height, dtype=jnp.float32),
-                        jnp.arange(width, dtype=jnp.float32), indexing="ij")  # fmt: skip
+    y, x = jnp.meshgrid(
+        jnp.arange(height, dtype=jnp.float32), jnp.arange(width, dtype=jnp.float32), indexing="ij"
+    )
     quarter = dim // 4
     omega = 1.0 / temperature ** (jnp.arange(quarter, dtype=jnp.float32) / max(quarter - 1, 1))
     y, x = y.reshape(-1)[:, None] * omega, x.reshape(-1)[:, None] * omega

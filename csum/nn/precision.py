@@ -111,8 +111,9 @@ def dot_general_for(dtype):
     if jnp.dtype(dtype) == jnp.float32:
         return jax.lax.dot_general
 
-    def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None,
-                    **kwargs):  # fmt: skip
+    def dot_general(
+        lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None, **kwargs
+    ):
         (lc, rc), (lb, rb) = dimension_numbers
         dense = tuple(lc) == (lhs.ndim - 1,) and tuple(rc) == (0,) and rhs.ndim == 2
         if dense and not lb and not rb:

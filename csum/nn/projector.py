@@ -32,8 +32,16 @@ class WindowProjector(nnx.Module):
         dtype: matmul compute dtype; parameters and the normalisation are float32.
     """
 
-    def __init__(self, in_dim: int, *, rngs: nnx.Rngs, window: int = 10, hidden: int = 256,
-                 embed: int = 128, dtype=jnp.float32):  # fmt: skip
+    def __init__(
+        self,
+        in_dim: int,
+        *,
+        rngs: nnx.Rngs,
+        window: int = 10,
+        hidden: int = 256,
+        embed: int = 128,
+        dtype=jnp.float32,
+    ):
         self.window = window
         self.dtype = dtype
         fan_in = nnx.initializers.lecun_normal(in_axis=(0, 1), out_axis=2)

@@ -17,8 +17,14 @@ import jax
 import jax.numpy as jnp
 
 
-def focal_loss(p: jax.Array, y: jax.Array, mask: jax.Array, alpha: float = 0.25,
-               gamma: float = 2.0, eps: float = 1e-6) -> jax.Array:  # fmt: skip
+def focal_loss(
+    p: jax.Array,
+    y: jax.Array,
+    mask: jax.Array,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    eps: float = 1e-6,
+) -> jax.Array:
     """Eq. 5: ``-alpha (1-p)^gamma log p`` on positives, ``-(1-alpha) p^gamma log(1-p)``
     on negatives, mean over valid steps.
 
@@ -37,8 +43,9 @@ def focal_loss(p: jax.Array, y: jax.Array, mask: jax.Array, alpha: float = 0.25,
     return jnp.sum(jnp.where(mask, per, 0.0)) / jnp.maximum(jnp.sum(mask), 1)
 
 
-def contrast(z: jax.Array, positive: jax.Array, negatives: jax.Array,
-             negative_mask: jax.Array, tau: float) -> jax.Array:  # fmt: skip
+def contrast(
+    z: jax.Array, positive: jax.Array, negatives: jax.Array, negative_mask: jax.Array, tau: float
+) -> jax.Array:
     """Eq. 7: ``-log(e^{z.z+/tau} / (e^{z.z+/tau} + sum_k e^{z.z-_k/tau}))``.
 
     Args:
@@ -54,8 +61,9 @@ def contrast(z: jax.Array, positive: jax.Array, negatives: jax.Array,
     return jax.nn.logsumexp(jnp.concatenate([pos[..., None], neg], axis=-1), axis=-1) - pos
 
 
-def inter_sample_loss(cls_video: jax.Array, cls_text: jax.Array, valid: jax.Array,
-                      tau: float) -> jax.Array:  # fmt: skip
+def inter_sample_loss(
+    cls_video: jax.Array, cls_text: jax.Array, valid: jax.Array, tau: float
+) -> jax.Array:
     """Eq. 6 on L2-normalised [CLS] embeddings (cosine similarity, as CLIP).
 
     Args:
@@ -76,8 +84,9 @@ def inter_sample_loss(cls_video: jax.Array, cls_text: jax.Array, valid: jax.Arra
     return (jnp.sum(jnp.where(valid, v2t, 0.0)) + jnp.sum(jnp.where(valid, t2v, 0.0))) / n
 
 
-def hard_negatives(scores: jax.Array, labels: jax.Array, mask: jax.Array, ratio: int,
-                   expand: int = 1) -> jax.Array:  # fmt: skip
+def hard_negatives(
+    scores: jax.Array, labels: jax.Array, mask: jax.Array, ratio: int, expand: int = 1
+) -> jax.Array:
     """A2Summ's hard negatives of one sequence (Fig. 3a): the ``floor(n / ratio)``
     highest-scored valid steps outside the key segments widened by ``expand`` steps on
     each side (adjacent frames look like key frames; the paper does not give the width).
@@ -102,9 +111,15 @@ def hard_negatives(scores: jax.Array, labels: jax.Array, mask: jax.Array, ratio:
     return free & (rank < k)
 
 
-def intra_sample_loss(frames: jax.Array, sentences: jax.Array, key_frames: jax.Array,
-                      key_sentences: jax.Array, hard_frames: jax.Array,
-                      hard_sentences: jax.Array, tau: float) -> jax.Array:  # fmt: skip
+def intra_sample_loss(
+    frames: jax.Array,
+    sentences: jax.Array,
+    key_frames: jax.Array,
+    key_sentences: jax.Array,
+    hard_frames: jax.Array,
+    hard_sentences: jax.Array,
+    tau: float,
+) -> jax.Array:
     """Eq. 8 for one video-text pair, on L2-normalised embeddings.
 
     Every (key frame, key sentence) pair is a positive pair; a key frame's negatives are
@@ -128,8 +143,9 @@ def intra_sample_loss(frames: jax.Array, sentences: jax.Array, key_frames: jax.A
         pairs = anchor_key[:, None] & other_key[None, :]
         return jnp.sum(jnp.where(pairs, loss, 0.0)) / jnp.maximum(jnp.sum(pairs), 1)
 
-    return (side(f, s, key_frames, key_sentences, hard_frames)
-            + side(s, f, key_sentences, key_frames, hard_sentences))  # fmt: skip
+    return side(f, s, key_frames, key_sentences, hard_frames) + side(
+        s, f, key_sentences, key_frames, hard_sentences
+    )
 
 
 def _unit(x: jax.Array, eps: float = 1e-8) -> jax.Array:

@@ -20,9 +20,14 @@ from csum.objectives.registry import LOSSES, LossSpec
 _NEG = -1e9  # logit for excluded pairs; finite so that fully masked rows stay NaN-free
 
 
-def ntxent(videos: jax.Array, summaries: jax.Array, valid: jax.Array, tau: float,
-           bank: jax.Array | None = None,
-           bank_valid: jax.Array | None = None) -> jax.Array:  # fmt: skip
+def ntxent(
+    videos: jax.Array,
+    summaries: jax.Array,
+    valid: jax.Array,
+    tau: float,
+    bank: jax.Array | None = None,
+    bank_valid: jax.Array | None = None,
+) -> jax.Array:
     """NT-Xent (SimCLR) loss over a batch of videos and their summaries (Eq. 1).
 
     The 2B embeddings ``[u_1..u_B, v_1..v_B]`` (video b and its summary) form the anchors.
@@ -62,8 +67,9 @@ def ntxent(videos: jax.Array, summaries: jax.Array, valid: jax.Array, tau: float
     return jnp.sum(jnp.where(ok, per_anchor, 0)) / jnp.maximum(jnp.sum(ok), 1)
 
 
-def window_nce(windows: jax.Array, index: jax.Array, bank: jax.Array, bank_owner: jax.Array,
-               tau: float) -> jax.Array:  # fmt: skip
+def window_nce(
+    windows: jax.Array, index: jax.Array, bank: jax.Array, bank_owner: jax.Array, tau: float
+) -> jax.Array:
     """Multi-positive InfoNCE of each window of a video against every video's windows.
 
     Eq. 1 contrasts whole summaries with the few other videos of a batch. Here a window
@@ -126,9 +132,18 @@ def standardize_scores(scores: jax.Array, mask: jax.Array, eps: float = 1e-6) ->
     return jnp.where(mask, (s - mean) * jax.lax.rsqrt(var + eps), 0.0)
 
 
-def csum_loss(model, batch: Batch, *, ratio: float, tau: float, operator: str,
-              operator_kwargs: dict, bank=None, scores: str = "raw",
-              negatives: str = "batch") -> jax.Array:  # fmt: skip
+def csum_loss(
+    model,
+    batch: Batch,
+    *,
+    ratio: float,
+    tau: float,
+    operator: str,
+    operator_kwargs: dict,
+    bank=None,
+    scores: str = "raw",
+    negatives: str = "batch",
+) -> jax.Array:
     """The unsupervised CSUM objective on one padded batch (SPEC sections 1-4).
 
     scores = g(features); S = soft top-k of X by scores, each video with its own budget
@@ -140,12 +155,12 @@ def csum_loss(model, batch: Batch, *, ratio: float, tau: float, operator: str,
       window embeddings of each video and of its summary, against the other videos and
       summaries of the batch (``"all"``: and every training video's embedding);
     * ``"windows"``: the mean over the summary's clips of each clip's window InfoNCE
-      against every training video's windows (``csum.objectives.contrastive.window_nce``, precomputed per
-      clip by ``csum.model.banks.window_bank``). The top-k then selects the per-clip losses
-      themselves (a 1-wide feature), so the loss is linear in the soft selection: it is
-      the loss of the *real* clips the summary holds, weighted by how much it holds them,
-      and a blur of many clips (which resembles no real window and has a small loss of
-      its own) cannot lower it (``docs/learning.md``).
+      against every training video's windows (``csum.objectives.contrastive.window_nce``,
+      precomputed per clip by ``csum.model.banks.window_bank``). The top-k then selects the per-clip
+      losses themselves (a 1-wide feature), so the loss is linear in the soft selection: it is the
+      loss of the *real* clips the summary holds, weighted by how much it holds them, and a blur of
+      many clips (which resembles no real window and has a small loss of its own) cannot lower it
+      (``docs/learning.md``).
 
     Args:
         model: a ``csum.model.summarizer.Summarizer`` (its backbone, contrast features
@@ -180,8 +195,9 @@ def csum_loss(model, batch: Batch, *, ratio: float, tau: float, operator: str,
         operator_kwargs = {**operator_kwargs, "key": model.topk_rngs.topk()}
     if operator == "successive_halving":  # every budget here needs at most this many rounds
         operator_kwargs = {**operator_kwargs, "max_depth": topk.depth_bound(ratio)}
-    select = functools.partial(topk.get(operator), scores=ranked, k=k, mask=batch.mask,
-                               budget=budget, **operator_kwargs)  # fmt: skip
+    select = functools.partial(
+        topk.get(operator), scores=ranked, k=k, mask=batch.mask, budget=budget, **operator_kwargs
+    )
     if negatives == "windows":
         clip_loss = jnp.take(bank, jnp.maximum(batch.index, 0), axis=0)[:, :T]
         held = select(jnp.where(batch.mask, clip_loss, 0.0)[..., None]).features[..., 0]
@@ -204,7 +220,11 @@ def csum_loss(model, batch: Batch, *, ratio: float, tau: float, operator: str,
 def _csum(spec: LossSpec):
     """CSUM's contrastive objective without labels (``csum_loss``)."""
     return functools.partial(
-        csum_loss, ratio=spec.ratio, tau=spec.loss["tau"], operator=spec.operator,
-        operator_kwargs=dict(spec.operator_kwargs), scores=spec.scores,
+        csum_loss,
+        ratio=spec.ratio,
+        tau=spec.loss["tau"],
+        operator=spec.operator,
+        operator_kwargs=dict(spec.operator_kwargs),
+        scores=spec.scores,
         negatives=spec.loss["negatives"],
-    )  # fmt: skip
+    )

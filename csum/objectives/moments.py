@@ -56,8 +56,9 @@ def centre_targets(moments: jax.Array, moment_mask: jax.Array, steps: int):
     return heat, log_width, offset, is_centre
 
 
-def centre_focal_loss(logits: jax.Array, heat: jax.Array, mask: jax.Array,
-                      alpha: float = 2.0, beta: float = 4.0) -> jax.Array:  # fmt: skip
+def centre_focal_loss(
+    logits: jax.Array, heat: jax.Array, mask: jax.Array, alpha: float = 2.0, beta: float = 4.0
+) -> jax.Array:
     """CenterNet's penalty-reduced focal loss (Zhou et al. 2019, Eq. 1), per video.
 
     Args:
@@ -80,8 +81,9 @@ def centre_focal_loss(logits: jax.Array, heat: jax.Array, mask: jax.Array,
     return jnp.sum(jnp.where(mask, per_clip, 0.0), axis=-1) / n
 
 
-def moment_loss(pred: jax.Array, moments: jax.Array, moment_mask: jax.Array,
-                mask: jax.Array, valid: jax.Array) -> jax.Array:  # fmt: skip
+def moment_loss(
+    pred: jax.Array, moments: jax.Array, moment_mask: jax.Array, mask: jax.Array, valid: jax.Array
+) -> jax.Array:
     """Centre focal loss plus L1 on log-width and offset at the centres, batch mean.
 
     Args:

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from backbones.registry import outputs, settings
+from csum.nn.ot import cosine_cost, ipot, transport_cost
 from csum.objectives.alignment import (
     focal_loss,
     hard_negatives,
@@ -39,12 +40,14 @@ def query_loss(model, batch, moment_weight: float = 1.0) -> jax.Array:
     mask = batch.mask & batch.valid[:, None]
     t = batch.targets
     loss = soft_bce_with_logits(out.saliency, t["saliency"], mask)
-    return loss + moment_weight * moment_loss(out.moments, t["moments"], t["moments_mask"],
-                                              mask, batch.valid)  # fmt: skip
+    return loss + moment_weight * moment_loss(
+        out.moments, t["moments"], t["moments_mask"], mask, batch.valid
+    )
 
 
-def a2summ_loss(model, batch, beta: float = 0.1, lam: float = 1.0, ratio: int = 16,
-                expand: int = 1) -> jax.Array:  # fmt: skip
+def a2summ_loss(
+    model, batch, beta: float = 0.1, lam: float = 1.0, ratio: int = 16, expand: int = 1
+) -> jax.Array:
     """A2Summ's objective (``000_…``, Eq. 9): ``L_cls + beta L_inter + lambda L_intra``.
 
     ``L_cls`` (Eqs. 4-5): the focal loss of the frame scores against the key frames
@@ -68,8 +71,9 @@ def a2summ_loss(model, batch, beta: float = 0.1, lam: float = 1.0, ratio: int = 
     text_mask = batch.streams["text_mask"] & batch.valid[:, None]
     key_frames = (batch.targets["saliency"] > 0.5) & mask
     key_sentences = (batch.targets["text_labels"] > 0) & text_mask
-    cls = focal_loss(out.scores, key_frames, mask) + focal_loss(out.sentences, key_sentences,
-                                                                text_mask)  # fmt: skip
+    cls = focal_loss(out.scores, key_frames, mask) + focal_loss(
+        out.sentences, key_sentences, text_mask
+    )
     x, tau = out.extras, out.extras["tau"]
     inter = inter_sample_loss(x["cls_video"], x["cls_text"], batch.valid, tau)
     hard = jax.vmap(hard_negatives, in_axes=(0, 0, 0, None, None))
@@ -83,8 +87,9 @@ def a2summ_loss(model, batch, beta: float = 0.1, lam: float = 1.0, ratio: int = 
     return cls + beta * inter + lam * intra
 
 
-def mhms_loss(model, batch, ot_weight: float = 0.1, tau: float = 0.1,
-              beta: float = 0.5, outer: int = 50) -> jax.Array:  # fmt: skip
+def mhms_loss(
+    model, batch, ot_weight: float = 0.1, tau: float = 0.1, beta: float = 0.5, outer: int = 50
+) -> jax.Array:
     """MHMS's modules trained together (``001_…``, sections 3.1-3.5 and 5.1).
 
     * segmentation: binary cross-entropy with logits of the boundary after every step but
@@ -106,7 +111,6 @@ def mhms_loss(model, batch, ot_weight: float = 0.1, tau: float = 0.1,
         batch: a ``Batch`` with the ``text`` stream and the ``saliency``, ``text_labels``,
             ``scene_ends`` and ``text_ends`` targets.
     """
-    from csum.nn.ot import cosine_cost, ipot, transport_cost
 
     out = outputs(model.backbone, batch.features, batch.mask, batch.streams)
     x, t = out.extras, batch.targets
@@ -119,8 +123,9 @@ def mhms_loss(model, batch, ot_weight: float = 0.1, tau: float = 0.1,
     key_frames = (t["saliency"] > 0.5) & mask
     key_sentences = (t["text_labels"] > 0) & text_mask
     summaries = soft_bce_with_logits(out.saliency, key_frames.astype(jnp.float32), mask)
-    summaries += soft_bce_with_logits(x["sentence_logits"], key_sentences.astype(jnp.float32),
-                                      text_mask)  # fmt: skip
+    summaries += soft_bce_with_logits(
+        x["sentence_logits"], key_sentences.astype(jnp.float32), text_mask
+    )
 
     def pooled(z, m):
         return jnp.sum(jnp.where(m[..., None], z, 0), 1) / jnp.maximum(m.sum(1), 1)[:, None]
@@ -129,8 +134,9 @@ def mhms_loss(model, batch, ot_weight: float = 0.1, tau: float = 0.1,
     video, text = pooled(x["clips"], key_frames), pooled(x["sentence_states"], key_sentences)
     matching = inter_sample_loss(video, text, both, tau)
     cost = cosine_cost(x["clips"].astype(jnp.float32), x["sentence_states"].astype(jnp.float32))
-    plan = jax.lax.stop_gradient(ipot(jax.lax.stop_gradient(cost), key_frames, key_sentences,
-                                      beta=beta, outer=outer))  # fmt: skip
+    plan = jax.lax.stop_gradient(
+        ipot(jax.lax.stop_gradient(cost), key_frames, key_sentences, beta=beta, outer=outer)
+    )
     ot = jnp.sum(jnp.where(both, transport_cost(cost, plan), 0.0)) / jnp.maximum(both.sum(), 1)
     return segmentation + summaries + matching + ot_weight * ot
 
@@ -140,33 +146,39 @@ def _query(spec: LossSpec):
     """``query_loss``; the backbone must predict moments (``moments=True``)."""
     kwargs = settings(spec.backbone, spec.backbone_kwargs)
     if not (kwargs.get("moments", False) and kwargs.get("query_dim", 0)):
-        raise ValueError(f"train.regime=query needs a backbone that reads a query and "
-                         f"predicts moments (backbone.kwargs.query_dim > 0 and "
-                         f"backbone.kwargs.moments=true, as in 'visionary'); "
-                         f"{spec.backbone!r} is built with query_dim="
-                         f"{kwargs.get('query_dim')}, moments="
-                         f"{kwargs.get('moments')}")  # fmt: skip
+        raise ValueError(
+            f"train.regime=query needs a backbone that reads a query and "
+            f"predicts moments (backbone.kwargs.query_dim > 0 and "
+            f"backbone.kwargs.moments=true, as in 'visionary'); "
+            f"{spec.backbone!r} is built with query_dim="
+            f"{kwargs.get('query_dim')}, moments="
+            f"{kwargs.get('moments')}"
+        )
     weight = float(spec.loss.get("moment_weight", 1.0))
     return lambda model, batch, bank=None: query_loss(model, batch, weight)
+
 
 @LOSSES.register("a2summ")
 def _a2summ(spec: LossSpec):
     """``a2summ_loss``; the backbone must read a transcript and score sentences."""
     if spec.backbone != "a2summ":
-        raise ValueError(f"train.regime=a2summ needs the a2summ backbone (frame and "
-                         f"sentence scores, [CLS] embeddings), not "
-                         f"{spec.backbone!r}")  # fmt: skip
-    weights = {k: spec.loss.get(k, d) for k, d in
-               (("beta", 0.1), ("lam", 1.0), ("ratio", 16))}  # fmt: skip
+        raise ValueError(
+            f"train.regime=a2summ needs the a2summ backbone (frame and "
+            f"sentence scores, [CLS] embeddings), not "
+            f"{spec.backbone!r}"
+        )
+    weights = {k: spec.loss.get(k, d) for k, d in (("beta", 0.1), ("lam", 1.0), ("ratio", 16))}
     weights["ratio"] = int(weights["ratio"])
     return lambda model, batch, bank=None: a2summ_loss(model, batch, **weights)
+
 
 @LOSSES.register("mhms")
 def _mhms(spec: LossSpec):
     """``mhms_loss``; the backbone must be ``mhms`` (boundaries, alignment space)."""
     if spec.backbone != "mhms":
-        raise ValueError(f"train.regime=mhms needs the mhms backbone (boundary logits, "
-                         f"alignment embeddings), not {spec.backbone!r}")  # fmt: skip
+        raise ValueError(
+            f"train.regime=mhms needs the mhms backbone (boundary logits, "
+            f"alignment embeddings), not {spec.backbone!r}"
+        )
     weight = float(spec.loss.get("ot_weight", 0.1))
     return lambda model, batch, bank=None: mhms_loss(model, batch, weight)
-

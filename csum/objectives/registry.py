@@ -59,9 +59,11 @@ class LossSpec:
         name = config["topk"]["name"]
         topk.get(name)
         return cls(
-            ratio=config["topk"]["ratio"], operator=name,
+            ratio=config["topk"]["ratio"],
+            operator=name,
             operator_kwargs=dict(config["topk"][name]) if name in config["topk"] else {},
-            scores=config["topk"]["scores"], loss=dict(config["loss"]),
+            scores=config["topk"]["scores"],
+            loss=dict(config["loss"]),
             backbone=config["backbone"]["name"],
             backbone_kwargs=dict(config["backbone"]["kwargs"]),
-        )  # fmt: skip
+        )

@@ -96,8 +96,9 @@ def _logdet_bwd(chol, g):
 logdet_spd.defvjp(_logdet_fwd, _logdet_bwd)
 
 
-def dpp_nll(quality: jax.Array, phi: jax.Array, selected: jax.Array, mask: jax.Array,
-            jitter: float = 1e-3) -> jax.Array:  # fmt: skip
+def dpp_nll(
+    quality: jax.Array, phi: jax.Array, selected: jax.Array, mask: jax.Array, jitter: float = 1e-3
+) -> jax.Array:
     """-log P(Y) of a DPP with kernel L = diag(q) (Phi Phi^T) diag(q), per video.
 
     P(Y) = det(L_Y) / det(L + I) (Kulesza and Taskar 2012, Eq. 2.2; Zhang et al. 2016 Eq. 6),
@@ -128,10 +129,14 @@ def dpp_nll(quality: jax.Array, phi: jax.Array, selected: jax.Array, mask: jax.A
     b_y = jnp.where(y[..., None], b, 0.0)
     eye = jnp.eye(F, dtype=jnp.float32)
     # One batched factorisation of both matrices: the loop's steps are the cost.
-    everything, chosen = logdet_spd(jnp.stack([
-        eye + jnp.einsum("btf,btg->bfg", b, b),
-        jitter * eye + jnp.einsum("btf,btg->bfg", b_y, b_y),
-    ]))  # fmt: skip
+    everything, chosen = logdet_spd(
+        jnp.stack(
+            [
+                eye + jnp.einsum("btf,btg->bfg", b, b),
+                jitter * eye + jnp.einsum("btf,btg->bfg", b_y, b_y),
+            ]
+        )
+    )
     k = jnp.sum(y, axis=-1).astype(jnp.float32)
     return everything - (k - F) * jnp.log(jitter) - chosen
 
@@ -166,8 +171,9 @@ def supervised_loss(model, batch, *, dpp_weight: float) -> jax.Array:
     return loss
 
 
-def saliency_bce(scores: jax.Array, target: jax.Array, mask: jax.Array,
-                 eps: float = 1e-6) -> jax.Array:  # fmt: skip
+def saliency_bce(
+    scores: jax.Array, target: jax.Array, mask: jax.Array, eps: float = 1e-6
+) -> jax.Array:
     """UMT's saliency loss: binary cross-entropy of per-clip highlight labels, masked.
 
     The backbones output probabilities (a sigmoid head), so this is the cross-entropy on

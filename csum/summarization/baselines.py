@@ -1,13 +1,13 @@
 """Reference scores that need no training, and the human and random baselines.
 
-``python -m csum.summarization.baselines --dataset tvsum|summe`` prints, from the shipped annotations
-alone, the human baseline (each annotator against the others, leave one out) and the random
-baseline (i.i.d. uniform step scores; mean and std over seeds) in F1, Kendall's tau and
-Spearman's rho. Without features there are no KTS shots, so by default the shots are the
-uniform 2-second segments that TVSum's annotators scored (the annotation is constant on
-them); ``--shots variable`` draws shots with KTS's spread of lengths instead; ``--h5 FILE``
-evaluates on an eccv16 file's own KTS shots and user summaries, which is the setting of the
-published human and random rows.
+``python -m csum.summarization.baselines --dataset tvsum|summe`` prints, from the shipped
+annotations alone, the human baseline (each annotator against the others, leave one out) and the
+random baseline (i.i.d. uniform step scores; mean and std over seeds) in F1, Kendall's tau and
+Spearman's rho. Without features there are no KTS shots, so by default the shots are the uniform
+2-second segments that TVSum's annotators scored (the annotation is constant on them); ``--shots
+variable`` draws shots with KTS's spread of lengths instead; ``--h5 FILE`` evaluates on an eccv16
+file's own KTS shots and user summaries, which is the setting of the published human and random
+rows.
 """
 
 from __future__ import annotations
@@ -81,9 +81,11 @@ def random_baseline(
     per_seed = []
     for seed in range(seeds):
         rng = np.random.default_rng([base_seed, seed])
-        per_seed.append(mean_metrics(
-            [evaluate_video(random_scores(v, rng), v, mode, ratio, protocol) for v in videos]
-        ))  # fmt: skip
+        per_seed.append(
+            mean_metrics(
+                [evaluate_video(random_scores(v, rng), v, mode, ratio, protocol) for v in videos]
+            )
+        )
     return {
         "mean": mean_metrics(per_seed),
         "std": {k: float(np.std([m[k] for m in per_seed])) for k in per_seed[0]},
@@ -102,18 +104,24 @@ def baseline_metrics(config, videos: list[Video]) -> dict[str, dict[str, float]]
     """
     mode, ratio = config.eval.f1_mode, config.topk.ratio
     protocol = parse_protocol(config.eval.protocol)
-    random = random_baseline(videos, mode, ratio, protocol, config.eval.random_seeds,
-                                       config.seed)["mean"]  # fmt: skip
-    uniform = [evaluate_video(uniform_scores(v, ratio), v, mode, ratio, protocol)
-               for v in videos]  # fmt: skip
+    random = random_baseline(videos, mode, ratio, protocol, config.eval.random_seeds, config.seed)[
+        "mean"
+    ]
+    uniform = [evaluate_video(uniform_scores(v, ratio), v, mode, ratio, protocol) for v in videos]
     rows = {"random": random, "uniform": mean_metrics(uniform)}
     if all(v.gtscore is not None for v in videos):
-        oracle = [evaluate_video(np.asarray(v.gtscore, np.float64), v, mode, ratio, protocol)
-                  for v in videos]  # fmt: skip
+        oracle = [
+            evaluate_video(np.asarray(v.gtscore, np.float64), v, mode, ratio, protocol)
+            for v in videos
+        ]
         rows["oracle"] = mean_metrics(oracle)
     if config.backbone.contrast_input:
-        alone = [evaluate_video(as_quantiles(np.asarray(v.features[-1][:, 0], np.float64)), v,
-                                mode, ratio, protocol) for v in videos]  # fmt: skip
+        alone = [
+            evaluate_video(
+                as_quantiles(np.asarray(v.features[-1][:, 0], np.float64)), v, mode, ratio, protocol
+            )
+            for v in videos
+        ]
         rows["contrast"] = mean_metrics(alone)
     return rows
 
@@ -147,8 +155,7 @@ def human_video(video: Video, mode: str, protocol: Protocol = STANDARD) -> dict[
     if n < 2:
         raise ValueError(f"video {video.key}: leave-one-out needs 2 annotators, has {n}")
     others = [np.delete(users, u, axis=0) for u in range(n)]
-    f1 = float(np.mean([f1_score(users[u], others[u], protocol.f1_mode or mode)
-                        for u in range(n)]))  # fmt: skip
+    f1 = float(np.mean([f1_score(users[u], others[u], protocol.f1_mode or mode) for u in range(n)]))
     if protocol.correlation == "msva":
         pairs = np.array([msva_correlation(users[u], others[u]) for u in range(n)])
         tau, rho = pairs.mean(axis=0)
@@ -233,7 +240,7 @@ def baselines_table(
             "f1_mode": p.f1_mode or mode,
             "human": human_baseline(videos, mode, p),
             "random": random_baseline(videos, mode, ratio, p, seeds),
-        }  # fmt: skip
+        }
         for p in protocols
     ]
 
@@ -247,16 +254,22 @@ def format_rows(rows: list[dict], seeds: int) -> str:
     for r in rows:
         h, m, s = r["human"], r["random"]["mean"], r["random"]["std"]
         name = f"{r['protocol']} (F1 {r['f1_mode']})"
-        lines.append(f"| {name} | human (leave one out) | {100 * h['f1']:.1f} | "
-                     f"{h['kendall_tau']:.3f} | {h['spearman_rho']:.3f} |")  # fmt: skip
-        lines.append(f"| {name} | random ({seeds} seeds) | {100 * m['f1']:.1f} ± "
-                     f"{100 * s['f1']:.1f} | {m['kendall_tau']:.3f} ± {s['kendall_tau']:.3f} | "
-                     f"{m['spearman_rho']:.3f} ± {s['spearman_rho']:.3f} |")  # fmt: skip
+        lines.append(
+            f"| {name} | human (leave one out) | {100 * h['f1']:.1f} | "
+            f"{h['kendall_tau']:.3f} | {h['spearman_rho']:.3f} |"
+        )
+        lines.append(
+            f"| {name} | random ({seeds} seeds) | {100 * m['f1']:.1f} ± "
+            f"{100 * s['f1']:.1f} | {m['kendall_tau']:.3f} ± {s['kendall_tau']:.3f} | "
+            f"{m['spearman_rho']:.3f} ± {s['spearman_rho']:.3f} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m csum.summarization.baselines", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m csum.summarization.baselines", description=__doc__
+    )
     parser.add_argument("--dataset", choices=("tvsum", "summe"), required=True)
     parser.add_argument("--h5", default=None, help="eccv16 file: use its KTS shots")
     parser.add_argument("--seeds", type=int, default=10, help="random-baseline seeds")
@@ -286,14 +299,19 @@ def main(argv: list[str] | None = None) -> int:
             videos, shots = h5_videos(args.h5, args.dataset), f"KTS shots of {args.h5}"
         else:
             videos = annotation_videos(args.dataset, args.shot_seconds, args.shots)
-            shots = (f"uniform {args.shot_seconds:g}-second shots" if args.shots == "uniform"
-                     else f"log-normal shots, median {args.shot_seconds:g} s (seed 0)")  # fmt: skip
+            shots = (
+                f"uniform {args.shot_seconds:g}-second shots"
+                if args.shots == "uniform"
+                else f"log-normal shots, median {args.shot_seconds:g} s (seed 0)"
+            )
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     rows = baselines_table(args.dataset, videos, protocols, args.seeds)
-    print(f"{args.dataset}: {len(videos)} videos, {shots}; correlation: Otani et al. 2019 "
-          f"unless msva_correlation")  # fmt: skip
+    print(
+        f"{args.dataset}: {len(videos)} videos, {shots}; correlation: Otani et al. 2019 "
+        f"unless msva_correlation"
+    )
     print(format_rows(rows, args.seeds))
     if args.json:
         meta = {"dataset": args.dataset, "shots": shots, "seeds": args.seeds}

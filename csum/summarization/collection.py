@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 
 from csum.data.errors import DataError
@@ -48,14 +49,23 @@ def check_unlabelled(config, path) -> None:
     other data sets, chosen folds."""
     if config.train.regime != "csum":
         regime = config.train.regime
-        raise DataError(path, f"no user summaries: train.regime={regime} needs labels; an "
-                        "unlabelled collection trains with train.regime=csum")  # fmt: skip
+        raise DataError(
+            path,
+            f"no user summaries: train.regime={regime} needs labels; an "
+            "unlabelled collection trains with train.regime=csum",
+        )
     if config.data.setting != "canonical":
-        raise DataError(path, f"no user summaries: data.setting={config.data.setting} mixes "
-                        "in labelled data sets; an unlabelled collection trains alone")  # fmt: skip
+        raise DataError(
+            path,
+            f"no user summaries: data.setting={config.data.setting} mixes "
+            "in labelled data sets; an unlabelled collection trains alone",
+        )
     if config.data.folds or config.data.splits:
-        raise DataError(path, "no user summaries: an unlabelled collection has no folds "
-                        "(unset data.folds and data.splits)")  # fmt: skip
+        raise DataError(
+            path,
+            "no user summaries: an unlabelled collection has no folds "
+            "(unset data.folds and data.splits)",
+        )
 
 
 def check_stream(config) -> None:
@@ -65,19 +75,29 @@ def check_stream(config) -> None:
     if not config.data.stream:
         return
     rules = [
-        (bool(config.data.file), "data.file (a path or a glob of h5 shards, e.g. "
-         "'DIR/*.h5')"),
-        (config.train.regime == "csum", f"train.regime=csum, not {config.train.regime!r} "
-         "(a streamed collection has no labels)"),
-        (config.loss.negatives in ("batch", "all"), f"loss.negatives batch or all, not "
-         f"{config.loss.negatives!r} (the window bank holds every clip of every video)"),
-        (not config.backbone.contrast_input, "backbone.contrast_input=false (the contrast "
-         "index holds every window of every video)"),
-        (config.data.setting == "canonical", f"data.setting=canonical, not "
-         f"{config.data.setting!r}"),
-        (not (config.data.folds or config.data.splits), "no data.folds or data.splits (a "
-         "collection has no folds)"),
-    ]  # fmt: skip
+        (bool(config.data.file), "data.file (a path or a glob of h5 shards, e.g. 'DIR/*.h5')"),
+        (
+            config.train.regime == "csum",
+            f"train.regime=csum, not {config.train.regime!r} (a streamed collection has no labels)",
+        ),
+        (
+            config.loss.negatives in ("batch", "all"),
+            f"loss.negatives batch or all, not "
+            f"{config.loss.negatives!r} (the window bank holds every clip of every video)",
+        ),
+        (
+            not config.backbone.contrast_input,
+            "backbone.contrast_input=false (the contrast index holds every window of every video)",
+        ),
+        (
+            config.data.setting == "canonical",
+            f"data.setting=canonical, not {config.data.setting!r}",
+        ),
+        (
+            not (config.data.folds or config.data.splits),
+            "no data.folds or data.splits (a collection has no folds)",
+        ),
+    ]
     for ok, need in rules:
         if not ok:
             raise ValueError(f"data.stream=true needs {need}")
@@ -86,15 +106,20 @@ def check_stream(config) -> None:
 def stream_source(config) -> H5Source:
     """The collection of ``data.file`` (a path or a glob of h5 shards), checked for shape
     and read a video at a time in the run's storage dtype."""
-    import jax.numpy as jnp
 
     pattern = str(Path(config.data.file).expanduser())
     paths = sorted(glob.glob(pattern))
     if not paths:
-        raise DataError(pattern, "no file matches (data.file with data.stream=true: an h5 "
-                        "file or a glob of shards)")  # fmt: skip
-    return H5Source(paths, tuple(config.data.feature_keys), config.data.min_steps,
-                    np.dtype(jnp.dtype(config.compute_dtype)))  # fmt: skip
+        raise DataError(
+            pattern,
+            "no file matches (data.file with data.stream=true: an h5 file or a glob of shards)",
+        )
+    return H5Source(
+        paths,
+        tuple(config.data.feature_keys),
+        config.data.min_steps,
+        np.dtype(jnp.dtype(config.compute_dtype)),
+    )
 
 
 def write_scores(path: Path, scores) -> None:
@@ -103,15 +128,25 @@ def write_scores(path: Path, scores) -> None:
     with open(path, "w") as f:
         f.write("{")
         for i, (key, s) in enumerate(scores):
-            f.write(("" if i == 0 else ", ") + json.dumps(key) + ": "
-                    + json.dumps([float(x) for x in s]))  # fmt: skip
+            f.write(
+                ("" if i == 0 else ", ")
+                + json.dumps(key)
+                + ": "
+                + json.dumps([float(x) for x in s])
+            )
         f.write("}\n")
 
 
-def train_collection(config, spec: TrainSpec, videos: dict[str, Video] | VideoSource, in_dims,
-                     buckets,
-                     workdir: Path, step_fn,
-                     on_epoch_end: Callable[[int, int], None] | None = None):  # fmt: skip
+def train_collection(
+    config,
+    spec: TrainSpec,
+    videos: dict[str, Video] | VideoSource,
+    in_dims,
+    buckets,
+    workdir: Path,
+    step_fn,
+    on_epoch_end: Callable[[int, int], None] | None = None,
+):
     """Trains one model on every video and writes ``scores.json`` and ``results.json``.
 
     Args:
@@ -135,13 +170,18 @@ def train_collection(config, spec: TrainSpec, videos: dict[str, Video] | VideoSo
     primary = distributed.is_primary()
     if config.backbone.contrast_input:  # in memory only (check_stream)
         folders = [workdir / "fold_0"] if primary else []
-        (attached,) = contrast.attach(model, train.videos, (), config.eval.batch_size, buckets,
-                                      config.loss.tau, folders)  # fmt: skip
+        (attached,) = contrast.attach(
+            model, train.videos, (), config.eval.batch_size, buckets, config.loss.tau, folders
+        )
         train = as_source(attached)
     records = train_fold(spec, model, train, 0, workdir, step_fn, buckets, on_epoch_end)
-    results = {"config": run_title(config), "unlabelled": True, "n_videos": len(train),
-               "final_loss": records[-1]["loss"] if records else None,
-               "scores": "scores.json"}  # fmt: skip
+    results = {
+        "config": run_title(config),
+        "unlabelled": True,
+        "n_videos": len(train),
+        "final_loss": records[-1]["loss"] if records else None,
+        "scores": "scores.json",
+    }
     if primary:
         # the backbone's scores as they are (experiments.summarize ranks them for the knapsack)
         scores = iter_scores(model.backbone, train, config.eval.batch_size, buckets)
@@ -154,7 +194,9 @@ def format_unlabelled(results: dict, workdir) -> str:
     """What an unlabelled run printed: what it trained and how to use it."""
     loss = results["final_loss"]
     loss = "already trained" if loss is None else f"final loss {loss:.4f}"
-    return (f"{results['config']}: CSUM trained on {results['n_videos']} unlabelled videos "
-            f"({loss}); no labels, so no metrics. Scores: "
-            f"{Path(workdir) / results['scores']}; summaries of these or other videos: "
-            f"python -m experiments.summarize PATH... --model={workdir}")  # fmt: skip
+    return (
+        f"{results['config']}: CSUM trained on {results['n_videos']} unlabelled videos "
+        f"({loss}); no labels, so no metrics. Scores: "
+        f"{Path(workdir) / results['scores']}; summaries of these or other videos: "
+        f"python -m experiments.summarize PATH... --model={workdir}"
+    )

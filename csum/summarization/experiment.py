@@ -7,6 +7,7 @@ Everything a run writes lives under ``config.workdir``: the resolved ``config.js
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from csum.data.batching import default_buckets
 from csum.data.eccv16 import load_eccv16
 from csum.data.errors import DataError, synthetic_hint
 from csum.data.splits import default_split_file, load_splits, make_splits
-from csum.data.synthetic import FEATURE_KEYS, ensure_synthetic
+from csum.data.synthetic import FEATURE_KEYS, PRESETS, ensure_synthetic
 from csum.data.video import Video, cast_features
 from csum.metrics.evaluation import (
     METRICS,
@@ -83,19 +84,22 @@ def other_paths(config) -> list[Path]:
     if data.others:
         return [Path(p).expanduser() for p in data.others]
     if data.synthetic:
-        from csum.data.synthetic import PRESETS
-
         overrides = {"family": data.synthetic_family, **dict(data.synthetic_overrides)}
-        return [ensure_synthetic(data.synthetic_dir, name, data.synthetic_seed, **overrides)
-                for name in PRESETS if name != data.dataset]  # fmt: skip
-    return [Path(data.dir).expanduser() / f"eccv16_dataset_{name}_google_pool5.h5"
-            for name in OTHER_SETS if name != data.dataset]  # fmt: skip
+        return [
+            ensure_synthetic(data.synthetic_dir, name, data.synthetic_seed, **overrides)
+            for name in PRESETS
+            if name != data.dataset
+        ]
+    return [
+        Path(data.dir).expanduser() / f"eccv16_dataset_{name}_google_pool5.h5"
+        for name in OTHER_SETS
+        if name != data.dataset
+    ]
 
 
 def load_others(config) -> dict[str, Video]:
     """Every video of the other data sets for ``data.setting`` augmented or transfer (none
     for canonical), keyed ``{file stem}/{video key}`` so that names never collide."""
-    import dataclasses
 
     if config.data.setting == "canonical":
         return {}
@@ -132,8 +136,12 @@ def load_dataset(config, optional_labels: bool = False) -> dict[str, Video]:
             what = f"synthetic data has keys {FEATURE_KEYS[:n]}, not {unknown}"
             raise DataError(dataset_path(config), what, key="data.feature_keys")
     path = dataset_path(config)
-    videos = load_eccv16(path, keys, min_steps=config.data.min_steps,
-                         optional_labels=optional_labels and bool(config.data.file))  # fmt: skip
+    videos = load_eccv16(
+        path,
+        keys,
+        min_steps=config.data.min_steps,
+        optional_labels=optional_labels and bool(config.data.file),
+    )
     if config.data.dataset == "tvsum" and not config.data.synthetic and not config.data.file:
         # The eccv16 TVSum file has no raw annotator scores; Otani's correlation needs them.
         videos = attach_tvsum_scores(videos, path)
@@ -158,12 +166,15 @@ def split_validation(keys: list[str], fraction: float, seed: int, fold: int):
     """
     n_val = max(1, round(fraction * len(keys))) if fraction > 0 else 0
     if n_val >= len(keys):
-        raise ValueError(f"train.val_fraction={fraction} leaves no training video "
-                         f"({len(keys)} in the split)")  # fmt: skip
+        raise ValueError(
+            f"train.val_fraction={fraction} leaves no training video ({len(keys)} in the split)"
+        )
     rng = np.random.default_rng([seed, fold, 7919])
     held = set(rng.choice(len(keys), n_val, replace=False).tolist())
-    return ([k for i, k in enumerate(keys) if i not in held],
-            [k for i, k in enumerate(keys) if i in held])  # fmt: skip
+    return (
+        [k for i, k in enumerate(keys) if i not in held],
+        [k for i, k in enumerate(keys) if i in held],
+    )
 
 
 def resolve_score_form(config) -> str:
@@ -194,8 +205,10 @@ def make_validator(config, videos: list[Video], buckets) -> Callable | None:
 
     def validate(model) -> dict[str, float]:
         scores = model_scores(config, model, videos, buckets)
-        rows = [evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio,
-                               protocol) for v in videos]  # fmt: skip
+        rows = [
+            evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio, protocol)
+            for v in videos
+        ]
         return {f"val_{k}": v for k, v in mean_metrics(rows).items()}
 
     return validate
@@ -206,12 +219,20 @@ def add_contrast(config, model, train, val, test, buckets, folder: Path | None):
     (``csum.model.contrast.attach``): the index is fit on ``train`` with the fold's frozen
     projector and saved in ``folder`` (None: not saved, e.g. on a process other than the
     first)."""
-    return contrast.attach(model, train, (val, test), config.eval.batch_size, buckets,
-                           config.loss.tau, [folder] if folder is not None else [])  # fmt: skip
+    return contrast.attach(
+        model,
+        train,
+        (val, test),
+        config.eval.batch_size,
+        buckets,
+        config.loss.tau,
+        [folder] if folder is not None else [],
+    )
 
 
-def run_stream(config, workdir: Path,
-               on_epoch_end: Callable[[int, int], None] | None = None) -> dict:  # fmt: skip
+def run_stream(
+    config, workdir: Path, on_epoch_end: Callable[[int, int], None] | None = None
+) -> dict:
     """``data.stream=true``: CSUM on the collection of ``data.file`` (one h5 file or a glob
     of shards), read a batch at a time (``csum.summarization.collection``)."""
     collection.check_stream(config)
@@ -219,18 +240,18 @@ def run_stream(config, workdir: Path,
     check_workdir(config, workdir)
     spec = TrainSpec.from_config(config)
     rundir.write_model(workdir, source.dims, spec.model, spec.optimizer, spec.seed)
-    buckets = default_buckets(int(source.lengths().max()), spec.bucket_quantum,
-                              spec.bucket_growth)  # fmt: skip
+    buckets = default_buckets(int(source.lengths().max()), spec.bucket_quantum, spec.bucket_growth)
     try:
-        return collection.train_collection(config, spec, source, source.dims, buckets,
-                                           workdir, make_train_step(spec),
-                                           on_epoch_end)  # fmt: skip
+        return collection.train_collection(
+            config, spec, source, source.dims, buckets, workdir, make_train_step(spec), on_epoch_end
+        )
     finally:
         source.close()
 
 
-def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = None,
-                   allow_unlabelled: bool = False) -> dict:  # fmt: skip
+def run_experiment(
+    config, on_epoch_end: Callable[[int, int], None] | None = None, allow_unlabelled: bool = False
+) -> dict:
     """Trains and evaluates every configured fold; writes and returns results.json's dict.
 
     With ``allow_unlabelled`` a data file without user summaries is accepted: CSUM is
@@ -249,16 +270,22 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         unlabelled = [v.key for v in [*dataset.values(), *others.values()] if v.gtscore is None]
         if unlabelled:
             regime = config.train.regime
-            raise DataError(dataset_path(config), f"train.regime={regime} needs gtscore for "
-                            f"every video; {len(unlabelled)} have none", video=unlabelled[0],
-                            key="gtscore")  # fmt: skip
+            raise DataError(
+                dataset_path(config),
+                f"train.regime={regime} needs gtscore for every video; {len(unlabelled)} have none",
+                video=unlabelled[0],
+                key="gtscore",
+            )
     stored = cast_features(list(dataset.values()), jnp.dtype(config.compute_dtype))
     dataset = {v.key: v for v in stored}
     in_dims = next(iter(dataset.values())).dims
     for v in others.values():
         if v.dims != in_dims:
-            raise DataError(v.key.split("/")[0], f"feature sizes {v.dims}, but the data set's "
-                            f"are {in_dims}", video=v.key)  # fmt: skip
+            raise DataError(
+                v.key.split("/")[0],
+                f"feature sizes {v.dims}, but the data set's are {in_dims}",
+                video=v.key,
+            )
     others = {
         v.key: v for v in cast_features(list(others.values()), jnp.dtype(config.compute_dtype))
     }
@@ -280,8 +307,7 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
     if not unlabelled:
         chosen = list(config.data.folds) if config.data.folds else list(range(len(folds)))
         if any(not 0 <= f < len(folds) for f in chosen):
-            raise DataError(split_file, f"data.folds {chosen} out of range (file has "
-                            f"{len(folds)})")  # fmt: skip
+            raise DataError(split_file, f"data.folds {chosen} out of range (file has {len(folds)})")
     check_workdir(config, workdir)
     primary = distributed.is_primary()  # one process writes the files
     if generated and primary:
@@ -290,12 +316,16 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         in_dims = (*in_dims, 1)
     spec = TrainSpec.from_config(config)
     rundir.write_model(workdir, in_dims, spec.model, spec.optimizer, spec.seed)
-    buckets = default_buckets(max(v.n_steps for v in [*dataset.values(), *others.values()]),
-                              spec.bucket_quantum, spec.bucket_growth)  # fmt: skip
+    buckets = default_buckets(
+        max(v.n_steps for v in [*dataset.values(), *others.values()]),
+        spec.bucket_quantum,
+        spec.bucket_growth,
+    )
     step_fn = make_train_step(spec)
     if unlabelled:
-        return collection.train_collection(config, spec, dataset, in_dims, buckets, workdir,
-                                           step_fn, on_epoch_end)  # fmt: skip
+        return collection.train_collection(
+            config, spec, dataset, in_dims, buckets, workdir, step_fn, on_epoch_end
+        )
     fold_results = []
     for f in chosen:
         result_path = workdir / f"fold_{f}" / "result.json"
@@ -312,22 +342,35 @@ def run_experiment(config, on_epoch_end: Callable[[int, int], None] | None = Non
         test = [dataset[k] for k in folds[f]["test_keys"]]
         model = build_summarizer(spec.model, in_dims, seed=config.seed + f)
         if config.backbone.contrast_input:
-            train, val, test = add_contrast(config, model, train, val, test, buckets,
-                                            workdir / f"fold_{f}" if primary else None)  # fmt: skip
+            train, val, test = add_contrast(
+                config, model, train, val, test, buckets, workdir / f"fold_{f}" if primary else None
+            )
         validate = make_validator(config, val, buckets)
-        records = train_fold(spec, model, train, f, workdir, step_fn, buckets, on_epoch_end,
-                             validate=validate)  # fmt: skip
+        records = train_fold(
+            spec, model, train, f, workdir, step_fn, buckets, on_epoch_end, validate=validate
+        )
         scores = model_scores(config, model, test, buckets)
-        rows = [evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio,
-                               protocol) for v in test]  # fmt: skip
-        result = {"fold": f, "n_train": len(train), "n_val": len(val), "n_test": len(test),
-                  **mean_metrics(rows), "baselines": baselines.baseline_metrics(config, test),
-                  "final_loss": records[-1]["loss"] if records else None}  # fmt: skip
+        rows = [
+            evaluate_video(scores[v.key], v, config.eval.f1_mode, config.topk.ratio, protocol)
+            for v in test
+        ]
+        result = {
+            "fold": f,
+            "n_train": len(train),
+            "n_val": len(val),
+            "n_test": len(test),
+            **mean_metrics(rows),
+            "baselines": baselines.baseline_metrics(config, test),
+            "final_loss": records[-1]["loss"] if records else None,
+        }
         if primary:
             result_path.write_text(json.dumps(result, indent=2) + "\n")
         fold_results.append(result)
-    names = [n for n in ("random", "uniform", "oracle", "contrast")
-             if all(n in r["baselines"] for r in fold_results)]  # fmt: skip
+    names = [
+        n
+        for n in ("random", "uniform", "oracle", "contrast")
+        if all(n in r["baselines"] for r in fold_results)
+    ]
     mean = mean_metrics([{k: r[k] for k in METRICS} for r in fold_results])
     rows = {name: mean_metrics([r["baselines"][name] for r in fold_results]) for name in names}
     results = {

@@ -32,7 +32,19 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
+from flax import nnx
+from scipy import stats
+
+from csum.data.batching import default_buckets
+from csum.data.splits import default_split_file, load_splits
+from csum.data.video import cast_features
+from csum.metrics.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
+from csum.model.summarizer import ModelSpec, build_summarizer
+from csum.summarization import baselines
+from csum.summarization.experiment import add_contrast, load_dataset, model_scores
+from csum.summarization.phases import phase_config, train_phase
 
 METHODS = ("random", "contrast", "csum", "supervised", "finetuned")
 """Rows of a curve: the first three need no labels."""
@@ -49,7 +61,6 @@ def interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float
     ``mean ± t_{(1 + level) / 2, m - 1} s / sqrt(m)`` for m values of sample standard
     deviation s; a single value has the interval ``(x, x)``.
     """
-    from scipy import stats
 
     x = np.asarray(values, np.float64)
     mean = float(x.mean())
@@ -134,8 +145,14 @@ def paired_differences(points: list[dict], metric: str) -> dict:
     return {str(n): list(interval(d)) for n, d in sorted(out.items())}
 
 
-def run_curve(config, counts_spec: Sequence[int | str], label_seeds: Sequence[int],
-              folds: Sequence[int], out: Path, progress=print) -> dict:  # fmt: skip
+def run_curve(
+    config,
+    counts_spec: Sequence[int | str],
+    label_seeds: Sequence[int],
+    folds: Sequence[int],
+    out: Path,
+    progress=print,
+) -> dict:
     """Measures every point of the curve of ``config`` (a CSUM summarization config) and
     writes ``out/label_curve.json``'s dict; finished points are read back, not rerun.
 
@@ -143,25 +160,19 @@ def run_curve(config, counts_spec: Sequence[int | str], label_seeds: Sequence[in
         ``{"config", "label_seeds", "folds", "n_train", "counts", "points", "table",
         "crossings"}``.
     """
-    import jax.numpy as jnp
-    from flax import nnx
-
-    from csum.data.batching import default_buckets
-    from csum.data.splits import default_split_file, load_splits
-    from csum.data.video import cast_features
-    from csum.metrics.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
-    from csum.model.summarizer import ModelSpec, build_summarizer
-    from csum.summarization import baselines
-    from csum.summarization.experiment import add_contrast, load_dataset, model_scores
-    from csum.summarization.phases import phase_config, train_phase
 
     protocol = parse_protocol(config.eval.protocol)
-    data = {v.key: v for v in cast_features(list(load_dataset(config).values()),
-                                            jnp.dtype(config.compute_dtype))}  # fmt: skip
+    data = {
+        v.key: v
+        for v in cast_features(list(load_dataset(config).values()), jnp.dtype(config.compute_dtype))
+    }
     split_file = config.data.splits or default_split_file(config.data.dataset)
     splits = load_splits(split_file, set(data))
-    buckets = default_buckets(max(v.n_steps for v in data.values()),
-                              config.train.bucket_quantum, config.train.bucket_growth)  # fmt: skip
+    buckets = default_buckets(
+        max(v.n_steps for v in data.values()),
+        config.train.bucket_quantum,
+        config.train.bucket_growth,
+    )
     mode, ratio = config.eval.f1_mode, config.topk.ratio
     points, n_train = [], None
 
@@ -180,7 +191,9 @@ def run_curve(config, counts_spec: Sequence[int | str], label_seeds: Sequence[in
             continue
         train = [data[k] for k in train_keys]
         test = [data[k] for k in splits[f]["test_keys"]]
-        base = build_summarizer(ModelSpec.from_config(config), (*train[0].dims, 1), seed=config.seed + f)
+        base = build_summarizer(
+            ModelSpec.from_config(config), (*train[0].dims, 1), seed=config.seed + f
+        )
         train, _, test = add_contrast(config, base, train, [], test, buckets, folder)
         by_key = {v.key: v for v in train}
         in_dims = train[0].dims
@@ -189,8 +202,9 @@ def run_curve(config, counts_spec: Sequence[int | str], label_seeds: Sequence[in
         def add(method, n, seed, metrics, _f=f, _out=fold_points):
             _out.append({"method": method, "n": n, "seed": seed, "fold": _f, **metrics})
 
-        rand = baselines.random_baseline(test, mode, ratio, protocol,
-                                         seeds=config.eval.random_seeds)["mean"]  # fmt: skip
+        rand = baselines.random_baseline(
+            test, mode, ratio, protocol, seeds=config.eval.random_seeds
+        )["mean"]
         add("random", 0, None, {m: rand[m] for m in METRICS})
         alone = {v.key: as_quantiles(np.asarray(v.features[-1][:, 0], np.float64)) for v in test}
         add("contrast", 0, None, evaluate(alone, test))
@@ -203,35 +217,61 @@ def run_curve(config, counts_spec: Sequence[int | str], label_seeds: Sequence[in
         pre_config = phase_config(config, "csum", folder / "pretrained")
         with pre_config.unlocked():
             pre_config.backbone.residual = False
-        pretrained = build_summarizer(ModelSpec.from_config(pre_config), in_dims, seed=config.seed + f)
+        pretrained = build_summarizer(
+            ModelSpec.from_config(pre_config), in_dims, seed=config.seed + f
+        )
         pretrained = train_phase(pre_config, "csum", train, folder / "pretrained", pretrained)
         progress(f"label_curve: fold {f}: 0 labels done")
         for seed in label_seeds:
             for n in [c for c in counts if c > 0]:  # 0 labels: the rows above
                 labelled = [by_key[k] for k in labelled_keys(train_keys, n, seed, f)]
-                settings = labelled_settings(config.train.epochs, config.train.batch_size,
-                                             n_train, n)  # fmt: skip
+                settings = labelled_settings(
+                    config.train.epochs, config.train.batch_size, n_train, n
+                )
                 where = folder / f"seed_{seed}" / f"n_{n}"
                 sup_config = phase_config(config, "supervised", where / "supervised", settings)
                 with sup_config.unlocked():
                     sup_config.backbone.residual = False  # the supervised regime's own model
-                scratch = build_summarizer(ModelSpec.from_config(sup_config), in_dims, seed=config.seed + f)
-                scratch = train_phase(sup_config, "supervised", labelled, where / "supervised",
-                                      scratch, settings)  # fmt: skip
-                add("supervised", n, seed,
-                    evaluate(model_scores(sup_config, scratch, test, buckets), test))  # fmt: skip
-                tuned = train_phase(pre_config, "supervised", labelled, where / "finetuned",
-                                    nnx.clone(pretrained), settings)  # fmt: skip
-                tune_config = phase_config(pre_config, "supervised", where / "finetuned",
-                                           settings)  # fmt: skip
-                add("finetuned", n, seed,
-                    evaluate(model_scores(tune_config, tuned, test, buckets), test))  # fmt: skip
+                scratch = build_summarizer(
+                    ModelSpec.from_config(sup_config), in_dims, seed=config.seed + f
+                )
+                scratch = train_phase(
+                    sup_config, "supervised", labelled, where / "supervised", scratch, settings
+                )
+                add(
+                    "supervised",
+                    n,
+                    seed,
+                    evaluate(model_scores(sup_config, scratch, test, buckets), test),
+                )
+                tuned = train_phase(
+                    pre_config,
+                    "supervised",
+                    labelled,
+                    where / "finetuned",
+                    nnx.clone(pretrained),
+                    settings,
+                )
+                tune_config = phase_config(pre_config, "supervised", where / "finetuned", settings)
+                add(
+                    "finetuned",
+                    n,
+                    seed,
+                    evaluate(model_scores(tune_config, tuned, test, buckets), test),
+                )
                 progress(f"label_curve: fold {f}, label seed {seed}: {n} labels done")
         folder.mkdir(parents=True, exist_ok=True)
         cached.write_text(json.dumps(fold_points, indent=1) + "\n")
         points += fold_points
-    return curve_result(config.name, label_seeds, folds, n_train,
-                        label_counts(counts_spec, n_train or 0), points, METRICS)  # fmt: skip
+    return curve_result(
+        config.name,
+        label_seeds,
+        folds,
+        n_train,
+        label_counts(counts_spec, n_train or 0),
+        points,
+        METRICS,
+    )
 
 
 def curve_result(name: str, label_seeds, folds, n_train, counts, points, metrics) -> dict:
@@ -247,14 +287,22 @@ def curve_result(name: str, label_seeds, folds, n_train, counts, points, metrics
         metrics: the metric keys of the points.
     """
     table = summarize_points(points, metrics)
-    result = {"config": name, "label_seeds": list(label_seeds), "folds": list(folds),
-              "n_train": n_train, "counts": list(counts), "metrics": list(metrics),
-              "points": points, "table": table,
-              "crossings": {m: crossings(table, m) for m in metrics},
-              "paired": {m: paired_differences(points, m) for m in metrics}}  # fmt: skip
+    result = {
+        "config": name,
+        "label_seeds": list(label_seeds),
+        "folds": list(folds),
+        "n_train": n_train,
+        "counts": list(counts),
+        "metrics": list(metrics),
+        "points": points,
+        "table": table,
+        "crossings": {m: crossings(table, m) for m in metrics},
+        "paired": {m: paired_differences(points, m) for m in metrics},
+    }
     if len(folds) > 1 and all(isinstance(f, str) for f in folds):  # pooled domains
-        result["by_domain"] = {f: summarize_points([p for p in points if p["fold"] == f],
-                                                   metrics) for f in folds}  # fmt: skip
+        result["by_domain"] = {
+            f: summarize_points([p for p in points if p["fold"] == f], metrics) for f in folds
+        }
     return result
 
 
@@ -267,40 +315,56 @@ def _cell(metric: str, values) -> str:
 def markdown(result: dict) -> str:
     """The curve as a table: one row per (method, labelled videos), mean [95 % interval]."""
     metrics = result.get("metrics", METRICS)
-    size = (f"up to {result['n_train']} training videos a domain, each domain's all-labels "
-            f"point at {result['n_train']}" if "by_domain" in result
-            else f"{result['n_train']} training videos a fold")  # fmt: skip
-    lines = [f"Label-efficiency curve: {result['config']} (folds {result['folds']}, label "
-             f"seeds {result['label_seeds']}, {size}; mean [95 % interval] over folds and "
-             "label seeds)", "",
-             "| method | labelled videos | " + " | ".join(LABELS[m] for m in metrics)
-             + " | runs |", "|---|---|" + "---|" * len(metrics) + "---|"]  # fmt: skip
+    size = (
+        f"up to {result['n_train']} training videos a domain, each domain's all-labels "
+        f"point at {result['n_train']}"
+        if "by_domain" in result
+        else f"{result['n_train']} training videos a fold"
+    )
+    lines = [
+        f"Label-efficiency curve: {result['config']} (folds {result['folds']}, label "
+        f"seeds {result['label_seeds']}, {size}; mean [95 % interval] over folds and "
+        "label seeds)",
+        "",
+        "| method | labelled videos | " + " | ".join(LABELS[m] for m in metrics) + " | runs |",
+        "|---|---|" + "---|" * len(metrics) + "---|",
+    ]
     for method, cells in result["table"].items():
         for n, cell in sorted(cells.items(), key=lambda kv: int(kv[0])):
             shown = " | ".join(_cell(m, cell[m]) for m in metrics)
             lines.append(f"| {method} | {n} | {shown} | {cell['runs']} |")
     for metric in metrics if "by_domain" in result else ():
         domains = list(result["by_domain"])
-        lines += ["", f"{LABELS[metric]} by domain (mean over label seeds):", "",
-                  "| method | labelled videos | " + " | ".join(domains) + " |",
-                  "|---|---|" + "---|" * len(domains)]  # fmt: skip
+        lines += [
+            "",
+            f"{LABELS[metric]} by domain (mean over label seeds):",
+            "",
+            "| method | labelled videos | " + " | ".join(domains) + " |",
+            "|---|---|" + "---|" * len(domains),
+        ]
         for method, cells in result["table"].items():
             for n in sorted(cells, key=int):
                 scale = 100 if LABELS[metric].endswith("%") else 1
-                shown = [f"{scale * result['by_domain'][d][method][n][metric][0]:.1f}"
-                         for d in domains]  # fmt: skip
+                shown = [
+                    f"{scale * result['by_domain'][d][method][n][metric][0]:.1f}" for d in domains
+                ]
                 lines.append(f"| {method} | {n} | " + " | ".join(shown) + " |")
     for metric, diffs in result.get("paired", {}).items():
         shown = "; ".join(f"{n}: {_cell(metric, diffs[n])}" for n in sorted(diffs, key=int))
-        lines += ["", f"finetuned minus supervised, {LABELS[metric]}, paired by fold and label "
-                  f"seed (labelled videos: mean [95 % interval]): {shown}"]  # fmt: skip
+        lines += [
+            "",
+            f"finetuned minus supervised, {LABELS[metric]}, paired by fold and label "
+            f"seed (labelled videos: mean [95 % interval]): {shown}",
+        ]
     for metric, c in result["crossings"].items():
         beats = c["finetuned_beats_supervised"]
         lines.append("")
-        lines.append(f"{metric}: supervised from scratch first reaches CSUM without labels at "
-                     f"{c['supervised_matches_csum'] or 'no measured count of'} labelled videos; "
-                     "CSUM-initialised fine-tuning beats it beyond both intervals at "
-                     f"{beats or 'no measured count'}")  # fmt: skip
+        lines.append(
+            f"{metric}: supervised from scratch first reaches CSUM without labels at "
+            f"{c['supervised_matches_csum'] or 'no measured count of'} labelled videos; "
+            "CSUM-initialised fine-tuning beats it beyond both intervals at "
+            f"{beats or 'no measured count'}"
+        )
     return "\n".join(lines)
 
 
@@ -347,9 +411,11 @@ def overview(results: Sequence[dict]) -> str:
     """One row per curve: the rows without labels, where supervised training from scratch
     first reaches CSUM without labels, and the paired fine-tuning gain at 1, 2 and 4
     labelled videos (mean [95 % interval]; ``*``: the interval excludes 0)."""
-    lines = ["| curve | metric | contrast | CSUM, no labels | all labels, scratch / finetuned "
-             "| scratch reaches CSUM at | finetuned - scratch at 1 | at 2 | at 4 |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| curve | metric | contrast | CSUM, no labels | all labels, scratch / finetuned "
+        "| scratch reaches CSUM at | finetuned - scratch at 1 | at 2 | at 4 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         for m in r.get("metrics", METRICS):
             t, n_all = r["table"], str(max(r["counts"]))
@@ -362,13 +428,17 @@ def overview(results: Sequence[dict]) -> str:
                 return _cell(_m, d) + ("*" if d[1] > 0 or d[2] < 0 else "")
 
             scale, fmt = (100, ".1f") if LABELS[m].endswith("%") else (1, ".3f")
-            full = (f"{scale * t['supervised'][n_all][m][0]:{fmt}} / "
-                    f"{scale * t['finetuned'][n_all][m][0]:{fmt}} ({n_all})")  # fmt: skip
+            full = (
+                f"{scale * t['supervised'][n_all][m][0]:{fmt}} / "
+                f"{scale * t['finetuned'][n_all][m][0]:{fmt}} ({n_all})"
+            )
             reach = r["crossings"][m]["supervised_matches_csum"]
-            lines.append(f"| {r['config']} | {LABELS[m]} | {_cell(m, t['contrast']['0'][m])} | "
-                         f"{_cell(m, t['csum']['0'][m])} | {full} | "
-                         f"{reach if reach is not None else 'never'} | {gain(1)} | {gain(2)} | "
-                         f"{gain(4)} |")  # fmt: skip
+            lines.append(
+                f"| {r['config']} | {LABELS[m]} | {_cell(m, t['contrast']['0'][m])} | "
+                f"{_cell(m, t['csum']['0'][m])} | {full} | "
+                f"{reach if reach is not None else 'never'} | {gain(1)} | {gain(2)} | "
+                f"{gain(4)} |"
+            )
     return "\n".join(lines)
 
 

@@ -40,9 +40,14 @@ def resolved(config) -> dict:
     return json.loads(config.to_json_best_effort())
 
 
-def train_phase(config, regime: str, videos: Sequence[Video], workdir: Path,
-                model: Summarizer | None = None,
-                settings: Mapping | None = None) -> Summarizer:  # fmt: skip
+def train_phase(
+    config,
+    regime: str,
+    videos: Sequence[Video],
+    workdir: Path,
+    model: Summarizer | None = None,
+    settings: Mapping | None = None,
+) -> Summarizer:
     """Trains (or resumes) one phase on ``videos``; returns the model, which a run of
     several phases hands to the next.
 
@@ -58,8 +63,9 @@ def train_phase(config, regime: str, videos: Sequence[Video], workdir: Path,
     spec = TrainSpec.from_config(c)
     rundir.write_config(workdir, resolved(c), replace=True)
     rundir.write_model(workdir, videos[0].dims, spec.model, spec.optimizer, spec.seed)
-    buckets = default_buckets(max(v.n_steps for v in videos), spec.bucket_quantum,
-                              spec.bucket_growth)  # fmt: skip
+    buckets = default_buckets(
+        max(v.n_steps for v in videos), spec.bucket_quantum, spec.bucket_growth
+    )
     if model is None:
         model = build_summarizer(spec.model, videos[0].dims, seed=spec.seed)
     train_fold(spec, model, videos, 0, workdir, make_train_step(spec), buckets)

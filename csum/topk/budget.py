@@ -27,8 +27,10 @@ def ratio_fraction(ratio: float) -> Fraction:
         raise ValueError(f"summary ratio must be in (0, 1], got {ratio}")
     frac = Fraction(r).limit_denominator(MAX_DENOMINATOR)
     if abs(float(frac) - r) > 1e-12 * r:
-        raise ValueError(f"summary ratio {ratio} is not a fraction p/q with q <= "
-                         f"{MAX_DENOMINATOR} (use at most four decimals)")  # fmt: skip
+        raise ValueError(
+            f"summary ratio {ratio} is not a fraction p/q with q <= "
+            f"{MAX_DENOMINATOR} (use at most four decimals)"
+        )
     return frac
 
 

@@ -56,8 +56,9 @@ def unnamed(template, stored, path: str):
         return {k: unnamed(v, stored[str(k)], f"{path}/{k}") for k, v in template.items()}
     value = np.asarray(stored)
     if value.shape != np.shape(template):
-        raise CheckpointError(f"checkpoint {path} has shape {value.shape}, the model "
-                              f"{np.shape(template)}")  # fmt: skip
+        raise CheckpointError(
+            f"checkpoint {path} has shape {value.shape}, the model {np.shape(template)}"
+        )
     return value
 
 

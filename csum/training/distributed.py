@@ -16,6 +16,7 @@ Checkpoints go through orbax, which coordinates a save across processes itself.
 from __future__ import annotations
 
 import jax
+from jax.experimental import multihost_utils
 
 
 def initialize(coordinator: str = "", num_processes: int = 0, process_id: int = -1) -> None:
@@ -50,6 +51,4 @@ def is_primary() -> bool:
 def barrier(name: str) -> None:
     """Waits until every process reaches the barrier ``name`` (no-op on one process)."""
     if jax.process_count() > 1:
-        from jax.experimental import multihost_utils
-
         multihost_utils.sync_global_devices(name)

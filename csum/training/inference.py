@@ -16,14 +16,33 @@ from pathlib import Path
 
 import numpy as np
 
+from csum.data.batching import default_buckets
+from csum.data.eccv16 import load_eccv16
 from csum.data.errors import DataError
 from csum.data.video import Video
 from csum.model.contrast import for_run
 from csum.model.summarizer import base_dims
 from csum.training import rundir
+from csum.training.predict import predict_scores
+from csum.video.features import EXTRACTORS, extract
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg",
-                            ".flv", ".wmv", ".ts", ".3gp", ".ogv"})  # fmt: skip
+VIDEO_SUFFIXES = frozenset(
+    {
+        ".mp4",
+        ".mkv",
+        ".mov",
+        ".avi",
+        ".webm",
+        ".m4v",
+        ".mpg",
+        ".mpeg",
+        ".flv",
+        ".wmv",
+        ".ts",
+        ".3gp",
+        ".ogv",
+    }
+)
 """File name endings read as video files (``experiments.summarize`` searches folders for them)."""
 
 STEP_FRAMES = 15
@@ -45,10 +64,13 @@ class CheckedBackbone:
     def __call__(self, features, mask, *args, **kwargs):
         widths = tuple(int(np.shape(f)[-1]) for f in features)
         if widths != self.in_dims:
-            raise DataError(self.where, f"the model takes {len(self.in_dims)} source(s) of "
-                            f"widths {self.in_dims} (model.json), got {len(widths)} of widths "
-                            f"{widths}; Trained.inputs(videos) adds the contrast "
-                            "source")  # fmt: skip
+            raise DataError(
+                self.where,
+                f"the model takes {len(self.in_dims)} source(s) of "
+                f"widths {self.in_dims} (model.json), got {len(widths)} of widths "
+                f"{widths}; Trained.inputs(videos) adds the contrast "
+                "source",
+            )
         return self.module(features, mask, *args, **kwargs)
 
     def __getattr__(self, name: str):
@@ -95,9 +117,13 @@ class Trained:
         for v in videos:
             widths = tuple(int(f.shape[1]) for f in v.features)
             if widths != self.base_dims:
-                raise DataError(where, f"{len(widths)} source(s) of widths {widths}; the "
-                                f"model of {self.workdir} takes {len(self.base_dims)} of "
-                                f"widths {self.base_dims}", video=v.key)  # fmt: skip
+                raise DataError(
+                    where,
+                    f"{len(widths)} source(s) of widths {widths}; the "
+                    f"model of {self.workdir} takes {len(self.base_dims)} of "
+                    f"widths {self.base_dims}",
+                    video=v.key,
+                )
             if v.n_steps < 1:
                 raise DataError(where, "no steps", video=v.key)
             for i, f in enumerate(v.features):
@@ -136,8 +162,6 @@ class Trained:
         Raises:
             DataError: an unreadable input, or one that does not fit the model (one line).
         """
-        from csum.data.batching import default_buckets
-        from csum.training.predict import predict_scores
 
         videos, single, source = self._as_videos(x, extractor)
         inputs = self.inputs(videos, source)
@@ -155,46 +179,62 @@ class Trained:
             if not path.is_file():
                 raise DataError(path, "no such file")
             if path.suffix.lower() in (".h5", ".hdf5"):
-                from csum.data.eccv16 import load_eccv16
-
                 return list(load_eccv16(path, optional_labels=True).values()), False, str(path)
             if path.suffix.lower() in VIDEO_SUFFIXES:
                 return [self._video_file(path, extractor)], True, str(path)
-            raise DataError(path, f"not a video file ({', '.join(sorted(VIDEO_SUFFIXES))}) "
-                            "nor an eccv16 .h5 file")  # fmt: skip
+            raise DataError(
+                path,
+                f"not a video file ({', '.join(sorted(VIDEO_SUFFIXES))}) nor an eccv16 .h5 file",
+            )
         arrays = x if isinstance(x, (list, tuple)) else (x,)
         if not arrays:
-            raise DataError("features", "no source given; expected a [T, D] array or a tuple "
-                            "of them, one per source")  # fmt: skip
+            raise DataError(
+                "features",
+                "no source given; expected a [T, D] array or a tuple of them, one per source",
+            )
         sources = []
         for i, a in enumerate(arrays):
             a = np.asarray(a)
             if a.ndim != 2 or not np.issubdtype(a.dtype, np.number):
-                raise DataError("features", f"source {i} has shape {a.shape} and dtype "
-                                f"{a.dtype}; expected a numeric [T, D] array")  # fmt: skip
+                raise DataError(
+                    "features",
+                    f"source {i} has shape {a.shape} and dtype "
+                    f"{a.dtype}; expected a numeric [T, D] array",
+                )
             sources.append(a.astype(np.float32))
         if len({len(a) for a in sources}) != 1:
             raise DataError("features", f"sources of different lengths {[len(a) for a in sources]}")
         T = len(sources[0])
-        video = Video(key="features", features=tuple(sources), n_frames=T * STEP_FRAMES,
-                      picks=np.arange(T) * STEP_FRAMES,
-                      change_points=np.array([[0, max(T * STEP_FRAMES - 1, 0)]]),
-                      user_summary=None, name="features")  # fmt: skip
+        video = Video(
+            key="features",
+            features=tuple(sources),
+            n_frames=T * STEP_FRAMES,
+            picks=np.arange(T) * STEP_FRAMES,
+            change_points=np.array([[0, max(T * STEP_FRAMES - 1, 0)]]),
+            user_summary=None,
+            name="features",
+        )
         return [video], True, "features"
 
     def _video_file(self, path: Path, extractor: str) -> Video:
-        from csum.video.features import EXTRACTORS, extract
 
         if not extractor:
             record = self.workdir / "collection.json"  # a model experiments.summarize trained
             if record.is_file():
                 extractor = json.loads(record.read_text())["settings"].get("extractor", "")
         f = extract(path, EXTRACTORS.build(extractor or "colour"))
-        sources = (f.features,) if len(self.base_dims) == 1 or f.audio is None else (
-            f.features, f.audio)  # fmt: skip
-        return Video(key=path.stem, features=sources, n_frames=f.n_frames, picks=f.picks,
-                     change_points=np.array([[0, f.n_frames - 1]]), user_summary=None,
-                     name=path.stem)  # fmt: skip
+        sources = (
+            (f.features,) if len(self.base_dims) == 1 or f.audio is None else (f.features, f.audio)
+        )
+        return Video(
+            key=path.stem,
+            features=sources,
+            n_frames=f.n_frames,
+            picks=f.picks,
+            change_points=np.array([[0, f.n_frames - 1]]),
+            user_summary=None,
+            name=path.stem,
+        )
 
 
 def load(workdir, fold: int | None = None) -> Trained:

@@ -35,9 +35,13 @@ class OptimizerSpec:
     def from_config(cls, config: Mapping) -> OptimizerSpec:
         """The spec that a run config's ``train`` and ``projector`` nodes describe."""
         train = config["train"]
-        return cls(name=train.get("optimizer", "adamw"), lr=train["lr"],
-                   weight_decay=train["weight_decay"], max_grad_norm=train["max_grad_norm"],
-                   projector_trainable=bool(config["projector"].get("trainable", True)))  # fmt: skip
+        return cls(
+            name=train.get("optimizer", "adamw"),
+            lr=train["lr"],
+            weight_decay=train["weight_decay"],
+            max_grad_norm=train["max_grad_norm"],
+            projector_trainable=bool(config["projector"].get("trainable", True)),
+        )
 
 
 def make_optimizer(spec: OptimizerSpec) -> optax.GradientTransformation:
@@ -48,8 +52,9 @@ def make_optimizer(spec: OptimizerSpec) -> optax.GradientTransformation:
 
 
 @functools.cache
-def _optimizer(name: str, lr: float, weight_decay: float,
-               max_grad_norm: float) -> optax.GradientTransformation:  # fmt: skip
+def _optimizer(
+    name: str, lr: float, weight_decay: float, max_grad_norm: float
+) -> optax.GradientTransformation:
     # One object per setting: the transformation is static in the optimizer's graph, so a
     # new one per fold would miss the train step's jit cache and recompile every shape.
     if name not in OPTIMIZERS:

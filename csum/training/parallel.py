@@ -32,11 +32,14 @@ def resolve_devices(n: int, batch_size: int) -> int:
     available = jax.device_count()
     n = available if n == 0 else n
     if not 1 <= n <= available:
-        raise ValueError(f"train.devices={n}: JAX sees {available} device(s) "
-                         f"({jax.devices()[0].platform})")  # fmt: skip
+        raise ValueError(
+            f"train.devices={n}: JAX sees {available} device(s) ({jax.devices()[0].platform})"
+        )
     if batch_size % n:
-        raise ValueError(f"train.batch_size={batch_size} does not split over "
-                         f"train.devices={n}; use a multiple of {n}")  # fmt: skip
+        raise ValueError(
+            f"train.batch_size={batch_size} does not split over "
+            f"train.devices={n}; use a multiple of {n}"
+        )
     return n
 
 
@@ -59,8 +62,10 @@ def local_rows(mesh, batch_size: int) -> tuple[int, int]:
     spans = sorted({index[0].indices(batch_size)[:2] for index in held})
     start, stop = spans[0][0], spans[-1][1]
     if sum(b - a for a, b in spans) != stop - start:
-        raise ValueError(f"process {jax.process_index()} holds rows {spans} of the batch: "
-                         "not one contiguous block")  # fmt: skip
+        raise ValueError(
+            f"process {jax.process_index()} holds rows {spans} of the batch: "
+            "not one contiguous block"
+        )
     return start, stop
 
 

@@ -17,8 +17,9 @@ def _scores(backbone, features, mask, streams):
     return outputs(backbone, features, mask, streams).scores
 
 
-def iter_scores(backbone, videos, batch_size: int,
-                buckets: Sequence[int]) -> Iterator[tuple[str, np.ndarray]]:  # fmt: skip
+def iter_scores(
+    backbone, videos, batch_size: int, buckets: Sequence[int]
+) -> Iterator[tuple[str, np.ndarray]]:
     """Each video's step scores in evaluation mode (no dropout), a batch at a time.
 
     Args:
@@ -41,8 +42,9 @@ def iter_scores(backbone, videos, batch_size: int,
         backbone.train()
 
 
-def predict_scores(backbone, videos: Sequence[Video], batch_size: int,
-                   buckets: Sequence[int]) -> dict[str, np.ndarray]:  # fmt: skip
+def predict_scores(
+    backbone, videos: Sequence[Video], batch_size: int, buckets: Sequence[int]
+) -> dict[str, np.ndarray]:
     """Step scores of each video in evaluation mode (no dropout).
 
     Args:

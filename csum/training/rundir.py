@@ -81,16 +81,18 @@ def write_config(workdir, resolved: dict, *, replace: bool = False) -> None:
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / CONFIG_FILE
-    if not replace and path.is_file():
-        previous = {k: v for k, v in json.loads(path.read_text()).items() if k not in IGNORED}
-        if previous != {k: v for k, v in resolved.items() if k not in IGNORED}:
-            diff = sorted(_diff(previous, resolved))
-            raise RunConfigError(
-                f"{workdir}: holds a run with another config (differs in "
-                f"{', '.join(diff[:4])}); resume with the same config or pick a new "
-                "--config.workdir"
-            )
-        distributed.barrier("csum-config-read")
+    if not replace:
+        if path.is_file():
+            previous = json.loads(path.read_text())
+            previous = {k: v for k, v in previous.items() if k not in IGNORED}
+            if previous != {k: v for k, v in resolved.items() if k not in IGNORED}:
+                diff = sorted(_diff(previous, resolved))
+                raise RunConfigError(
+                    f"{workdir}: holds a run with another config (differs in "
+                    f"{', '.join(diff[:4])}); resume with the same config or pick a new "
+                    "--config.workdir"
+                )
+        distributed.barrier("csum-config-read")  # every process compares before one writes
     if distributed.is_primary():
         path.write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
 
@@ -101,9 +103,14 @@ def write_model(workdir, in_dims, spec: ModelSpec, optimizer: OptimizerSpec, see
     module that registers the backbone (a user's own, named by ``--import``, is imported
     again when the run is loaded)."""
     module = getattr(BACKBONES.get(spec.backbone), "__module__", "")
-    meta = {"in_dims": [int(d) for d in in_dims], "backbone": spec.backbone,
-            "backbone_module": module, "model": spec.to_dict(),
-            "optimizer": dataclasses.asdict(optimizer), "seed": int(seed)}  # fmt: skip
+    meta = {
+        "in_dims": [int(d) for d in in_dims],
+        "backbone": spec.backbone,
+        "backbone_module": module,
+        "model": spec.to_dict(),
+        "optimizer": dataclasses.asdict(optimizer),
+        "seed": int(seed),
+    }
     Path(workdir).mkdir(parents=True, exist_ok=True)
     if distributed.is_primary():
         (Path(workdir) / MODEL_FILE).write_text(json.dumps(meta) + "\n")
@@ -113,20 +120,17 @@ def read_model(workdir) -> tuple[tuple[int, ...], ModelSpec, OptimizerSpec, dict
     """``(in_dims, model spec, optimizer spec, model.json)`` of a run.
 
     Raises:
-        CheckpointError: no ``model.json`` (or, for a run that predates the spec in it, no
-            ``config.json``).
+        CheckpointError: no ``config.json`` or no ``model.json``.
     """
     workdir = Path(workdir)
-    if not (workdir / MODEL_FILE).is_file():
-        raise CheckpointError(f"{workdir}: no {MODEL_FILE}; is this a csum run's work directory?")
+    for name in (CONFIG_FILE, MODEL_FILE):
+        if not (workdir / name).is_file():
+            raise CheckpointError(f"{workdir}: no {name}; is this a csum run's work directory?")
     meta = json.loads((workdir / MODEL_FILE).read_text())
     if "model" in meta:
         spec = ModelSpec.from_dict(meta["model"])
         optimizer = OptimizerSpec(**meta["optimizer"])
     else:  # written before model.json held the spec: the config beside it describes it
-        if not (workdir / CONFIG_FILE).is_file():
-            raise CheckpointError(f"{workdir}: no {CONFIG_FILE}; is this a csum run's work "
-                                  "directory?")  # fmt: skip
         config = read_config(workdir)
         spec, optimizer = ModelSpec.from_config(config), OptimizerSpec.from_config(config)
     return tuple(int(d) for d in meta["in_dims"]), spec, optimizer, meta
@@ -151,7 +155,9 @@ def drop_stale_metrics(workdir, fold: int, from_epoch: int) -> None:
 
 def folds(workdir) -> list[int]:
     """The folds that have a checkpoint folder, in order."""
-    return sorted(int(p.parent.name.split("_")[1]) for p in Path(workdir).glob("fold_*/checkpoints"))
+    return sorted(
+        int(p.parent.name.split("_")[1]) for p in Path(workdir).glob("fold_*/checkpoints")
+    )
 
 
 def default_fold(workdir) -> int:
@@ -173,9 +179,11 @@ def _import_backbone(meta: dict, workdir) -> None:
     try:
         importlib.import_module(module)
     except Exception as err:  # user code: one line
-        raise CheckpointError(f"{workdir}: its backbone {name!r} is registered by module "
-                              f"{module!r}, which cannot be imported ({type(err).__name__}: "
-                              f"{err}); put it on the import path") from None  # fmt: skip
+        raise CheckpointError(
+            f"{workdir}: its backbone {name!r} is registered by module "
+            f"{module!r}, which cannot be imported ({type(err).__name__}: "
+            f"{err}); put it on the import path"
+        ) from None
 
 
 def load_summarizer(workdir, fold: int | None = None) -> Summarizer:
@@ -199,8 +207,7 @@ def load_summarizer(workdir, fold: int | None = None) -> Summarizer:
     if fold is None:
         fold = default_fold(workdir)
     if fold not in found:
-        raise CheckpointError(f"{workdir}: fold {fold} has no checkpoint (folds with one: "
-                              f"{found})")  # fmt: skip
+        raise CheckpointError(f"{workdir}: fold {fold} has no checkpoint (folds with one: {found})")
     seed = meta["seed"] if "seed" in meta else read_config(workdir)["seed"]
     model = build_summarizer(spec, in_dims, seed=seed + fold)
     ckpt = Checkpointer(checkpoints(workdir, fold))

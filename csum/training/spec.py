@@ -52,14 +52,21 @@ class TrainSpec:
         ``backbone``, ``projector`` and ``eval`` nodes)."""
         train = config["train"]
         return cls(
-            regime=train["regime"], epochs=train["epochs"], batch_size=train["batch_size"],
-            seed=config["seed"], model=ModelSpec.from_config(config),
-            loss=LossSpec.from_config(config), optimizer=OptimizerSpec.from_config(config),
-            devices=train["devices"], checkpoint_every=train.get("checkpoint_every", 1),
-            val_every=train.get("val_every", 1), progress=train.get("progress", True),
+            regime=train["regime"],
+            epochs=train["epochs"],
+            batch_size=train["batch_size"],
+            seed=config["seed"],
+            model=ModelSpec.from_config(config),
+            loss=LossSpec.from_config(config),
+            optimizer=OptimizerSpec.from_config(config),
+            devices=train["devices"],
+            checkpoint_every=train.get("checkpoint_every", 1),
+            val_every=train.get("val_every", 1),
+            progress=train.get("progress", True),
             eval_batch_size=config["eval"]["batch_size"],
-            bucket_quantum=train["bucket_quantum"], bucket_growth=train["bucket_growth"],
-        )  # fmt: skip
+            bucket_quantum=train["bucket_quantum"],
+            bucket_growth=train["bucket_growth"],
+        )
 
     @property
     def negatives(self) -> str:

@@ -34,20 +34,25 @@ def check_regime(spec: TrainSpec) -> None:
     if spec.regime not in REGIMES:
         raise ValueError(f"unknown train.regime {spec.regime!r}; known: {', '.join(REGIMES)}")
     if spec.negatives not in NEGATIVES:
-        raise ValueError(f"unknown loss.negatives {spec.negatives!r}; known: "
-                         f"{', '.join(NEGATIVES)}")  # fmt: skip
+        raise ValueError(
+            f"unknown loss.negatives {spec.negatives!r}; known: {', '.join(NEGATIVES)}"
+        )
     if spec.negatives == "windows" and spec.optimizer.projector_trainable:
-        raise ValueError("loss.negatives=windows trains on per-clip losses that the frozen "
-                         "projector fixes (no gradient reaches it); set "
-                         "--config.projector.trainable=false or loss.negatives=batch")  # fmt: skip
+        raise ValueError(
+            "loss.negatives=windows trains on per-clip losses that the frozen "
+            "projector fixes (no gradient reaches it); set "
+            "--config.projector.trainable=false or loss.negatives=batch"
+        )
     parallel.resolve_devices(spec.devices, spec.batch_size)
     LOSSES.build(spec.regime, spec.loss)  # a loss checks the settings it binds
     cls = backbones.BACKBONES.get(spec.model.backbone)
     dpp_weight = spec.loss.loss.get("dpp_weight", 0.0)
     if spec.regime == "supervised" and dpp_weight > 0 and not hasattr(cls, "scores_and_diversity"):
-        raise ValueError(f"loss.dpp_weight={dpp_weight} needs a backbone with DPP diversity "
-                         f"features (dpplstm), not {spec.model.backbone!r}; set "
-                         f"--config.loss.dpp_weight=0")  # fmt: skip
+        raise ValueError(
+            f"loss.dpp_weight={dpp_weight} needs a backbone with DPP diversity "
+            f"features (dpplstm), not {spec.model.backbone!r}; set "
+            f"--config.loss.dpp_weight=0"
+        )
 
 
 def regime_loss(spec: TrainSpec) -> Callable:
@@ -171,5 +176,3 @@ def step_key(seed: int, fold: int, step: int) -> jax.Array:
     """
     key = jax.random.key(seed, impl="rbg")
     return jax.random.fold_in(jax.random.fold_in(key, fold), step)
-
-

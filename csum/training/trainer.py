@@ -37,8 +37,10 @@ def negatives_bank(spec: TrainSpec, model: Summarizer, videos, buckets):
     model.eval()  # the projector has no dropout; eval mode for any that would
     if spec.negatives == "windows":
         if not isinstance(videos, MemorySource | list | tuple):
-            raise ValueError("loss.negatives=windows needs the videos in memory "
-                             "(data.stream=true trains with batch or all)")  # fmt: skip
+            raise ValueError(
+                "loss.negatives=windows needs the videos in memory "
+                "(data.stream=true trains with batch or all)"
+            )
         videos = videos.videos if isinstance(videos, MemorySource) else videos
         bank = window_bank(model, videos, spec.eval_batch_size, buckets, spec.loss.loss["tau"])
     else:
@@ -99,12 +101,17 @@ def train_fold(
         mesh = parallel.make_mesh(devices)
         parallel.replicate_state(model, optimizer, mesh=mesh)
         rows = parallel.local_rows(mesh, spec.batch_size)
-        place = functools.partial(parallel.shard_rows, mesh=mesh,
-                                  batch_size=spec.batch_size)  # fmt: skip
+        place = functools.partial(parallel.shard_rows, mesh=mesh, batch_size=spec.batch_size)
     records, bank, bound = [], None, None
-    bar = tqdm(range(start, spec.epochs), desc=f"fold {fold}", unit="epoch",
-               initial=start, total=spec.epochs, leave=False,
-               disable=not spec.progress)  # fmt: skip
+    bar = tqdm(
+        range(start, spec.epochs),
+        desc=f"fold {fold}",
+        unit="epoch",
+        initial=start,
+        total=spec.epochs,
+        leave=False,
+        disable=not spec.progress,
+    )
     try:
         for epoch in bar:
             tic = time.perf_counter()
@@ -123,8 +130,7 @@ def train_fold(
             losses = []
             # Batches are collated a step ahead in a thread; with several processes each
             # collates (and, from a lazy source, reads) only the rows its devices hold.
-            batches = stream_batches(source, spec.batch_size, buckets, rng,
-                                     rows=rows, place=place)  # fmt: skip
+            batches = stream_batches(source, spec.batch_size, buckets, rng, rows=rows, place=place)
             # The state is split once and written back only where the model is read
             # (bank, validation, checkpoint): a sync costs as much as a small step.
             if bound is None:
@@ -137,15 +143,19 @@ def train_fold(
                 bad = int(np.flatnonzero(~np.isfinite(losses))[0])
                 raise TrainingError(
                     f"fold {fold} epoch {epoch} step {bad}: loss is {losses[bad]}; lower "
-                    f"train.lr (now {spec.optimizer.lr}) or raise loss.tau (now {spec.loss.loss['tau']})"
+                    f"train.lr (now {spec.optimizer.lr}) or raise loss.tau "
+                    f"(now {spec.loss.loss['tau']})"
                 )
-            record = {"fold": fold, "epoch": epoch, "loss": float(losses.mean()),
-                      "seconds": time.perf_counter() - tic, "steps": len(losses)}  # fmt: skip
+            record = {
+                "fold": fold,
+                "epoch": epoch,
+                "loss": float(losses.mean()),
+                "seconds": time.perf_counter() - tic,
+                "steps": len(losses),
+            }
             last = epoch + 1 == spec.epochs
             saved = (epoch + 1) % spec.checkpoint_every == 0 or last
-            validating = validate is not None and (
-                (epoch + 1) % spec.val_every == 0 or last
-            )
+            validating = validate is not None and ((epoch + 1) % spec.val_every == 0 or last)
             if saved or validating:
                 bound.sync()
             if validating:

@@ -121,9 +121,15 @@ def probe(path) -> VideoInfo:
         else:
             duration = 0.0
         fps = float(stream.average_rate or stream.guessed_rate or 0.0)
-        info = VideoInfo(Path(path), duration, fps, stream.codec_context.width,
-                         stream.codec_context.height, _rotation(stream),
-                         bool(container.streams.audio))  # fmt: skip
+        info = VideoInfo(
+            Path(path),
+            duration,
+            fps,
+            stream.codec_context.width,
+            stream.codec_context.height,
+            _rotation(stream),
+            bool(container.streams.audio),
+        )
     finally:
         container.close()
     return info
@@ -133,9 +139,13 @@ def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
     return np.rot90(rgb, k=-(rotation // 90)) if rotation else rgb
 
 
-def steps(path, size: tuple[int, int] = (112, 112), window: int = 1,
-          step_seconds: float = STEP_SECONDS,
-          stats: dict | None = None) -> Iterator[Step]:  # fmt: skip
+def steps(
+    path,
+    size: tuple[int, int] = (112, 112),
+    window: int = 1,
+    step_seconds: float = STEP_SECONDS,
+    stats: dict | None = None,
+) -> Iterator[Step]:
     """Streams a video's steps on the ``step_seconds`` grid.
 
     Args:

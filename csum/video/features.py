@@ -24,10 +24,14 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
 from csum.registry import Registry
 from csum.video.decode import STEP_SECONDS, VideoError, probe, steps
+from csum.video.i3d import load_i3d
 
 EXTRACTORS: Registry = Registry("feature extractor")
 
@@ -79,11 +83,6 @@ class I3DFeatures:
     version = 1
 
     def __init__(self, dtype=None):
-        import jax
-        import jax.numpy as jnp
-        from flax import nnx
-
-        from csum.video.i3d import load_i3d
 
         if dtype is None:  # bfloat16 convolutions on accelerators, float32 on CPU
             dtype = jnp.float32 if jax.default_backend() == "cpu" else jnp.bfloat16
@@ -155,12 +154,16 @@ def extract(path, extractor, audio: bool = True, batch: int = 32, progress=None)
             progress(len(group))
     features = np.concatenate(parts)
     if len(features) < 2:
-        raise VideoError(path, f"{len(features)} step(s) of {STEP_SECONDS} s; at least 2 "
-                         f"are needed (a video of {STEP_SECONDS} s or more)")  # fmt: skip
+        raise VideoError(
+            path,
+            f"{len(features)} step(s) of {STEP_SECONDS} s; at least 2 "
+            f"are needed (a video of {STEP_SECONDS} s or more)",
+        )
     n_frames = stats["n_frames"]
     bands = audio_bands(path, len(features)) if audio and info.has_audio else None
-    return VideoFeatures(Path(path), features, bands, np.asarray(picks, np.int64),
-                         n_frames, info.fps, info.duration)  # fmt: skip
+    return VideoFeatures(
+        Path(path), features, bands, np.asarray(picks, np.int64), n_frames, info.fps, info.duration
+    )
 
 
 def mel_filters(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
@@ -180,8 +183,13 @@ def mel_filters(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
     return np.maximum(0.0, np.minimum(rise, fall))
 
 
-def audio_bands(path, n_steps: int, bands: int = 32, sample_rate: int = 16000,
-                step_seconds: float = STEP_SECONDS) -> np.ndarray:  # fmt: skip
+def audio_bands(
+    path,
+    n_steps: int,
+    bands: int = 32,
+    sample_rate: int = 16000,
+    step_seconds: float = STEP_SECONDS,
+) -> np.ndarray:
     """Per step, the log mel-band energies of the audio (mono, ``sample_rate``).
 
     25 ms Hann windows every 10 ms; a step's value is the log of its windows' mean band

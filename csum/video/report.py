@@ -10,8 +10,15 @@ import numpy as np
 from csum.files import write_text
 
 
-def plot_scores(path, seconds: np.ndarray, scores: np.ndarray, selected: np.ndarray,
-                highlights: list, keyframes: list[np.ndarray], title: str) -> None:  # fmt: skip
+def plot_scores(
+    path,
+    seconds: np.ndarray,
+    scores: np.ndarray,
+    selected: np.ndarray,
+    highlights: list,
+    keyframes: list[np.ndarray],
+    title: str,
+) -> None:
     """Writes ``scores.png``: the score curve over time, chosen shots shaded, highlight
     segments marked, and the keyframes of the chosen shots along the top.
 
@@ -42,8 +49,9 @@ def plot_scores(path, seconds: np.ndarray, scores: np.ndarray, selected: np.ndar
     for i, (a, b) in enumerate(selected):
         ax.axvspan(a, b, color="tab:orange", alpha=0.3, label="summary" if i == 0 else None)
     for i, (a, b, _) in enumerate(highlights):
-        ax.hlines(ax.get_ylim()[1], a, b, color="tab:red", lw=4,
-                  label="highlight" if i == 0 else None)  # fmt: skip
+        ax.hlines(
+            ax.get_ylim()[1], a, b, color="tab:red", lw=4, label="highlight" if i == 0 else None
+        )
     ax.set_xlabel("time (s)")
     ax.set_ylabel("score")
     ax.set_title(title, fontsize=9)
@@ -70,18 +78,22 @@ def write_index(out: Path, entries: list[dict]) -> Path:
         entries: per video ``{"name", "duration", "summary_seconds", "keyframes": [file
             names], "error": message or absent}``.
     """
-    parts = ["<!doctype html><meta charset=utf-8><title>csum summaries</title>",
-             "<style>body{font-family:sans-serif;margin:2em}section{margin-bottom:3em}"
-             "img.k{height:90px;margin:2px}video{max-width:640px}</style>",
-             f"<h1>csum summaries ({len(entries)} videos)</h1>"]  # fmt: skip
+    parts = [
+        "<!doctype html><meta charset=utf-8><title>csum summaries</title>",
+        "<style>body{font-family:sans-serif;margin:2em}section{margin-bottom:3em}"
+        "img.k{height:90px;margin:2px}video{max-width:640px}</style>",
+        f"<h1>csum summaries ({len(entries)} videos)</h1>",
+    ]
     for e in entries:
         name = html.escape(e["name"])
         if e.get("error"):
-            parts.append(f"<section><h2>{name}</h2><p>failed: {html.escape(e['error'])}</p>"
-                         "</section>")  # fmt: skip
+            parts.append(
+                f"<section><h2>{name}</h2><p>failed: {html.escape(e['error'])}</p></section>"
+            )
             continue
-        frames = "".join(f'<img class=k src="{name}/keyframes/{html.escape(k)}">'
-                         for k in e["keyframes"])  # fmt: skip
+        frames = "".join(
+            f'<img class=k src="{name}/keyframes/{html.escape(k)}">' for k in e["keyframes"]
+        )
         parts.append(
             f"<section><h2>{name}</h2><p>{e['duration']:.0f} s, summary "
             f'{e["summary_seconds"]:.0f} s</p><img src="{name}/scores.png"><div>{frames}</div>'

@@ -51,9 +51,16 @@ def scene_frame(scene: Scene, i: int, height: int, width: int, rng) -> np.ndarra
     return np.where(mask[..., None], base, base * 0.4).astype(np.uint8)
 
 
-def write_video(path, scenes: Sequence[Scene], fps: int = 25, size: tuple[int, int] = (96, 128),
-                fade_frames: int = 0, audio: bool = True, sample_rate: int = 16000,
-                seed: int = 0) -> list[int]:  # fmt: skip
+def write_video(
+    path,
+    scenes: Sequence[Scene],
+    fps: int = 25,
+    size: tuple[int, int] = (96, 128),
+    fade_frames: int = 0,
+    audio: bool = True,
+    sample_rate: int = 16000,
+    seed: int = 0,
+) -> list[int]:
     """Writes an H.264 (+ AAC) video of ``scenes`` and returns the first frame of each scene.
 
     Args:

@@ -120,8 +120,9 @@ def _copy_audio(source, aout, dst, spans) -> None:
                         keep |= (times >= a) & (times < b)
                     if keep.any():
                         kept = np.ascontiguousarray(x[:, keep])
-                        part = av.AudioFrame.from_ndarray(kept, format="fltp",
-                                                          layout=aout.layout.name)  # fmt: skip
+                        part = av.AudioFrame.from_ndarray(
+                            kept, format="fltp", layout=aout.layout.name
+                        )
                         part.sample_rate, part.pts = rate, None
                         fifo.write(part)
                     while fifo.samples >= 1024:

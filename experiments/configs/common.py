@@ -33,19 +33,31 @@ BACKBONE_KWARGS = {
     "dpplstm": {"hidden": 256, "phi_dim": 128, "dropout": 0.5},
     "vasnet": {"aperture": 0, "dropout": 0.5},
     "msva": {"hidden": 365, "head": 512, "aperture": 250, "dropout": 0.5},
-    "transformer": {"dim": 256, "heads": 8, "ffn": 1024, "layers": 1, "bottleneck": 4,
-                    "dropout": 0.1},
-}  # fmt: skip
+    "transformer": {
+        "dim": 256,
+        "heads": 8,
+        "ffn": 1024,
+        "layers": 1,
+        "bottleneck": 4,
+        "dropout": 0.1,
+    },
+}
 BACKBONE_NAMES = tuple(BACKBONE_KWARGS)
 """The built-in backbones, in the order of the paper's Table 1 (transformer last)."""
 MULTIMODAL_KWARGS = {
-    "visionary": {"dim": 256, "heads": 8, "ffn": 1024, "layers": 1, "bottleneck": 4,
-                  "dropout": 0.1},
+    "visionary": {
+        "dim": 256,
+        "heads": 8,
+        "ffn": 1024,
+        "layers": 1,
+        "bottleneck": 4,
+        "dropout": 0.1,
+    },
     "crosstask_sm": {"dim": 128, "heads": 4, "dropout": 0.1},
     "crosstask_lm": {"dim": 128, "heads": 4, "dropout": 0.1},
     "a2summ": {"dim": 128, "heads": 4, "layers": 2, "dropout": 0.1},
     "mhms": {"hidden": 128, "window": 4, "heads": 4, "align": 128, "dropout": 0.1},
-}  # fmt: skip
+}
 """Sizes of the seed papers' systems (``docs/multimodal.md``)."""
 
 
@@ -98,8 +110,9 @@ def parse_arg(arg: str | None) -> set[str]:
     return words
 
 
-def make(dataset: str, backbone: str, arg: str | None,
-         regime: str = "csum") -> ml_collections.ConfigDict:  # fmt: skip
+def make(
+    dataset: str, backbone: str, arg: str | None, regime: str = "csum"
+) -> ml_collections.ConfigDict:
     """Builds the locked config of ``{dataset}_{backbone}[_supervised]`` with ``arg`` applied.
 
     Args:
@@ -126,11 +139,12 @@ def make(dataset: str, backbone: str, arg: str | None,
     # Any eccv16-layout file by path (e.g. OVP, YouTube, your own), instead of data.dir's
     # {dataset} file; without data.splits, 5 random folds are made (workdir/splits.json).
     c.data.file = ""
-    # "canonical", "augmented" or "transfer" (csum.summarization.experiment.SETTINGS); data.others: the
-    # other data sets' eccv16 files (default: data.dir's tvsum/summe/ovp/youtube files, or
-    # the other synthetic preset).
-    c.data.setting = ("augmented" if "augmented" in words
-                      else "transfer" if "transfer" in words else "canonical")  # fmt: skip
+    # "canonical", "augmented" or "transfer" (csum.summarization.experiment.SETTINGS); data.others:
+    # the other data sets' eccv16 files (default: data.dir's tvsum/summe/ovp/youtube files, or the
+    # other synthetic preset).
+    c.data.setting = (
+        "augmented" if "augmented" in words else "transfer" if "transfer" in words else "canonical"
+    )
     c.data.others = ()
     c.data.synthetic = synthetic
     c.data.synthetic_dir = "~/.cache/csum"
@@ -171,7 +185,8 @@ def make(dataset: str, backbone: str, arg: str | None,
     c.topk.name = "successive_halving"
     c.topk.ratio = 0.15
     # "raw": the backbone's scores; "standardized": each video's scores as (s - mean) / std
-    # (csum.objectives.contrastive.standardize_scores), so that alpha acts on their spread (docs/learning.md).
+    # (csum.objectives.contrastive.standardize_scores), so that alpha acts on their spread
+    # (docs/learning.md).
     c.topk.scores = "standardized"
     # Each operator's hyperparameters (csum.topk.DEFAULTS, for raw scores in (0, 1)), with the
     # sharpness ones rescaled for standardised scores; the chosen one's are used, e.g.
@@ -181,14 +196,15 @@ def make(dataset: str, backbone: str, arg: str | None,
 
     c.loss = ml_collections.ConfigDict()
     # "windows": each summary clip's window InfoNCE against every training video's windows
-    # (csum.objectives.contrastive.window_nce; docs/learning.md); "batch": the other videos and summaries
-    # of the batch are the negatives (the paper, Eq. 1); "all": also every training
+    # (csum.objectives.contrastive.window_nce; docs/learning.md); "batch": the other videos and
+    # summaries of the batch are the negatives (the paper, Eq. 1); "all": also every training
     # video's embedding (csum.model.banks.video_bank).
     c.loss.negatives = "windows"
     # windows: in units of the spread of window similarities (csum.model.banks.similarity_spread),
     # chosen on the validation draw (docs/studies/objective.md); batch/all: absolute.
     c.loss.tau = 0.25
-    # Supervised regime only: weight of dppLSTM's DPP term (csum.objectives.supervised.supervised_loss).
+    # Supervised regime only: weight of dppLSTM's DPP term
+    # (csum.objectives.supervised.supervised_loss).
     c.loss.dpp_weight = 1.0 if backbone == "dpplstm" else 0.0
 
     # Several processes (hosts) training as one (csum.training.distributed); empty values come from

@@ -34,9 +34,11 @@ def make_highlights(source: str, domain: str, arg: str | None) -> ml_collections
     names = set(backbones.BACKBONES.names())
     unknown = sorted(words - set(HIGHLIGHT_ARGS) - names)
     if unknown:
-        raise ValueError(f"unknown config argument(s) {unknown}; known: "
-                         f"{', '.join(HIGHLIGHT_ARGS)} or a backbone "
-                         f"({', '.join(sorted(names))})")  # fmt: skip
+        raise ValueError(
+            f"unknown config argument(s) {unknown}; known: "
+            f"{', '.join(HIGHLIGHT_ARGS)} or a backbone "
+            f"({', '.join(sorted(names))})"
+        )
     chosen = sorted(words & names) or ["transformer"]
     regimes = sorted(words & {"finetuned", "scratch", "supervised"}) or ["csum"]
     if len(chosen) > 1 or len(regimes) > 1:
@@ -45,8 +47,9 @@ def make_highlights(source: str, domain: str, arg: str | None) -> ml_collections
     if "audio" in words and source == "tvsum":
         raise ValueError("'audio': TVSum highlights have no audio stream")
     if "audio" in words and backbone != "transformer":
-        raise ValueError(f"'audio' needs a backbone with an audio stream (transformer), not "
-                         f"{backbone!r}")  # fmt: skip
+        raise ValueError(
+            f"'audio' needs a backbone with an audio stream (transformer), not {backbone!r}"
+        )
     c = make("tvsum", backbone, "synthetic" if words & {"synthetic", "quick"} else None)
     shown = sorted(words - {"synthetic"}) + (["synthetic"] if "synthetic" in words else [])
     prefix = f"youtube_{domain}" if source == "youtube" else f"tvsum_highlights_{domain.lower()}"

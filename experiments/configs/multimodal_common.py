@@ -9,9 +9,17 @@ import ml_collections
 from experiments.configs.common import make
 
 
-def _multimodal_base(prefix: str, task: str, backbone: str, arg: str | None,
-                     known: tuple[str, ...], reads: bool, own: str, baseline: str,
-                     what: str):  # fmt: skip
+def _multimodal_base(
+    prefix: str,
+    task: str,
+    backbone: str,
+    arg: str | None,
+    known: tuple[str, ...],
+    reads: bool,
+    own: str,
+    baseline: str,
+    what: str,
+):
     """The part of a query or transcript config that both share: the argument words, the
     regime (``own`` for a backbone that ``reads`` the stream, else ``baseline``; words
     ``finetuned``/``csum``), the base config and its name, task, work directory and data.
@@ -27,8 +35,10 @@ def _multimodal_base(prefix: str, task: str, backbone: str, arg: str | None,
     if len(regimes) > 1:
         raise ValueError(f"one regime, got {regimes}")
     if not reads and "finetuned" in regimes:
-        raise ValueError(f"'finetuned' fine-tunes {what}: backbone {backbone!r} reads no "
-                         f"{'query' if task == 'queries' else 'transcript'}")  # fmt: skip
+        raise ValueError(
+            f"'finetuned' fine-tunes {what}: backbone {backbone!r} reads no "
+            f"{'query' if task == 'queries' else 'transcript'}"
+        )
     regime = regimes[0] if regimes else (own if reads else baseline)
     c = make("tvsum", backbone, "synthetic" if words & {"synthetic", "quick"} else None)
     shown = sorted(words - {"synthetic"}) + (["synthetic"] if "synthetic" in words else [])
@@ -92,9 +102,15 @@ def make_queries(backbone: str, arg: str | None) -> ml_collections.ConfigDict:
         q.windows = 10  # moments predicted per query (QVHighlights scores the first 10)
         # The supervised phase (the system's loss; the baseline's saliency): Lion, weight
         # decay 1e-4, batch 32 as 004_... trains QVHighlights (section 3.1).
-        q.finetune = ml_collections.ConfigDict({"epochs": 15 if quick else 200, "lr": 1e-4,
-                                                "weight_decay": 1e-4, "batch_size": 32,
-                                                "optimizer": "lion"})  # fmt: skip
+        q.finetune = ml_collections.ConfigDict(
+            {
+                "epochs": 15 if quick else 200,
+                "lr": 1e-4,
+                "weight_decay": 1e-4,
+                "batch_size": 32,
+                "optimizer": "lion",
+            }
+        )
         c.loss.moment_weight = 1.0
     c.lock()
     return c
@@ -142,9 +158,15 @@ def make_transcripts(backbone: str, arg: str | None) -> ml_collections.ConfigDic
         t.ratio = 0.15  # the video summary's share of clips
         # The supervised phase: A2Summ's TVSum recipe (batch 4, lr 1e-3, weight decay 1e-5;
         # 100 epochs instead of 300 on this small data; 000_..., supplement).
-        t.finetune = ml_collections.ConfigDict({"epochs": 15 if quick else 100, "lr": 1e-3,
-                                                "weight_decay": 1e-5, "batch_size": 4,
-                                                "optimizer": "adamw"})  # fmt: skip
+        t.finetune = ml_collections.ConfigDict(
+            {
+                "epochs": 15 if quick else 100,
+                "lr": 1e-3,
+                "weight_decay": 1e-5,
+                "batch_size": 4,
+                "optimizer": "adamw",
+            }
+        )
         c.loss.beta, c.loss.lam, c.loss.ratio = 0.1, 1.0, 16  # A2Summ's Eq. 9 weights, r
         if backbone == "mhms":
             c.loss.ot_weight = 0.1  # the OT regulariser of MHMS's matching loss

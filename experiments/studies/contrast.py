@@ -17,7 +17,6 @@ OVERRIDES = {"data.synthetic_seed": "1", "train.epochs": "20"}
 VARIANTS = {
     "csum, features only (previous default)": {"backbone.contrast_input": "false"},
     "csum, + contrast input (default)": {},
-    "supervised, features only": {"train.regime": "supervised",
-                                  "backbone.contrast_input": "false"},
+    "supervised, features only": {"train.regime": "supervised", "backbone.contrast_input": "false"},
     "supervised, + contrast input": {"train.regime": "supervised"},
-}  # fmt: skip
+}

@@ -16,10 +16,17 @@ BASES = ("tvsum_msva:synthetic", "tvsum_msva:stock")
 # The study was run before score standardisation became the default; these pin its raw
 # sigmoid scores (alpha 20) so that the command reproduces docs/studies/learning.md. The
 # score-range factor is studied apart (docs/learning.md).
-OVERRIDES = {"data.synthetic_seed": "1", "train.epochs": "20", "topk.scores": "raw",
-             "topk.successive_halving.alpha": "20", "loss.negatives": "batch",
-             "loss.tau": "0.5", "projector.window": "10", "eval.scores": "raw",
-             "backbone.contrast_input": "false"}  # fmt: skip
+OVERRIDES = {
+    "data.synthetic_seed": "1",
+    "train.epochs": "20",
+    "topk.scores": "raw",
+    "topk.successive_halving.alpha": "20",
+    "loss.negatives": "batch",
+    "loss.tau": "0.5",
+    "projector.window": "10",
+    "eval.scores": "raw",
+    "backbone.contrast_input": "false",
+}
 # (The next four pin the batch objective of Eq. 1 that this study examined; the window
 # objective that replaced it is compared in the ``objective`` study.)
 PAPER_RECIPE = {"projector.trainable": "true", "projector.normalize": "none"}

@@ -18,4 +18,4 @@ VARIANTS = {
     "residual, gain 1 (default)": {},
     "residual, gain 10": {"backbone.residual_gain": "10"},
     "residual, gain 0.1": {"backbone.residual_gain": "0.1"},
-}  # fmt: skip
+}
