@@ -18,10 +18,10 @@ class MSVA(nnx.Module):
 
     For each source s: ``y_s = LN_s(dropout(attn_s(x_s) + x_s))``; ``y = sum_s y_s``;
     ``score = sigmoid(kd(LN(dropout(relu(kc(kb(ka(y))))))))`` with widths
-    D -> 365 -> 365 -> 512 -> 1, as the reference implementation (which, unlike SPEC's
+    D -> 365 -> 365 -> 512 -> 1, as the reference implementation (which, unlike the paper's
     wording, has no nonlinearity between ka, kb and kc; we follow the code).
 
-    Choices written down: one attention per source (SPEC; the public code shares one
+    Choices written down: one attention per source (the paper; the public code shares one
     attention across sources, set ``share_attention=True`` for that); sources whose width
     differs from the first are first mapped to it by a bias-free linear layer (the reference
     only fuses equal widths); standard LayerNorm (the reference divides by std + eps).

@@ -1,6 +1,6 @@
 """The backbone registry: every score predictor registers here under a name.
 
-Contract (SPEC section 7): ``Backbone(in_dims, *, rngs, **kwargs)`` with ``in_dims`` the
+Contract: ``Backbone(in_dims, *, rngs, **kwargs)`` with ``in_dims`` the
 feature size of each source, called as ``backbone(features, mask) -> scores`` where
 ``features`` is a tuple of [B, T, D_s] arrays, ``mask`` [B, T] bool, and ``scores`` [B, T] in
 (0, 1) with padded positions set to 0 and never influencing real ones.

@@ -12,11 +12,12 @@ domain of the source, e.g. TVSum's 10 categories), over label seeds instead of f
 
 For every fold and label seed, the fold's training videos are all available without labels
 (the collection contrast and CSUM pre-training see them all); the first n of a seeded
-permutation of them are labelled (nested in n). Rows (``csum.summarization.label_curve``):
-``random``, ``contrast`` (the training-free collection contrast) and ``csum`` (no labels) at 0
-labels; ``supervised`` (from random weights) and ``finetuned`` (the fold's CSUM model, then the same
-supervised loss) at each n, every labelled run taking the optimizer steps of the all-labels run.
-Each point: mean and 95 % Student-t interval over folds and label seeds.
+permutation of them are labelled (nested in n). Rows (``csum.summarization.label_curve``, reported
+by ``csum.metrics.label_curves``): ``random``, ``contrast`` (the training-free collection contrast)
+and ``csum`` (no labels) at 0 labels; ``supervised`` (from random weights) and ``finetuned`` (the
+fold's CSUM model, then the same supervised loss) at each n, every labelled run taking the optimizer
+steps of the all-labels run. Each point: mean and 95 % Student-t interval over folds and label
+seeds.
 
 Writes ``label_curve_<config>.{md,json,png}`` under ``--out`` (the plot: labelled videos on
 a log axis, one line per method, intervals shaded) and its runs under
@@ -193,7 +194,7 @@ def combine(files: list[str], out: Path) -> int:
     """``label_curves.{md,png}`` under ``out``: the overview of the curves in ``files``."""
     import json
 
-    from csum.summarization import label_curve
+    from csum.metrics import label_curves
 
     results = []
     for name in files:
@@ -206,9 +207,9 @@ def combine(files: list[str], out: Path) -> int:
             raise ConfigError(f"--combine: {path}: not a label-curve json (no table)")
     stem = out / "label_curves"
     (stem.parent).mkdir(parents=True, exist_ok=True)
-    text = label_curve.overview(results)
+    text = label_curves.overview(results)
     stem.with_suffix(".md").write_text(text + "\n")
-    label_curve.plot_grid(results, stem.with_suffix(".png"))
+    label_curves.plot_grid(results, stem.with_suffix(".png"))
     print(text)
     print(f"wrote {stem}.{{md,png}}")
     return 0
@@ -216,10 +217,10 @@ def combine(files: list[str], out: Path) -> int:
 
 def report(stem: Path, result: dict) -> int:
     """Writes the curve's table, json and plot beside its runs."""
-    from csum.summarization import label_curve
+    from csum.metrics import label_curves
 
-    write_report(stem, label_curve.markdown(result), result)
-    label_curve.plot(result, stem.with_suffix(".png"))
+    write_report(stem, label_curves.markdown(result), result)
+    label_curves.plot(result, stem.with_suffix(".png"))
     print(f"wrote {stem}.{{md,json,png}}")
     return 0
 

@@ -212,7 +212,7 @@ RULES: dict[str, Rule] = {
     "loss.negatives": one_of(_names("csum.training.step", "NEGATIVES")),
     "loss.tau": POSITIVE,
     "loss.dpp_weight": number(0),
-    "train.regime": one_of(_names("csum.training.step", "REGIMES")),
+    "train.regime": one_of(_names("csum.objectives", "LOSSES")),
     "train.epochs": COUNT,
     "train.batch_size": COUNT,
     "train.devices": Rule(

@@ -1,4 +1,4 @@
-"""Per-video budgets: exact integers, and padded videos that select as if alone (SPEC 2)."""
+"""Per-video budgets: exact integers, and padded videos that select as if alone."""
 
 from fractions import Fraction
 

@@ -1,4 +1,4 @@
-"""Known answers for the evaluation protocol (SPEC section 6)."""
+"""Known answers for the evaluation protocol."""
 
 import numpy as np
 import pytest

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from csum.summarization import label_curve as lc
+from csum.metrics import label_curves as lc
 
 
 def test_interval_is_the_student_t_interval_by_hand():

@@ -1,4 +1,4 @@
-"""Known answers and invariances of the top-k operators (SPEC section 2)."""
+"""Known answers and invariances of the top-k operators."""
 
 import jax
 import jax.numpy as jnp

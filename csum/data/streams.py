@@ -1,6 +1,6 @@
 """Named input streams and targets beside a video's visual sources, and how they are padded.
 
-Every model in csum reads a batch through one contract (SPEC section 7):
+Every model in csum reads a batch through one contract (``backbones.registry``):
 
 * ``features``: the visual sources, one [B, T, D_s] array each, and ``mask`` [B, T]; a
   model with an audio encoder (``transformer(audio=True)``) reads the last source as audio;

@@ -1,11 +1,11 @@
 """What labels buy for highlight detection: held-out clip AP against labelled videos.
 
-The highlight counterpart of ``csum.summarization.label_curve`` (whose interval, nested draws, step
-rule, table and plot it shares). For each domain and each seed, every training video of the domain
-is available without labels and the first ``n`` of a seeded permutation of them are labelled (nested
-in n); the domain's test (``val``) videos are scored with the source's clip metric
-(``csum.highlights.experiment.clip_ap``: UMT's clip AP for YouTube Highlights, top-5 mAP over
-annotators for TVSum). Rows:
+The highlight counterpart of ``csum.summarization.label_curve`` (the interval, nested draws, step
+rule, table and plot of ``csum.metrics.label_curves`` are shared). For each domain and each seed,
+every training video of the domain is available without labels and the first ``n`` of a seeded
+permutation of them are labelled (nested in n); the domain's test (``val``) videos are scored with
+the source's clip metric (``csum.highlights.experiment.clip_ap``: UMT's clip AP for YouTube
+Highlights, top-5 mAP over annotators for TVSum). Rows:
 
 * 0 labels: ``random`` rankings, the training-free ``contrast`` (the collection contrast
   source alone), ``csum`` (CSUM's objective on every training video: the highlight
@@ -18,7 +18,7 @@ s``), so every row, the rows without labels included, varies over it. Training l
 every labelled run takes the optimizer steps of UMT's all-labels schedule
 (``highlights.finetune``: 50 epochs of batches of 4 over every training video), spread over
 as many passes over its n videos as that needs
-(``csum.summarization.label_curve.labelled_settings``). No video is held out for Theta: the clip
+(``csum.metrics.label_curves.labelled_settings``). No video is held out for Theta: the clip
 metric ranks clips and needs no threshold.
 """
 
@@ -33,7 +33,7 @@ from flax import nnx
 
 from csum.data.batching import default_buckets
 from csum.highlights.experiment import clip_ap, highlight_files, load_highlights, model_inputs
-from csum.summarization.label_curve import (
+from csum.metrics.label_curves import (
     curve_result,
     label_counts,
     labelled_keys,
@@ -45,7 +45,7 @@ from csum.training.predict import predict_scores
 
 def domain_metric(source: str) -> str:
     """The point key of a source's clip metric (named in
-    ``csum.summarization.label_curve.LABELS``)."""
+    ``csum.metrics.label_curves.LABELS``)."""
     return "top5_map" if source == "tvsum" else "ap"
 
 
@@ -75,7 +75,7 @@ def run_curve(
     as folds are in a summarization curve); finished domains are read back, not rerun.
 
     Returns:
-        ``csum.summarization.label_curve.curve_result``'s dict; the metric is
+        ``csum.metrics.label_curves.curve_result``'s dict; the metric is
         ``domain_metric(source)``. Every domain's all-labels point is at ``n_train``, the largest
         domain's count (``"labelled"``: the domain's own).
     """

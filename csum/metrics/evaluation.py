@@ -1,4 +1,4 @@
-"""Summary evaluation protocols (SPEC section 6). NumPy/SciPy only, no JAX.
+"""Summary evaluation protocols (docs/data.md). NumPy/SciPy only, no JAX.
 
 Keyshot F1, the protocol of every anchor:
 

@@ -1,4 +1,4 @@
-"""The window projector h of the clip-contrastive distance (SPEC section 3, Eq. 4)."""
+"""The window projector h of the clip-contrastive distance (the CSUM paper, Eq. 4)."""
 
 from __future__ import annotations
 

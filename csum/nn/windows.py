@@ -1,4 +1,4 @@
-"""Sub-video windows for the clip-contrastive distance (SPEC section 3, paper Eq. 4).
+"""Sub-video windows for the clip-contrastive distance (the CSUM paper, Eq. 4).
 
 Pure jax.numpy. The learned projector (``csum/nn/projector.py``) embeds every window of ``n``
 consecutive clips; this module says which windows are valid and averages their normalised

@@ -144,7 +144,7 @@ def csum_loss(
     scores: str = "raw",
     negatives: str = "batch",
 ) -> jax.Array:
-    """The unsupervised CSUM objective on one padded batch (SPEC sections 1-4).
+    """The unsupervised CSUM objective on one padded batch (the CSUM paper, Eqs. 1-4).
 
     scores = g(features); S = soft top-k of X by scores, each video with its own budget
     ``k_b = ceil(ratio * T_b)`` (exact integers, ``csum.topk.summary_budget``) inside the

@@ -1,4 +1,4 @@
-"""Differentiable top-k selection of clips (SPEC section 2). Pure jax.numpy, no Flax.
+"""Differentiable top-k selection of clips (docs/method.md). Pure jax.numpy, no Flax.
 
 Every operator shares one contract so that a config can pick one by name::
 

@@ -246,7 +246,7 @@ def make(
     c.eval.scores = "auto"
     c.eval.batch_size = 8
     c.eval.random_seeds = 10
-    # "standard" (SPEC section 6), or +-joined variants of csum.metrics.evaluation.VARIANTS.
+    # "standard" (docs/method.md), or +-joined variants of csum.metrics.evaluation.VARIANTS.
     c.eval.protocol = "standard"
     if "paper" in words:
         for path, value in PAPER_RECIPE.items():
