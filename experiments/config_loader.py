@@ -66,9 +66,9 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, str]
 
     Fields are typed by their defaults. New fields may be added only under an
     ``OPEN_NODES`` node (hyperparameters of a backbone or top-k operator, fields of a
-    synthetic generator's spec; ``experiments.validate`` checks them). Overriding ``backbone.name``
-    first resets ``backbone.kwargs`` to the new backbone's defaults (none for a backbone
-    that a user registered), since one backbone's keyword arguments rarely fit another.
+    synthetic generator's spec; ``experiments.validation`` checks them). Overriding
+    ``backbone.name`` first resets ``backbone.kwargs`` to the new backbone's defaults (none for a
+    backbone that a user registered), since one backbone's keyword arguments rarely fit another.
     """
     ordered = sorted(overrides.items(), key=lambda kv: kv[0] != "backbone.name")
     for dotted, value in ordered:

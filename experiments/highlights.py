@@ -77,7 +77,7 @@ def training_config(args, overrides, workdir: Path):
     """The unsupervised highlight config (``make_highlights``) for the user's videos."""
     from experiments.config_loader import apply_overrides
     from experiments.configs.highlight_common import make_highlights
-    from experiments.validate import validate
+    from experiments.validation import validate
 
     words = [args.backbone] + (["audio"] if args.audio_dir else [])
     config = make_highlights("youtube", "user", ",".join(words))

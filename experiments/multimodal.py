@@ -126,7 +126,7 @@ numbers of its paper's table."""
 
 def row_config(name: str, word: str, quick: bool, overrides: dict, out: Path):
     """The validated config of one row."""
-    from experiments.validate import validate
+    from experiments.validation import validate
 
     words = [w for w in (word, "quick" if quick else "synthetic") if w]
     config = load_config(f"{name}:{','.join(words)}")

@@ -36,7 +36,7 @@ def build_parser():
 
 def prepare(spec: str, overrides: dict[str, str]):
     """Loads ``spec``, applies the overrides and validates the whole config (no work yet)."""
-    from experiments.validate import validate
+    from experiments.validation import validate
 
     config = load_config(spec)
     apply_overrides(config, overrides)
@@ -49,7 +49,7 @@ def prepare(spec: str, overrides: dict[str, str]):
 def join_processes(config) -> None:
     """Validates ``distributed.*`` and joins the other processes (``csum.training.distributed``)."""
     from csum.training.distributed import initialize
-    from experiments.validate import RULES
+    from experiments.validation import RULES
 
     for key in ("enabled", "coordinator", "num_processes", "process_id"):
         value, rule = config.distributed[key], RULES[f"distributed.{key}"]

@@ -223,7 +223,7 @@ def training_config(args, overrides, videos, workdir: Path):
     from csum.data.errors import DataError
     from experiments.config_loader import apply_overrides
     from experiments.configs.common import make
-    from experiments.validate import validate
+    from experiments.validation import validate
 
     config = make("tvsum", args.backbone, None)
     apply_overrides(

@@ -86,7 +86,7 @@ def cell_config(
 ):
     """The validated config of one cell (a named config with the row's words) for one
     training seed."""
-    from experiments.validate import validate
+    from experiments.validation import validate
 
     regime, _, audio = row.partition("_")
     words = [

@@ -119,7 +119,7 @@ def test_cudnn_matches_chunked():
 
 def test_attention_kwargs_are_validated():
     from experiments.config_loader import ConfigError, apply_overrides, load_config
-    from experiments.validate import validate
+    from experiments.validation import validate
 
     config = load_config("tvsum_vasnet:synthetic")
     apply_overrides(config, {"backbone.kwargs.attention": "flash"})

@@ -5,7 +5,7 @@ import ml_collections
 import pytest
 
 from experiments.config_loader import ConfigError, apply_overrides, known_configs, load_config
-from experiments.validate import RULES, leaves, validate
+from experiments.validation import RULES, leaves, validate
 
 HIGHLIGHT_ARGS = {
     "youtube": ("", ":synthetic", ":quick,audio,finetuned", ":msva,supervised"),

@@ -81,7 +81,7 @@ def test_mhms_loss_ignores_padding_in_value_and_gradient(tmp_path):
 
 
 def test_system_regimes_need_their_backbones():
-    from experiments.validate import validate
+    from experiments.validation import validate
 
     config = load_config("transcripts_a2summ:quick")
     apply_overrides(config, {"train.regime": "mhms"})

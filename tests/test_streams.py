@@ -65,7 +65,7 @@ def test_mixed_or_unknown_streams_are_one_line_errors():
 
 def test_query_configs_check_backbone_and_regime():
     """A query-free backbone cannot train the query loss; a wrong query size is named."""
-    from experiments.validate import validate
+    from experiments.validation import validate
 
     config = load_config("qvhighlights_transformer:quick")
     apply_overrides(config, {"train.regime": "query"})

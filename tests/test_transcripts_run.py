@@ -44,7 +44,7 @@ def test_a2summ_loss_ignores_padding(tmp_path):
 
 
 def test_a2summ_regime_needs_the_a2summ_backbone():
-    from experiments.validate import validate
+    from experiments.validation import validate
 
     config = load_config("transcripts_transformer:quick")
     apply_overrides(config, {"train.regime": "a2summ"})
