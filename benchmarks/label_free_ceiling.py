@@ -43,6 +43,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from experiments.cli import make_parser, run_command, write_report
+from experiments.config_loader import apply_overrides, load_config
+from experiments.study import parse_seeds
 
 TABLES = (("tvsum", "category"), ("tvsum", "stock"), ("summe", "category"), ("summe", "stock"))
 ROWS = (
@@ -92,7 +94,6 @@ def fold_rows(
     from csum.model.summarizer import ModelSpec, build_summarizer
     from csum.summarization import experiment
     from csum.summarization.baselines import random_baseline
-    from experiments.config_loader import apply_overrides, load_config
 
     word = "stock" if family == "stock" else "synthetic"
     config = load_config(f"{dataset}_msva:{word},small")
@@ -220,7 +221,6 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> None:
     def body(args, _overrides) -> int:
-        from experiments.study import parse_seeds
 
         seeds, folds = parse_seeds(args.data_seeds), parse_seeds(args.folds)
         if max(folds) > 4:

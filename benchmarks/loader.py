@@ -26,18 +26,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import json_row
+from benchmarks.train_speed import CompileCounter
 from experiments.cli import make_parser, write_report
+from experiments.config_loader import apply_overrides, load_config
 
 
 def measure(n: int, steps: int, backbone: str) -> dict:
-    from benchmarks.train_speed import CompileCounter
     from csum.data.batching import default_buckets
     from csum.data.stream import SyntheticSource, stream_batches
     from csum.model.summarizer import ModelSpec, build_summarizer
     from csum.training.optim import OptimizerSpec, make_optimizer_for
     from csum.training.spec import TrainSpec
     from csum.training.step import make_train_step, step_key
-    from experiments.config_loader import apply_overrides, load_config
 
     counter = CompileCounter()
     config = load_config(f"tvsum_{backbone}:synthetic")

@@ -37,6 +37,8 @@ from __future__ import annotations
 import json
 import resource
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -44,7 +46,10 @@ import numpy as np
 from flax import nnx
 
 from benchmarks import json_row
+from benchmarks.train_speed import videos_of_lengths
 from experiments.cli import make_parser, write_report
+from experiments.config_loader import apply_overrides, load_config
+from experiments.configs.common import BACKBONE_NAMES, MULTIMODAL_KWARGS
 
 LENGTHS = (1024, 2048, 4096, 8192, 16384, 32768, 65536)
 CONFIGS = {
@@ -63,7 +68,6 @@ def with_streams(videos, kwargs, seed: int = 0):
     """The videos with the streams their backbone reads: a transcript (``text_dim``: one
     sentence per ``SENTENCE_STEPS`` steps, its window those steps) or a query
     (``query_dim``: ``QUERY_TOKENS`` tokens)."""
-    from dataclasses import replace
 
     rng = np.random.default_rng(seed)
     out = []
@@ -83,7 +87,6 @@ def with_streams(videos, kwargs, seed: int = 0):
 
 def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
     """Compiles (and, if ``run_steps``, times) one training step at length ``T``."""
-    from benchmarks.train_speed import videos_of_lengths
     from csum.data.batching import collate
     from csum.data.video import cast_features
     from csum.model.summarizer import ModelSpec, build_summarizer
@@ -91,7 +94,6 @@ def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
     from csum.training.spec import TrainSpec
     from csum.training.step import make_train_step, step_key
     from csum.training.trainer import negatives_bank
-    from experiments.config_loader import apply_overrides, load_config
 
     config = load_config(f"{CONFIGS.get(backbone, f'tvsum_{backbone}')}:synthetic")
     apply_overrides(config, {"compute_dtype": dtype, "train.regime": "csum"})
@@ -181,7 +183,6 @@ def table(rows: list[dict]) -> str:
 def kept(path: str, rows: list[dict], order: list[str]) -> list[dict]:
     """``rows`` plus the rows of other (backbone, T) pairs in the report at ``path`` (if
     any), backbones in ``order`` (others after them)."""
-    from pathlib import Path
 
     measured = {(r["backbone"], r["T"]) for r in rows}
     old = json.loads(Path(path).read_text()) if Path(path).is_file() else []
@@ -191,7 +192,6 @@ def kept(path: str, rows: list[dict], order: list[str]) -> list[dict]:
 
 
 def main() -> None:
-    from experiments.configs.common import BACKBONE_NAMES, MULTIMODAL_KWARGS
 
     parser = make_parser("python -m benchmarks.long_video", __doc__, overrides=False)
     parser.add_argument("--backbones", default="all")

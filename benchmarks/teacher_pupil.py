@@ -49,6 +49,7 @@ from csum.training.step import make_train_step
 from csum.training.trainer import train_fold
 from experiments.cli import make_parser, run_command, write_report
 from experiments.config_loader import ConfigError
+from experiments.run import prepare
 
 EVENT, BACKDROP = 0.7, (0.3, 0.65)
 """gtscore ranges of the synthetic category family's events and backdrop."""
@@ -108,7 +109,6 @@ def measure(config, fold: int) -> dict[str, dict[str, float]]:
 
 
 def body(args, overrides: dict[str, str]) -> int:
-    from experiments.run import prepare
 
     overrides = {
         "data.synthetic_seed": str(args.seed_data),

@@ -33,6 +33,7 @@ from csum.training.step import make_train_step, step_key
 from csum.training.trainer import negatives_bank
 from experiments.cli import make_parser
 from experiments.config_loader import apply_overrides, load_config
+from experiments.configs.common import BACKBONE_NAMES
 
 
 class CompileCounter:
@@ -123,7 +124,6 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
 
 
 def main() -> None:
-    from experiments.configs.common import BACKBONE_NAMES
 
     parser = make_parser("python -m benchmarks.train_speed", __doc__, overrides=False)
     parser.add_argument("--backbones", default="all")

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib
+import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from experiments.config_loader import CONFIG_DIR, ConfigError, known_configs
 
@@ -141,8 +144,6 @@ def write_report(stem, table: str, data, indent: int = 2, echo: bool = True) -> 
     """Writes ``stem.md`` (the printed table) and ``stem.json`` (the numbers behind it),
     creating the folder, and prints the table (unless ``echo`` is False): the output of
     every table and benchmark."""
-    import json
-    from pathlib import Path
 
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +169,6 @@ def add_import_option(parser: argparse.ArgumentParser) -> None:
 def import_plugins(modules: list[str]) -> None:
     """Imports user modules (which register backbones); a failure is one ConfigError line.
     The current directory is on the import path."""
-    import importlib
 
     if "" not in sys.path and "." not in sys.path:
         sys.path.insert(0, "")

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from experiments.cli import make_parser, run_command
+from experiments.config_loader import ConfigError
 
 
 def build_parser():
@@ -43,7 +44,6 @@ def markdown(result: dict, command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     def body(args, overrides) -> int:
-        from experiments.config_loader import ConfigError
 
         if args.draws < 1:
             raise ConfigError(f"--draws={args.draws}: expected a positive integer")

@@ -34,6 +34,9 @@ import sys
 from pathlib import Path
 
 from experiments.cli import make_parser, run_command
+from experiments.config_loader import ConfigError, apply_overrides
+from experiments.configs.highlight_common import make_highlights
+from experiments.validation import validate
 
 CLIP_SECONDS = 2.0
 
@@ -75,9 +78,6 @@ def build_parser():
 
 def training_config(args, overrides, workdir: Path):
     """The unsupervised highlight config (``make_highlights``) for the user's videos."""
-    from experiments.config_loader import apply_overrides
-    from experiments.configs.highlight_common import make_highlights
-    from experiments.validation import validate
 
     words = [args.backbone] + (["audio"] if args.audio_dir else [])
     config = make_highlights("youtube", "user", ",".join(words))
@@ -96,7 +96,6 @@ def training_config(args, overrides, workdir: Path):
 
 def main(argv: list[str] | None = None) -> int:
     def body(args, overrides) -> int:
-        from experiments.config_loader import ConfigError
 
         if args.epochs < 1 or args.sigma < 0 or not 0 < args.ratio < 1:
             raise ConfigError(

@@ -28,12 +28,15 @@ seeds 0,1, fold 0, 6 epochs unless given (highlights: and 10 epochs of the salie
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
 
 from experiments.cli import make_parser, run_command, write_report
 from experiments.config_loader import ConfigError
+from experiments.run import prepare
+from experiments.study import parse_seeds
 
 QUICK = {
     "labels": "0,1,4,all",
@@ -115,8 +118,6 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.combine:
             return combine(args.combine.split(","), Path(args.out))
-        from experiments.run import prepare
-        from experiments.study import parse_seeds
 
         defaults = QUICK if args.quick else FULL
         labels = parse_labels(args.labels or defaults["labels"])
@@ -192,7 +193,6 @@ def highlight_curve(config, args, labels, seeds, slug: str) -> int:
 
 def combine(files: list[str], out: Path) -> int:
     """``label_curves.{md,png}`` under ``out``: the overview of the curves in ``files``."""
-    import json
 
     from csum.metrics import label_curves
 

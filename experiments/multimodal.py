@@ -46,6 +46,7 @@ from pathlib import Path
 
 from experiments.cli import make_parser, run_command, write_report
 from experiments.config_loader import ConfigError, apply_overrides, load_config
+from experiments.validation import validate
 
 SYSTEMS = {
     "visionary": {
@@ -126,7 +127,6 @@ numbers of its paper's table."""
 
 def row_config(name: str, word: str, quick: bool, overrides: dict, out: Path):
     """The validated config of one row."""
-    from experiments.validation import validate
 
     words = [w for w in (word, "quick" if quick else "synthetic") if w]
     config = load_config(f"{name}:{','.join(words)}")

@@ -19,6 +19,7 @@ import sys
 
 from experiments.cli import import_plugins, make_parser, run_command  # noqa: F401  (API)
 from experiments.config_loader import ConfigError, apply_overrides, load_config
+from experiments.validation import RULES, validate
 
 
 def build_parser():
@@ -36,7 +37,6 @@ def build_parser():
 
 def prepare(spec: str, overrides: dict[str, str]):
     """Loads ``spec``, applies the overrides and validates the whole config (no work yet)."""
-    from experiments.validation import validate
 
     config = load_config(spec)
     apply_overrides(config, overrides)
@@ -49,7 +49,6 @@ def prepare(spec: str, overrides: dict[str, str]):
 def join_processes(config) -> None:
     """Validates ``distributed.*`` and joins the other processes (``csum.training.distributed``)."""
     from csum.training.distributed import initialize
-    from experiments.validation import RULES
 
     for key in ("enabled", "coordinator", "num_processes", "process_id"):
         value, rule = config.distributed[key], RULES[f"distributed.{key}"]

@@ -30,6 +30,9 @@ from experiments.config_loader import ConfigError
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from experiments.cli import make_parser, run_command
+from experiments.run import prepare
+
 STUDIES_DIR = Path(__file__).resolve().parent / "studies"
 
 
@@ -43,7 +46,6 @@ def load_study(name: str):
 
 def job_config(spec: str, seed: int, workdir: Path, overrides: dict[str, str]):
     """The validated config of one run of a study or table (``experiments.run.prepare``)."""
-    from experiments.run import prepare
 
     return prepare(
         spec, {"train.progress": "false", **overrides, "seed": str(seed), "workdir": str(workdir)}
@@ -298,7 +300,6 @@ def known_studies() -> list[str]:
 
 
 def build_parser():
-    from experiments.cli import make_parser
 
     parser = make_parser(
         "python -m experiments.study",
@@ -339,7 +340,6 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from experiments.cli import run_command
 
     def body(args, overrides) -> int:
         name, _, arg = args.study.partition(":")

@@ -30,6 +30,7 @@ the end. A rerun skips videos whose ``summary.json`` exists.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -38,6 +39,10 @@ from pathlib import Path
 import numpy as np
 
 from experiments.cli import make_parser, run_command
+from experiments.config_loader import ConfigError, apply_overrides
+from experiments.configs.common import make
+from experiments.highlights import load_run
+from experiments.validation import validate
 
 SUB_VIDEOS = 4
 """A single video trains against its own quarters."""
@@ -168,7 +173,6 @@ def as_video(name: str, f, cps):
 
 def sub_videos(video) -> list:
     """A single video's quarters, as separate videos (its contrast set)."""
-    import dataclasses
 
     parts = np.array_split(np.arange(video.n_steps), SUB_VIDEOS)
     out = []
@@ -221,9 +225,6 @@ def training_config(args, overrides, videos, workdir: Path):
     """The validated config of CSUM on the collection, and the record of what it trains on
     (``check_collection``); nothing is written."""
     from csum.data.errors import DataError
-    from experiments.config_loader import apply_overrides
-    from experiments.configs.common import make
-    from experiments.validation import validate
 
     config = make("tvsum", args.backbone, None)
     apply_overrides(
@@ -281,7 +282,6 @@ def train_model(config, record: dict, videos, workdir: Path):
 
 def main(argv: list[str] | None = None) -> int:
     def body(args, overrides) -> int:
-        from experiments.config_loader import ConfigError
 
         if not 0 < args.ratio < 1 or args.epochs < 1:
             raise ConfigError(
@@ -322,7 +322,6 @@ def summarize(args, overrides) -> int:
     if not files:
         raise DataError(", ".join(args.paths), "no video files found")
     out, cache = Path(args.out), Path(args.cache).expanduser()
-    from experiments.highlights import load_run
 
     trained = load_run(args.model) if args.model else None
     errors, videos, feats = {}, [], {}

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.cli import run_command, write_report
+from experiments.cli import make_parser, run_command, write_report
 from experiments.config_loader import ConfigError, known_configs
 from experiments.configs.common import BACKBONE_NAMES
 from experiments.study import check_jobs, mean_std, parse_seeds, run_config
@@ -276,7 +276,6 @@ def markdown(result: dict) -> str:
 
 
 def build_parser():
-    from experiments.cli import make_parser
 
     parser = make_parser("python -m experiments.table1", __doc__, "backbones", "configs")
     parser.add_argument("--dataset", default="tvsum", choices=("tvsum", "summe"))

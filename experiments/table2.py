@@ -31,6 +31,7 @@ import numpy as np
 
 from experiments.cli import make_parser, run_command, write_report
 from experiments.config_loader import ConfigError, apply_overrides, load_config
+from experiments.validation import validate
 
 ROWS = ("csum", "finetuned", "scratch", "csum_audio", "finetuned_audio", "scratch_audio")
 """Rows ours: a regime, ``_audio`` with the audio stream."""
@@ -86,7 +87,6 @@ def cell_config(
 ):
     """The validated config of one cell (a named config with the row's words) for one
     training seed."""
-    from experiments.validation import validate
 
     regime, _, audio = row.partition("_")
     words = [
