@@ -87,9 +87,9 @@ def fold_rows(
     import jax.numpy as jnp
 
     from csum.data.batching import default_buckets
+    from csum.data.records import cast_features
     from csum.data.splits import default_split_file, load_splits
     from csum.data.synthetic import KIND_MIDPOINT, PRESETS, shot_kinds
-    from csum.data.video import cast_features
     from csum.metrics.evaluation import as_quantiles, evaluate_video, mean_metrics
     from csum.model.summarizer import ModelSpec, build_summarizer
     from csum.summarization import experiment

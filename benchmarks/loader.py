@@ -3,7 +3,7 @@
     python -m benchmarks.loader [--videos 100,100000] [--steps 40] [--backbone vasnet]
         [--out docs]
 
-Each collection is a ``csum.data.stream.SyntheticSource`` (features generated on the fly,
+Each collection is a ``csum.data.sources.SyntheticSource`` (features generated on the fly,
 1 x 1024 per step, lengths 240..1182 steps like TVSum's), streamed by
 ``stream_batches`` (batches planned from lengths, read two batches ahead by a thread) into
 the CSUM training step of ``tvsum_{backbone}:synthetic`` with in-batch negatives
@@ -33,7 +33,7 @@ from experiments.config_loader import apply_overrides, load_config
 
 def measure(n: int, steps: int, backbone: str) -> dict:
     from csum.data.batching import default_buckets
-    from csum.data.stream import SyntheticSource, stream_batches
+    from csum.data.sources import SyntheticSource, stream_batches
     from csum.model.summarizer import ModelSpec, build_summarizer
     from csum.training.optim import OptimizerSpec, make_optimizer_for
     from csum.training.spec import TrainSpec

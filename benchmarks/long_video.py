@@ -88,7 +88,7 @@ def with_streams(videos, kwargs, seed: int = 0):
 def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
     """Compiles (and, if ``run_steps``, times) one training step at length ``T``."""
     from csum.data.batching import collate
-    from csum.data.video import cast_features
+    from csum.data.records import cast_features
     from csum.model.summarizer import ModelSpec, build_summarizer
     from csum.training.optim import OptimizerSpec, make_optimizer_for
     from csum.training.spec import TrainSpec

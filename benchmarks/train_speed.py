@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from csum.data.batching import default_buckets, train_batches
-from csum.data.video import Video, cast_features
+from csum.data.records import Video, cast_features
 from csum.model.summarizer import ModelSpec, build_summarizer
 from csum.training.optim import OptimizerSpec, make_optimizer_for
 from csum.training.spec import TrainSpec

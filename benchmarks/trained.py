@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import tempfile
 
+from csum.data.records import Video
 from csum.data.splits import default_split_file, load_splits
-from csum.data.video import Video
 from csum.model.summarizer import ModelSpec, build_summarizer
 from csum.summarization.experiment import load_dataset, run_experiment
 from csum.training.checkpoint import Checkpointer

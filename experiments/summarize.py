@@ -158,7 +158,7 @@ def cached_features(path: Path, name: str, cache: Path, bar=None):
 
 
 def as_video(name: str, f, cps):
-    from csum.data.video import Video
+    from csum.data.records import Video
 
     return Video(
         key=name,

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from csum.data.video import Video
+from csum.data.records import Video
 from csum.metrics.evaluation import VARIANTS
 from csum.summarization import baselines
 

@@ -137,7 +137,7 @@ def test_contrast_statistics_read_a_video_at_a_time(small_videos):
     # are those of every step of every video stacked (float64, then float32).
     import numpy as np
 
-    from csum.data.stream import MemorySource
+    from csum.data.sources import MemorySource
     from csum.model.summarizer import ModelSpec, build_summarizer, set_contrast_stats
     from experiments.config_loader import apply_overrides, load_config
 

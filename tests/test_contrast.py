@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from csum.data.batching import default_buckets
-from csum.data.video import cast_features
+from csum.data.records import cast_features
 from csum.model import contrast
 from csum.model.summarizer import ModelSpec, build_summarizer
 from experiments.configs.common import make
@@ -94,7 +94,7 @@ def test_a_new_video_is_contrasted_with_the_training_windows_and_its_own(small_v
 def test_distinct_content_scores_above_shared_content():
     """Known answer: a video made of one scene that every other video also shows, then one
     scene of its own; its own scene must have the higher contrast."""
-    from csum.data.video import Video
+    from csum.data.records import Video
 
     rng = np.random.default_rng(0)
     shared, mine = rng.normal(size=32), rng.normal(size=32)

@@ -195,7 +195,7 @@ def test_synthetic_cache_name_tracks_the_resolved_spec(tmp_path):
 def test_features_stored_in_bfloat16_are_padded_in_bfloat16(small_videos):
     import jax.numpy as jnp
 
-    from csum.data.video import cast_features
+    from csum.data.records import cast_features
 
     videos = list(small_videos.values())[:3]
     stored = cast_features(videos, jnp.bfloat16)

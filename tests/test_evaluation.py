@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from csum.data.video import Video
+from csum.data.records import Video
 from csum.metrics import evaluation, ranks
 from csum.summarization import baselines
 

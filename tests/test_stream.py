@@ -1,4 +1,4 @@
-"""csum.data.stream: lazy sources and the prefetching batch stream."""
+"""csum.data.sources: lazy sources and the prefetching batch stream."""
 
 import threading
 import time
@@ -9,7 +9,7 @@ import pytest
 from csum.data.batching import default_buckets, train_batches
 from csum.data.eccv16 import load_eccv16
 from csum.data.errors import DataError
-from csum.data.stream import H5Source, SyntheticSource, stream_batches
+from csum.data.sources import H5Source, SyntheticSource, stream_batches
 from csum.data.synthetic import FEATURE_KEYS
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from csum.data.batching import collate
+from csum.data.records import Video
 from csum.data.streams import collate_named, padded_length
-from csum.data.video import Video
 from csum.training.spec import TrainSpec
 from experiments.config_loader import ConfigError, apply_overrides, load_config
 

@@ -136,7 +136,7 @@ def test_a_loaded_run_refuses_sources_it_was_not_trained_on(trained):
 
 
 def _video(sources, key="v"):
-    from csum.data.video import Video
+    from csum.data.records import Video
 
     T = len(sources[0])
     return Video(

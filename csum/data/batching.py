@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from csum.data.records import Video
 from csum.data.streams import collate_named
-from csum.data.video import Video
 
 
 class Batch(NamedTuple):
@@ -99,7 +99,7 @@ def collate(
             raise ValueError(f"collate: steps={steps} is shorter than the bucket {T}")
         T = steps
     # Padded features keep the storage dtype of the videos (float32, or bfloat16 when the
-    # run stores them in its compute dtype: see ``csum.data.video.cast_features``).
+    # run stores them in its compute dtype: see ``csum.data.records.cast_features``).
     feats = [np.zeros((batch_size, T, x.shape[-1]), x.dtype) for x in videos[0].features]
     mask = np.zeros((batch_size, T), bool)
     length = np.zeros((batch_size,), np.int32)
@@ -126,7 +126,7 @@ def plan_epoch(
 ) -> list[np.ndarray]:
     """One epoch's batches as index arrays: sorted by ``length * exp(U(-jitter, jitter))``,
     cut into ``batch_size`` groups, groups in random order. Used by ``train_batches`` and,
-    for collections read lazily, ``csum.data.stream``."""
+    for collections read lazily, ``csum.data.sources``."""
     lengths = np.asarray(lengths, np.float64)
     order = np.argsort(lengths * np.exp(rng.uniform(-jitter, jitter, len(lengths))), kind="stable")
     chunks = [order[s : s + batch_size] for s in range(0, len(lengths), batch_size)]
@@ -181,7 +181,7 @@ def eval_order(lengths, batch_size: int) -> list[np.ndarray]:
 def eval_batches(
     videos: Sequence[Video], batch_size: int, buckets: Sequence[int]
 ) -> list[tuple[list[Video], Batch]]:
-    """Batches for inference in ``eval_order`` (``csum.data.stream.eval_stream`` reads
+    """Batches for inference in ``eval_order`` (``csum.data.sources.eval_stream`` reads
     the same batches from a collection a group at a time)."""
     groups = [[videos[i] for i in g] for g in eval_order([v.n_steps for v in videos], batch_size)]
     return [(g, collate(g, batch_size, buckets)) for g in groups]

@@ -39,7 +39,7 @@ from csum.data.annotations import Annotation, read_annotations, read_tvsum_mat, 
 from csum.data.eccv16 import check_features, write_eccv16
 from csum.data.errors import DataError
 from csum.data.kts import SAMPLE_RATE, kts_change_points
-from csum.data.video import Video
+from csum.data.records import Video
 from csum.metrics.evaluation import keyshot_summary
 
 

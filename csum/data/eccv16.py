@@ -22,7 +22,7 @@ import h5py
 import numpy as np
 
 from csum.data.errors import DataError
-from csum.data.video import Video
+from csum.data.records import Video
 from csum.files import atomic
 
 REQUIRED = ("n_frames", "picks", "change_points", "user_summary")

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from csum.data.eccv16 import write_eccv16
-from csum.data.video import Video
+from csum.data.records import Video
 from csum.metrics.evaluation import knapsack
 
 FEATURE_KEYS = ("features", "features_rgb", "features_flow")

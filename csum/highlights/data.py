@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from csum.data.errors import DataError
-from csum.data.video import Video
+from csum.data.records import Video
 
 KINDS = ("youtube", "tvsum")
 """Label kinds: binary ``match`` (YouTube Highlights) or ``anno`` scores (TVSum)."""

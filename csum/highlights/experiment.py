@@ -30,7 +30,7 @@ import numpy as np
 
 from csum.data.batching import default_buckets
 from csum.data.errors import DataError, synthetic_hint
-from csum.data.video import cast_features
+from csum.data.records import cast_features
 from csum.highlights.data import HighlightVideo, read_umt
 from csum.highlights.extract import choose_theta, segment_map, segments
 from csum.highlights.metrics import trapezoid_ap, tvsum_top5_ap

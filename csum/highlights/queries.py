@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from csum.data.errors import DataError
-from csum.data.video import Video
+from csum.data.records import Video
 from csum.highlights.qvhighlights import CLIP_SECONDS, SubmissionError, read_jsonl
 
 FIELDS = ("qid", "query", "vid", "duration")

@@ -17,8 +17,8 @@ import numpy as np
 from flax import nnx
 
 from csum.data.batching import eval_batches
-from csum.data.stream import as_source, eval_stream
-from csum.data.video import Video
+from csum.data.records import Video
+from csum.data.sources import as_source, eval_stream
 from csum.model.summarizer import Summarizer
 from csum.nn.windows import clip_mean, safe_normalize
 from csum.objectives.contrastive import window_nce
@@ -43,7 +43,7 @@ def video_bank(
 
     Args:
         model: the Summarizer (its projector and contrast features are used).
-        videos: the training videos, a list or a ``csum.data.stream.VideoSource`` (read a
+        videos: the training videos, a list or a ``csum.data.sources.VideoSource`` (read a
             batch at a time: the bank is N rows of E floats, whatever the videos' length).
         batch_size: videos per embedding batch.
         buckets: padded lengths.

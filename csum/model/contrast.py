@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from csum.data.batching import default_buckets, eval_batches
-from csum.data.video import Video, cast_features
+from csum.data.records import Video, cast_features
 from csum.model.banks import WindowIndex, _clip_nce, _embed_windows, window_index
 
 FILE = "contrast.npz"
@@ -220,7 +220,7 @@ def attach(
 
 def for_run(spec, folder, model, videos: Sequence[Video], batch_size: int = 8) -> list[Video]:
     """The videos as a trained model takes them: features stored in its compute dtype
-    (``csum.data.video.cast_features``, as training stored them), with the contrast channel
+    (``csum.data.records.cast_features``, as training stored them), with the contrast channel
     of the fold's saved index when the model takes it (``spec.contrast_input``).
 
     Args:

@@ -12,7 +12,7 @@ import numpy as np
 from flax import nnx
 
 import backbones
-from csum.data.stream import as_source
+from csum.data.sources import as_source
 from csum.model.residual import ContrastResidual
 from csum.nn.projector import WindowProjector
 
@@ -77,7 +77,7 @@ def set_contrast_stats(model: Summarizer, videos) -> None:
 
     Two passes over the videos in float64 (the mean, then the squared deviations from it),
     one video at a time, so that a collection read from disk (``videos`` a
-    ``csum.data.stream.VideoSource``) is never held whole.
+    ``csum.data.sources.VideoSource``) is never held whole.
     """
 
     source = as_source(videos)

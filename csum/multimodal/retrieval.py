@@ -31,7 +31,7 @@ from flax import nnx
 from backbones.registry import outputs
 from csum.data.batching import default_buckets, eval_batches
 from csum.data.errors import DataError, synthetic_hint
-from csum.data.video import cast_features
+from csum.data.records import cast_features
 from csum.highlights.queries import read_queries
 from csum.highlights.qvhighlights import CLIP_SECONDS, evaluate, read_jsonl
 from csum.model.summarizer import ModelSpec, build_summarizer

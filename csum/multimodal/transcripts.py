@@ -43,7 +43,7 @@ from flax import nnx
 from backbones.registry import outputs
 from csum.data.batching import default_buckets, eval_batches
 from csum.data.errors import DataError, synthetic_hint
-from csum.data.video import Video, cast_features
+from csum.data.records import Video, cast_features
 from csum.highlights.metrics import ranking_ap
 from csum.highlights.queries import read_array
 from csum.highlights.qvhighlights import CLIP_SECONDS

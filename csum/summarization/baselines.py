@@ -25,7 +25,7 @@ from csum.data.build import annotated_video
 from csum.data.eccv16 import load_eccv16
 from csum.data.errors import DataError
 from csum.data.kts import uniform_shots
-from csum.data.video import Video
+from csum.data.records import Video
 from csum.metrics.evaluation import (
     METRICS,
     STANDARD,

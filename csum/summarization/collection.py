@@ -9,7 +9,7 @@ no folds, no validation and no test metrics. The run writes each video's scores
 
 A collection larger than memory trains with ``data.stream=true``: ``data.file`` is then a
 path or a glob of h5 shards (``DIR/*.h5``), read a batch at a time through
-``csum.data.stream.H5Source`` (features only; labels, if any, are not read). Memory is
+``csum.data.sources.H5Source`` (features only; labels, if any, are not read). Memory is
 bounded by the prefetched batches and the model, whatever the collection's size: the
 in-batch negatives (``loss.negatives=batch``) or one embedding per video (``all``) are
 the contrastive negatives, and the scores are written as they are computed. What needs
@@ -27,8 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from csum.data.errors import DataError
-from csum.data.stream import H5Source, VideoSource, as_source
-from csum.data.video import Video
+from csum.data.records import Video
+from csum.data.sources import H5Source, VideoSource, as_source
 from csum.model import contrast
 from csum.model.summarizer import build_summarizer
 from csum.summarization.report import run_title

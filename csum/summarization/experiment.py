@@ -19,9 +19,9 @@ from csum.data.annotations import attach_tvsum_scores
 from csum.data.batching import default_buckets
 from csum.data.eccv16 import load_eccv16
 from csum.data.errors import DataError, synthetic_hint
+from csum.data.records import Video, cast_features
 from csum.data.splits import default_split_file, load_splits, make_splits
 from csum.data.synthetic import FEATURE_KEYS, PRESETS, ensure_synthetic
-from csum.data.video import Video, cast_features
 from csum.metrics.evaluation import (
     METRICS,
     as_quantiles,

@@ -36,8 +36,8 @@ import numpy as np
 from flax import nnx
 
 from csum.data.batching import default_buckets
+from csum.data.records import cast_features
 from csum.data.splits import default_split_file, load_splits
-from csum.data.video import cast_features
 from csum.metrics.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
 from csum.metrics.label_curves import (
     METRICS,

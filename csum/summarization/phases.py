@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from csum.data.batching import default_buckets
-from csum.data.video import Video
+from csum.data.records import Video
 from csum.model.summarizer import Summarizer, build_summarizer
 from csum.training import rundir
 from csum.training.spec import TrainSpec

@@ -19,7 +19,7 @@ import numpy as np
 from csum.data.batching import default_buckets
 from csum.data.eccv16 import load_eccv16
 from csum.data.errors import DataError
-from csum.data.video import Video
+from csum.data.records import Video
 from csum.model.contrast import for_run
 from csum.model.summarizer import base_dims
 from csum.training import rundir

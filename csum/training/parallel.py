@@ -51,7 +51,7 @@ def make_mesh(n: int) -> jax.sharding.Mesh:
 def local_rows(mesh, batch_size: int) -> tuple[int, int]:
     """The slots ``[start, stop)`` of a ``batch_size`` batch that this process's devices
     hold (all of them with one process). A process reads only these videos
-    (``csum.data.stream.stream_batches(rows=...)``).
+    (``csum.data.sources.stream_batches(rows=...)``).
 
     Raises:
         ValueError: the process's rows are not contiguous (a mesh whose device order

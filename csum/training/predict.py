@@ -8,8 +8,8 @@ import numpy as np
 from flax import nnx
 
 from backbones.registry import outputs
-from csum.data.stream import as_source, eval_stream
-from csum.data.video import Video
+from csum.data.records import Video
+from csum.data.sources import as_source, eval_stream
 
 
 @nnx.jit
@@ -24,7 +24,7 @@ def iter_scores(
 
     Args:
         backbone: a backbone module.
-        videos: videos to score: a list, or a ``csum.data.stream.VideoSource`` (read a
+        videos: videos to score: a list, or a ``csum.data.sources.VideoSource`` (read a
             batch at a time, so that a collection's scores can be written as they come).
         batch_size: videos per padded batch.
         buckets: allowed padded lengths (one compile per bucket at most).

@@ -12,8 +12,8 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
-from csum.data.stream import MemorySource, VideoSource, as_source, stream_batches
-from csum.data.video import Video
+from csum.data.records import Video
+from csum.data.sources import MemorySource, VideoSource, as_source, stream_batches
 from csum.model.banks import video_bank, window_bank
 from csum.model.summarizer import Summarizer, set_contrast_stats
 from csum.training import distributed, parallel, rundir
@@ -71,7 +71,7 @@ def train_fold(
     Args:
         spec: the run's settings.
         model: a freshly built Summarizer (overwritten by the checkpoint when resuming).
-        videos: training videos: a list, or a ``csum.data.stream.VideoSource`` read a batch
+        videos: training videos: a list, or a ``csum.data.sources.VideoSource`` read a batch
             at a time (a collection larger than memory, ``data.stream``).
         fold: fold index (for keys, paths and logs).
         workdir: the run's work directory.

@@ -43,7 +43,7 @@ import numpy as np
 from csum.data.batching import Batch, bucket_for, collate, eval_order, plan_epoch
 from csum.data.eccv16 import check_features, check_shape, natural_order
 from csum.data.errors import DataError
-from csum.data.video import Video
+from csum.data.records import Video
 
 
 class VideoSource(Protocol):
@@ -202,7 +202,7 @@ class H5Source:
         paths: the h5 files (a collection's shards), read in this order.
         feature_keys: the features dataset(s) of each video group, one per source.
         min_steps: shortest accepted video, in steps.
-        dtype: the features' storage dtype once loaded (``csum.data.video.cast_features``).
+        dtype: the features' storage dtype once loaded (``csum.data.records.cast_features``).
 
     Raises:
         DataError: one line naming file, video and key for a missing file or key, a wrong
