@@ -1,6 +1,8 @@
 """Checkpoints by name: a nested mapping of named arrays that round-trips, converts the old
 flat layout, refuses another model in one line, and rebuilds a run through ``csum.load``."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -117,6 +119,17 @@ def test_load_rebuilds_a_trained_model_from_its_workdir(tmp_path, synthetic_dir)
     assert not all(
         np.array_equal(a, b) for a, b in zip(_params(fresh), _params(trained), strict=True)
     )
+    # model.json holds the specs: the model is rebuilt without the config ...
+    meta = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert ModelSpec.from_dict(meta["model"]) == ModelSpec.from_config(config)
+    assert OptimizerSpec(**meta["optimizer"]) == OptimizerSpec.from_config(config)
+    # ... and a run written before it held them is rebuilt from its config.json
+    old = {k: meta[k] for k in ("in_dims", "backbone", "backbone_module")}
+    (tmp_path / "run" / "model.json").write_text(json.dumps(old) + "\n")
+    again = csum.load(tmp_path / "run")
+    assert again.spec == ModelSpec.from_config(config)
+    pairs = list(zip(_params(again.model), _params(trained), strict=True))
+    assert all(np.array_equal(a, b) for a, b in pairs)
     with pytest.raises(CheckpointError, match="no config.json"):
         csum.load(tmp_path)
     with pytest.raises(CheckpointError, match="fold 3 has no checkpoint"):

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +79,15 @@ def test_two_processes_equal_one_process_with_two_devices(tmp_path):
         )
         for i in range(2)
     ]
-    outs = [p.communicate(timeout=200) for p in procs]
+    # One deadline for both (they wait on each other), and neither outlives the test.
+    deadline = time.monotonic() + 200
+    try:
+        outs = [p.communicate(timeout=max(deadline - time.monotonic(), 1)) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
     for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
     a, b = _records(tmp_path / "one"), _records(tmp_path / "two")
