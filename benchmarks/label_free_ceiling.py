@@ -94,6 +94,7 @@ def fold_rows(
     from csum.model.summarizer import ModelSpec, build_summarizer
     from csum.summarization import experiment
     from csum.summarization.baselines import random_baseline
+    from csum.summarization.data import load_dataset
 
     word = "stock" if family == "stock" else "synthetic"
     config = load_config(f"{dataset}_msva:{word},small")
@@ -102,9 +103,7 @@ def fold_rows(
     )
     data = {
         v.key: v
-        for v in cast_features(
-            list(experiment.load_dataset(config).values()), jnp.dtype(config.compute_dtype)
-        )
+        for v in cast_features(list(load_dataset(config).values()), jnp.dtype(config.compute_dtype))
     }
     folds = load_splits(default_split_file(dataset), set(data))
     train_keys, val_keys = experiment.split_validation(

@@ -35,7 +35,7 @@ from csum import topk
 from csum.data.batching import default_buckets, eval_batches
 from csum.model.summarizer import ModelSpec, build_summarizer, set_contrast_stats
 from csum.objectives.contrastive import ntxent
-from csum.summarization.experiment import load_dataset
+from csum.summarization.data import load_dataset
 from csum.training.checkpoint import Checkpointer
 from csum.training.optim import OptimizerSpec, make_optimizer_for
 from experiments.cli import make_parser

@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 
 from csum.data.batching import default_buckets
 from csum.model.summarizer import ModelSpec, build_summarizer
-from csum.summarization.experiment import load_dataset
+from csum.summarization.data import load_dataset
 from csum.training.checkpoint import Checkpointer
 from csum.training.optim import OptimizerSpec, make_optimizer_for
 from csum.training.predict import predict_scores

@@ -38,12 +38,8 @@ from csum.data.batching import default_buckets
 from csum.data.splits import default_split_file, load_splits
 from csum.model import contrast
 from csum.model.summarizer import ModelSpec, build_summarizer
-from csum.summarization.experiment import (
-    load_dataset,
-    model_scores,
-    resolve_score_form,
-    split_validation,
-)
+from csum.summarization.data import load_dataset
+from csum.summarization.experiment import model_scores, resolve_score_form, split_validation
 from csum.training.spec import TrainSpec
 from csum.training.step import make_train_step
 from csum.training.trainer import train_fold

@@ -12,7 +12,8 @@ import tempfile
 from csum.data.records import Video
 from csum.data.splits import default_split_file, load_splits
 from csum.model.summarizer import ModelSpec, build_summarizer
-from csum.summarization.experiment import load_dataset, run_experiment
+from csum.summarization.data import load_dataset
+from csum.summarization.experiment import run_experiment
 from csum.training.checkpoint import Checkpointer
 from csum.training.optim import OptimizerSpec, make_optimizer_for
 from csum.training.predict import predict_scores

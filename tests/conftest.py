@@ -83,7 +83,7 @@ def reevaluate():
             mean_metrics,
             parse_protocol,
         )
-        from csum.summarization.experiment import load_dataset
+        from csum.summarization.data import load_dataset
 
         results = json.loads((Path(workdir) / "results.json").read_text())
         test_keys = json.loads(Path(results["split_file"]).read_text())[fold]["test_keys"]

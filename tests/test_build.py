@@ -158,7 +158,7 @@ def test_attach_tvsum_scores_checks_frames(tmp_path, tvsum):
 
 def test_real_tvsum_loader_attaches_raw_scores(tmp_path):
     # An eccv16-style TVSum file (no user_scores, no video names) as users have it.
-    from csum.summarization.experiment import load_dataset
+    from csum.summarization.data import load_dataset
     from experiments.config_loader import load_config
 
     anns = read_tvsum_mat()[:2]

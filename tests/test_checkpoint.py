@@ -90,7 +90,8 @@ def test_checkpoint_of_another_model_is_one_line(tmp_path):
 def test_load_rebuilds_a_trained_model_from_its_workdir(tmp_path, synthetic_dir):
     import csum
     from csum.model.summarizer import ModelSpec, build_summarizer
-    from csum.summarization.experiment import load_dataset, run_experiment
+    from csum.summarization.data import load_dataset
+    from csum.summarization.experiment import run_experiment
     from csum.training.checkpoint import Checkpointer, CheckpointError
     from csum.training.optim import OptimizerSpec, make_optimizer_for
 

@@ -133,7 +133,7 @@ def test_a_loaded_run_scores_its_test_fold_as_the_evaluation_did(tmp_path, synth
 
     import csum
     from csum.metrics.evaluation import as_quantiles, evaluate_video, mean_metrics, parse_protocol
-    from csum.summarization.experiment import load_dataset
+    from csum.summarization.data import load_dataset
     from csum.training.predict import predict_scores
     from experiments.run import main, prepare
 

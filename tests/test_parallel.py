@@ -25,7 +25,7 @@ from csum.training.spec import TrainSpec
 from csum.training import parallel
 from csum.model.banks import window_bank
 from csum.data.batching import default_buckets, train_batches
-from csum.summarization.experiment import load_dataset
+from csum.summarization.data import load_dataset
 from csum.model.summarizer import ModelSpec, build_summarizer
 from csum.training.spec import TrainSpec
 from csum.training.step import regime_loss

@@ -155,7 +155,7 @@ def test_score_in_one_call_matches_the_runs_evaluation(trained, tmp_path, reeval
     list with ``run.score``)."""
     import csum
     from csum.data.eccv16 import write_eccv16
-    from csum.summarization.experiment import load_dataset
+    from csum.summarization.data import load_dataset
 
     work, config = trained
     got, want = reevaluate(work, config), json.loads((work / "fold_0" / "result.json").read_text())

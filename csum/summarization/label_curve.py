@@ -48,7 +48,8 @@ from csum.metrics.label_curves import (
 )
 from csum.model.summarizer import ModelSpec, build_summarizer
 from csum.summarization import baselines
-from csum.summarization.experiment import add_contrast, load_dataset, model_scores
+from csum.summarization.data import load_dataset
+from csum.summarization.experiment import add_contrast, model_scores
 from csum.summarization.phases import phase_config, train_phase
 
 

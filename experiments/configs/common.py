@@ -12,7 +12,7 @@ that calls ``make`` (or a builder on top of it: ``highlight_common.make_highligh
 * ``quick``: a smoke run on the built-in synthetic data (``small`` videos, 1 fold, 2
   epochs); it implies ``synthetic`` here as in every highlight and multimodal config;
 * ``augmented`` / ``transfer``: the field's other two settings (``data.setting``): train also
-  on, or only on, every video of the other data sets (``csum.summarization.experiment.SETTINGS``);
+  on, or only on, every video of the other data sets (``csum.summarization.data.SETTINGS``);
 * ``paper``: CSUM's recipe as the paper writes it (``PAPER_RECIPE``: NT-Xent between batch
   videos and summaries, n = 10, tau 0.5, a trained projector, raw sigmoid scores, alpha 20)
   instead of the defaults that make it learn (``docs/learning.md``).
@@ -139,7 +139,7 @@ def make(
     # Any eccv16-layout file by path (e.g. OVP, YouTube, your own), instead of data.dir's
     # {dataset} file; without data.splits, 5 random folds are made (workdir/splits.json).
     c.data.file = ""
-    # "canonical", "augmented" or "transfer" (csum.summarization.experiment.SETTINGS); data.others:
+    # "canonical", "augmented" or "transfer" (csum.summarization.data.SETTINGS); data.others:
     # the other data sets' eccv16 files (default: data.dir's tvsum/summe/ovp/youtube files, or the
     # other synthetic preset).
     c.data.setting = (

@@ -65,7 +65,7 @@ RULES: dict[str, Rule] = {
     "data.dataset": one_of(("tvsum", "summe")),
     "data.dir": any_text(),
     "data.file": any_text(),
-    "data.setting": one_of(_names("csum.summarization.experiment", "SETTINGS")),
+    "data.setting": one_of(_names("csum.summarization.data", "SETTINGS")),
     "data.others": Rule(
         lambda v, c: all(isinstance(p, str) and p for p in v), "a tuple of eccv16 file paths", ("",)
     ),
