@@ -1,7 +1,7 @@
 """Seconds per training epoch, jit compiles and peak memory of every backbone and regime.
 
     python -m benchmarks.train_speed [--backbones msva,vslstm|all] [--regimes csum,supervised]
-        [--epochs 4] [--dtype bfloat16]
+        [--epochs 4] [--dtype bfloat16] [--torch]
 
 The epoch is the one of the issue's target: 40 videos whose lengths are evenly spread
 over 240..1182 steps (mean 711, the TVSum training fold), batch 8, with each backbone's
@@ -11,6 +11,11 @@ dppLSTM). The first epochs include compilation and are reported apart; the stead
 figure is the mean of the later epochs. Each (backbone, regime) runs in its own process so
 that its peak resident memory (``ru_maxrss``, which includes the XLA:CPU buffers) is its
 own. Prints one markdown table.
+
+``--torch`` adds MSVA's supervised training in PyTorch (``benchmarks.torch_msva``: the same
+network, loss, optimizer and padded batches, float32, eager as MSVA's own code) beside csum's
+MSVA supervised row in float32, measured in the same run, and prints the ratio of their
+seconds per epoch. Without PyTorch (``pip install ".[torch]"``) its row says "not measured".
 """
 
 from __future__ import annotations
@@ -78,9 +83,40 @@ def videos_of_lengths(lengths, n_sources: int, dim: int = 1024, seed: int = 0) -
 
 HEADER = (
     "| backbone | regime | dtype | sources | videos | mean steps | epochs (with compiles) "
-    "| s / epoch (no compile) | compiles | buckets | peak RSS MiB | device |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| s / epoch (no compile) | compiles | buckets | peak RSS MiB | device "
+    "| GFLOP / epoch | GFLOP/s |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
+
+
+def epoch_flops(step, model, optimizer, batches, bank) -> float:
+    """FLOPs of one epoch's steps, by XLA's cost analysis of each bucket shape's compiled step
+    (the same computation the timed epochs ran)."""
+    per_shape = {}
+    total = 0.0
+    for batch in batches:
+        shape = batch.mask.shape
+        if shape not in per_shape:
+            cost = step.lower(model, optimizer, batch, bank).compile().cost_analysis()
+            cost = cost[0] if isinstance(cost, list | tuple) else cost
+            per_shape[shape] = float(cost.get("flops", float("nan")))
+        total += per_shape[shape]
+    return total
+
+
+def matmul_peak(dtype: str, n: int = 2048, reps: int = 10) -> float:
+    """GFLOP/s of an n x n matrix product in ``dtype`` on this machine (best of ``reps``):
+    the measured ceiling beside which the epochs' GFLOP/s are read."""
+    key = jax.random.key(0)
+    a = jax.random.normal(key, (n, n), jnp.dtype(dtype))
+    f = jax.jit(lambda x: x @ x)
+    jax.block_until_ready(f(a))
+    best = float("inf")
+    for _ in range(reps):
+        tic = time.perf_counter()
+        jax.block_until_ready(f(a))
+        best = min(best, time.perf_counter() - tic)
+    return 2 * n**3 / best / 1e9
 
 
 def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
@@ -113,14 +149,68 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
         compiled.append(counter.count > before)
     steady = [t for t, c in zip(times, compiled, strict=True) if not c]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    bound.sync()
+    batches = train_batches(videos, config.train.batch_size, buckets, np.random.default_rng(0))
+    flops = epoch_flops(step, model, optimizer, batches, bank)
+    seconds = np.mean(steady) if steady else float("nan")
     return (
         f"| {backbone} | {regime} | {dtype} | {len(videos[0].features)} x "
         f"{videos[0].dims[0]} | {len(videos)} | {np.mean([v.n_steps for v in videos]):.0f} "
         f"| {len(times)} ({sum(compiled)}) "
         f"| {np.mean(steady) if steady else float('nan'):.2f} (min {min(steady or [0]):.2f}) "
         f"| {counter.count} | {len(buckets)} | {peak:.0f} "
-        f"| {jax.devices()[0].device_kind} |"
+        f"| {jax.devices()[0].device_kind} | {flops / 1e9:.0f} | {flops / 1e9 / seconds:.0f} |"
     )
+
+
+def measure_torch(epochs: int) -> str:
+    """The PyTorch reference's row: MSVA supervised, float32, the same epoch as ``measure``."""
+    try:
+        import torch
+
+        from benchmarks import torch_msva
+    except ImportError:
+        return TORCH_MISSING
+    config = load_config("tvsum_msva_supervised:synthetic")
+    videos = tvsum_shaped_videos(len(config.data.feature_keys))
+    buckets = default_buckets(max(v.n_steps for v in videos))
+
+    def batches(epoch):
+        rng = np.random.default_rng(epoch)
+        return train_batches(videos, config.train.batch_size, buckets, rng)
+
+    times = torch_msva.epochs_seconds(
+        batches,
+        videos[0].dims,
+        epochs,
+        lr=config.train.lr,
+        weight_decay=config.train.weight_decay,
+        max_grad_norm=config.train.max_grad_norm,
+    )
+    steady = times[1:] or times  # eager: the first epoch only warms the allocator
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return (
+        f"| msva (PyTorch {torch.__version__}) | supervised | float32 | "
+        f"{len(videos[0].features)} x {videos[0].dims[0]} | {len(videos)} | "
+        f"{np.mean([v.n_steps for v in videos]):.0f} | {len(times)} (0) "
+        f"| {np.mean(steady):.2f} (min {min(steady):.2f}) | - | {len(buckets)} | {peak:.0f} "
+        f"| cpu, {torch.get_num_threads()} threads | (as csum's) | - |"
+    )
+
+
+TORCH_MISSING = (
+    "| msva (PyTorch) | supervised | float32 | not measured: PyTorch is not installed (pip "
+    'install ".[torch]") |'
+)
+
+
+def seconds_per_epoch(row: str) -> float | None:
+    """The steady-state seconds per epoch of a table row (None for a row without one)."""
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    try:
+        return float(cells[7].split()[0])
+    except (IndexError, ValueError):
+        return None
 
 
 def main() -> None:
@@ -130,37 +220,70 @@ def main() -> None:
     parser.add_argument("--regimes", default="csum")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--dtype", default="bfloat16")
+    parser.add_argument(
+        "--torch",
+        action="store_true",
+        help="also MSVA's supervised training in PyTorch, beside csum's in float32, and the ratio",
+    )
     parser.add_argument("--row", action="store_true", help="one row, this process (internal)")
     args = parser.parse_args()
     names = list(BACKBONE_NAMES) if args.backbones == "all" else args.backbones.split(",")
     if args.row:
-        print(measure(names[0], args.regimes, args.epochs, args.dtype), flush=True)
+        if args.torch:
+            print(measure_torch(args.epochs), flush=True)
+        else:
+            print(measure(names[0], args.regimes, args.epochs, args.dtype), flush=True)
         return
     print(HEADER, flush=True)
-    for backbone in names:
-        for regime in args.regimes.split(","):
-            cmd = [
-                sys.executable,
-                "-m",
-                "benchmarks.train_speed",
-                "--row",
-                "--backbones",
-                backbone,
-                "--regimes",
-                regime,
-                "--epochs",
-                str(args.epochs),
-                "--dtype",
-                args.dtype,
-            ]
-            out = subprocess.run(cmd, capture_output=True, text=True)
-            rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
+    runs = [(b, r, args.dtype, False) for b in names for r in args.regimes.split(",")]
+    if args.torch:  # the comparison: the same epoch, dtype and batches, each in its process
+        runs += [("msva", "supervised", "float32", False), ("msva", "supervised", "float32", True)]
+    printed = {}
+    for backbone, regime, dtype, torch_row in runs:
+        if (backbone, regime, dtype, torch_row) in printed:
+            continue
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.train_speed",
+            "--row",
+            "--backbones",
+            backbone,
+            "--regimes",
+            regime,
+            "--epochs",
+            str(args.epochs),
+            "--dtype",
+            dtype,
+            *(["--torch"] if torch_row else []),
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
+        row = (
+            rows[-1]
+            if rows
+            else f"| {backbone} | {regime} | failed: {out.stderr.strip().splitlines()[-1:]} |"
+        )
+        printed[(backbone, regime, dtype, torch_row)] = row
+        print(row, flush=True)
+    peaks = {d: matmul_peak(d) for d in ("float32", "bfloat16")}
+    print(
+        "\nmatmul peak of this machine (jnp 2048 x 2048 product, best of 10, same run): "
+        + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in peaks.items())
+    )
+    if args.torch:
+        row = printed[("msva", "supervised", "float32", False)]
+        ours = seconds_per_epoch(row)
+        theirs = seconds_per_epoch(printed[("msva", "supervised", "float32", True)])
+        if ours and theirs:
+            flops = float(row.strip("|").split("|")[12])
             print(
-                rows[-1]
-                if rows
-                else f"| {backbone} | {regime} | failed: {out.stderr.strip().splitlines()[-1:]} |",
-                flush=True,
+                f"MSVA supervised, float32, s / epoch: PyTorch {theirs:.2f} / csum {ours:.2f} "
+                f"= {theirs / ours:.1f}x; the same network's {flops:.0f} GFLOP an epoch run at "
+                f"{flops / ours:.0f} GFLOP/s in csum and {flops / theirs:.0f} in PyTorch"
             )
+        else:
+            print("MSVA supervised against PyTorch: not measured (see its row)")
 
 
 if __name__ == "__main__":
