@@ -27,12 +27,22 @@ COMMANDS = {
 NAME`` runs ``benchmarks.NAME``."""
 
 
+HELPERS = ("trained", "torch_msva")
+"""Modules of ``benchmarks`` that other benchmarks use and that are no command: a quickly
+trained model's scores, and the PyTorch reference of ``train_speed --torch``."""
+
+
+def benchmark_names() -> list[str]:
+    """The benchmarks that ``csum bench NAME`` runs."""
+    return sorted(
+        m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name not in HELPERS
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """``csum COMMAND [options]`` (``csum --help`` lists the commands)."""
     argv = sys.argv[1:] if argv is None else argv
-    benches = sorted(
-        m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name != "trained"
-    )
+    benches = benchmark_names()
     if not argv or argv[0] in ("-h", "--help"):
         lines = [
             "usage: csum COMMAND [options]   (csum COMMAND --help for its options)",

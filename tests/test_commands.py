@@ -2,17 +2,14 @@
 and benchmark, and the csum console script."""
 
 import importlib
-import pkgutil
 
 import pytest
 
-import benchmarks
+from experiments.console import benchmark_names
 from experiments.console import main as console
 
 ENTRY_POINTS = ["experiments.run", "experiments.table1", "experiments.study"]
-BENCHMARKS = sorted(
-    m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name != "trained"
-)
+BENCHMARKS = benchmark_names()
 
 
 @pytest.mark.parametrize("module", ENTRY_POINTS)
