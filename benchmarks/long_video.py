@@ -90,7 +90,7 @@ def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
     from csum.data.batching import collate
     from csum.data.records import cast_features
     from csum.model.summarizer import ModelSpec, build_summarizer
-    from csum.training.optim import OptimizerSpec, make_optimizer_for
+    from csum.training.optim import make_optimizer_for
     from csum.training.spec import TrainSpec
     from csum.training.step import make_train_step, step_key
     from csum.training.trainer import negatives_bank
@@ -101,10 +101,11 @@ def measure(backbone: str, T: int, dtype: str, run_steps: bool) -> dict:
     videos = with_streams(cast_features(videos, jnp.dtype(dtype)), dict(config.backbone.kwargs))
     batch = collate(videos, 2, [T])
     model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
-    optimizer = make_optimizer_for(OptimizerSpec.from_config(config), model)
-    step = make_train_step(TrainSpec.from_config(config))
+    spec = TrainSpec.from_config(config)
+    optimizer = make_optimizer_for(spec.optimizer, model)
+    step = make_train_step(spec)
     if run_steps:
-        bank = negatives_bank(TrainSpec.from_config(config), model, videos, [T])
+        bank = negatives_bank(spec, model, videos, [T])
     elif config.loss.negatives == "windows":
         # compiling needs the bank's shape only ([videos, bucket] per-clip losses), not the
         # forward passes behind its values (hours for MHMS's sequential decoder at 65,536)

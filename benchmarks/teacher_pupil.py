@@ -86,16 +86,9 @@ def measure(config, fold: int) -> dict[str, dict[str, float]]:
     index, teacher = contrast.fit(model, train, config.eval.batch_size, buckets, config.loss.tau)
     on_test = contrast.channels(model, index, test, config.eval.batch_size, buckets)
     model.train()
+    spec = TrainSpec.from_config(config)
     with tempfile.TemporaryDirectory() as workdir:
-        train_fold(
-            TrainSpec.from_config(config),
-            model,
-            train,
-            fold,
-            Path(workdir),
-            make_train_step(TrainSpec.from_config(config)),
-            buckets,
-        )
+        train_fold(spec, model, train, fold, Path(workdir), make_train_step(spec), buckets)
     return {
         "teacher (train)": judge(teacher, train),
         "pupil (train)": judge(model_scores(config, model, train, buckets), train),

@@ -32,7 +32,7 @@ import numpy as np
 from csum.data.batching import default_buckets, train_batches
 from csum.data.records import Video, cast_features
 from csum.model.summarizer import ModelSpec, build_summarizer
-from csum.training.optim import OptimizerSpec, make_optimizer_for
+from csum.training.optim import make_optimizer_for
 from csum.training.spec import TrainSpec
 from csum.training.step import make_train_step, step_key
 from csum.training.trainer import negatives_bank
@@ -129,11 +129,10 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
     videos = cast_features(videos, jnp.dtype(dtype))  # as experiments.run stores them
     buckets = default_buckets(max(v.n_steps for v in videos))
     model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
-    optimizer = make_optimizer_for(OptimizerSpec.from_config(config), model)
-    step = make_train_step(TrainSpec.from_config(config))
-    bank = negatives_bank(
-        TrainSpec.from_config(config), model, videos, buckets
-    )  # once: the projector is frozen
+    spec = TrainSpec.from_config(config)
+    optimizer = make_optimizer_for(spec.optimizer, model)
+    step = make_train_step(spec)
+    bank = negatives_bank(spec, model, videos, buckets)  # once: the projector is frozen
     times, compiled = [], []
     bound = step.bind(model, optimizer)  # as csum.training.trainer.train_fold steps
     for epoch in range(epochs):

@@ -48,17 +48,20 @@ from experiments.cli import make_parser, run_command, write_report
 from experiments.config_loader import ConfigError, apply_overrides, load_config
 from experiments.validation import validate
 
+QUERY_METRICS = (
+    "MR-full-mAP",
+    "MR-full-mAP@0.5",
+    "MR-full-R1@0.5",
+    "MR-full-R1@0.7",
+    "HL-min-VeryGood-mAP",
+    "HL-min-VeryGood-Hit1",
+)
+"""The QVHighlights columns of both query-based systems' tables."""
+
 SYSTEMS = {
     "visionary": {
         "paper": "004_… (VisionaryVids), QVHighlights",
-        "metrics": (
-            "MR-full-mAP",
-            "MR-full-mAP@0.5",
-            "MR-full-R1@0.5",
-            "MR-full-R1@0.7",
-            "HL-min-VeryGood-mAP",
-            "HL-min-VeryGood-Hit1",
-        ),
+        "metrics": QUERY_METRICS,
         "rows": (
             ("visionary, own loss", "qvhighlights_visionary", ""),
             ("visionary, CSUM then own loss", "qvhighlights_visionary", "finetuned"),
@@ -105,14 +108,7 @@ SYSTEMS = {
     },
     "crosstask": {
         "paper": "003_… (Jiang and Mu), its localization module",
-        "metrics": (
-            "MR-full-mAP",
-            "MR-full-mAP@0.5",
-            "MR-full-R1@0.5",
-            "MR-full-R1@0.7",
-            "HL-min-VeryGood-mAP",
-            "HL-min-VeryGood-Hit1",
-        ),
+        "metrics": QUERY_METRICS,
         "rows": (
             ("crosstask_lm, own loss", "qvhighlights_crosstask_lm", ""),
             ("crosstask_lm, CSUM then own loss", "qvhighlights_crosstask_lm", "finetuned"),

@@ -68,15 +68,8 @@ def _train(tmp_path, videos, spec, **overrides):
     buckets = default_buckets(max(v.n_steps for v in train + test))
     model = build_summarizer(ModelSpec.from_config(config), train[0].dims, seed=0)
     before = _held_out_rho(model, config, test, buckets)
-    train_fold(
-        TrainSpec.from_config(config),
-        model,
-        train,
-        0,
-        tmp_path,
-        make_train_step(TrainSpec.from_config(config)),
-        buckets,
-    )
+    spec = TrainSpec.from_config(config)
+    train_fold(spec, model, train, 0, tmp_path, make_train_step(spec), buckets)
     return before, _held_out_rho(model, config, test, buckets)
 
 
@@ -126,15 +119,8 @@ def _with_contrast(tmp_path, stock_videos, spec, **overrides):
         [evaluate_video(as_quantiles(v.features[-1][:, 0]), v, "avg", 0.15) for v in test]
     )["spearman_rho"]
     before = _held_out_rho(model, config, test, buckets)
-    train_fold(
-        TrainSpec.from_config(config),
-        model,
-        train,
-        0,
-        tmp_path,
-        make_train_step(TrainSpec.from_config(config)),
-        buckets,
-    )
+    spec = TrainSpec.from_config(config)
+    train_fold(spec, model, train, 0, tmp_path, make_train_step(spec), buckets)
     return before, _held_out_rho(model, config, test, buckets), alone
 
 
