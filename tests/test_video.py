@@ -168,6 +168,7 @@ def test_summarize_a_collection_end_to_end(clip, tmp_path, capsys):
         str(folder),
         f"--out={out}",
         "--epochs=2",
+        "--extractor=colour",
         f"--cache={tmp_path / 'cache'}",
         "--config.train.progress=false",
     ]
@@ -210,6 +211,7 @@ def test_one_video_and_bad_names(clip, tmp_path, capsys):
                 str(path),
                 f"--out={out}",
                 "--epochs=1",
+                "--extractor=colour",
                 f"--cache={tmp_path / 'c'}",
                 "--config.train.progress=false",
                 "--no-highlights",

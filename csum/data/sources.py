@@ -31,7 +31,6 @@ while it reads). A thread is enough, and adds no dependency.
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -43,6 +42,7 @@ import numpy as np
 from csum.data.batching import Batch, bucket_for, collate, eval_order, plan_epoch
 from csum.data.eccv16 import check_features, check_shape, natural_order
 from csum.data.errors import DataError
+from csum.data.prefetch import prefetched
 from csum.data.records import Video
 
 
@@ -93,36 +93,14 @@ def stream_batches(
     first, last = (0, batch_size) if rows is None else rows
     if not 0 <= first < last <= batch_size:
         raise ValueError(f"rows={rows} is not a slice of a {batch_size}-slot batch")
-    ready: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
-    stop = threading.Event()
-    done = object()
 
-    def work():
-        try:
-            for chunk in plan:
-                if stop.is_set():
-                    return
-                T = bucket_for(int(lengths[chunk].max()), buckets)
-                batch = _collate_rows(source, chunk, first, last, buckets, T)
-                ready.put(place(batch) if place is not None else batch)
-            ready.put(done)
-        except BaseException as err:  # handed to the consumer, which raises it
-            ready.put(err)
+    def batches():
+        for chunk in plan:
+            T = bucket_for(int(lengths[chunk].max()), buckets)
+            batch = _collate_rows(source, chunk, first, last, buckets, T)
+            yield place(batch) if place is not None else batch
 
-    thread = threading.Thread(target=work, daemon=True, name="csum-stream")
-    thread.start()
-    try:
-        while (item := ready.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a reader waiting on a full queue
-            try:
-                ready.get_nowait()
-            except queue.Empty:
-                thread.join(timeout=0.01)
+    yield from prefetched(batches(), prefetch, name="csum-stream")
 
 
 def _collate_rows(

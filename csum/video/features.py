@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from csum.data.prefetch import prefetched
 from csum.registry import Registry
 from csum.video.decode import STEP_SECONDS, VideoError, probe, steps
 from csum.video.i3d import load_i3d
@@ -82,11 +83,12 @@ class I3DFeatures:
     dim = 1024
     version = 1
 
-    def __init__(self, dtype=None):
-
-        if dtype is None:  # bfloat16 convolutions on accelerators, float32 on CPU
+    def __init__(self, dtype=None, conv: str = "frames"):
+        # bfloat16 convolutions on accelerators; float32 on CPU, where XLA's bfloat16
+        # convolutions are no faster (benchmarks.video_throughput)
+        if dtype is None:
             dtype = jnp.float32 if jax.default_backend() == "cpu" else jnp.bfloat16
-        self.model = load_i3d(dtype=dtype)
+        self.model = load_i3d(dtype=dtype, conv=conv)
         self._run = nnx.jit(lambda m, v: m.features(v.astype(jnp.float32) / 127.5 - 1.0))
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
@@ -132,14 +134,15 @@ def _batches(it: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
-def extract(path, extractor, audio: bool = True, batch: int = 32, progress=None) -> VideoFeatures:
+def extract(path, extractor, audio: bool = True, batch: int = 8, progress=None) -> VideoFeatures:
     """Decodes ``path`` once and returns its step features.
 
     Args:
         path: a video file.
         extractor: a registered extractor instance (``EXTRACTORS.build(name)``).
         audio: also compute the audio stream's bands when there is one.
-        batch: steps per extractor call.
+        batch: steps per extractor call (8: I3D's activations then peak near 2 GiB, and
+            larger batches run no faster on a CPU; ``benchmarks.video_throughput``).
         progress: optional ``callable(n_steps_done)`` (e.g. a tqdm ``update``).
 
     Raises:
@@ -147,11 +150,14 @@ def extract(path, extractor, audio: bool = True, batch: int = 32, progress=None)
     """
     info = probe(path)
     parts, picks, stats = [], [], {}
-    for group in _batches(steps(path, extractor.size, extractor.window, stats=stats), batch):
-        parts.append(np.asarray(extractor(np.stack([s.frames for s in group])), np.float32))
-        picks += [s.pick for s in group]
+    groups = _batches(steps(path, extractor.size, extractor.window, stats=stats), batch)
+    # Decoding (FFmpeg, GIL released) runs a batch ahead in a thread, beside the network.
+    stacked = ((np.stack([s.frames for s in g]), [s.pick for s in g]) for g in groups)
+    for frames, group_picks in prefetched(stacked, depth=2, name="csum-decode"):
+        parts.append(np.asarray(extractor(frames), np.float32))
+        picks += group_picks
         if progress is not None:
-            progress(len(group))
+            progress(len(group_picks))
     features = np.concatenate(parts)
     if len(features) < 2:
         raise VideoError(
