@@ -14,10 +14,13 @@ way in PyTorch (features moved every round, as the public implementation does) i
 the same run at B = 1 (grad to the scores); without it the column says "not measured".
 
 The floor is one read of the features at the machine's measured read bandwidth (a jitted
-sum over 1 GiB). The scaling exponent is the slope of log time against log T over
-T >= 1024. Writes ``topk_speed.md`` and ``topk_speed.json``; rows of operators not named in
-``--operators`` are kept from an existing ``topk_speed.json``, so one operator can be
-re-measured without rerunning the others.
+sum over 1 GiB). For successive halving at T >= 8192 a last table sets each row beside its
+own floor, every piece timed in the same run (``own_floor``): the tournament's argsorts,
+one read of the features, and a second read (gradient to the scores) or a pass into a
+fresh [B, T, D] buffer (gradient to the features too). The scaling exponent is the slope
+of log time against log T over T >= 1024. Writes ``topk_speed.md`` and ``topk_speed.json``;
+rows of operators not named in ``--operators`` are kept from an existing
+``topk_speed.json``, so one operator can be re-measured without rerunning the others.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from csum import topk
-from csum.topk.halving import DEFAULT_ALPHA
+from csum.topk.halving import DEFAULT_ALPHA, halving_depth
 from experiments.cli import make_parser
 
 OPERATORS = ("successive_halving", "sinkhorn", "perturbed")
@@ -88,6 +91,40 @@ def measure(name: str, B: int, T: int, D: int, wrt: tuple[int, ...], reps: int) 
     first = _timed(compiled, x, s)
     times = [first] + [_timed(compiled, x, s) for _ in range(reps - 1 if first < 5 else 0)]
     return {**row, "best_s": min(times), "median_s": float(np.median(times))}
+
+
+def fresh_write_seconds(B: int, T: int, D: int) -> float:
+    """One jitted pass ``x -> 2 x`` over [B, T, D] float32 into a fresh buffer (best of 10):
+    what a gradient to the features costs at least (it is a new [B, T, D] array)."""
+    x = jnp.ones((B, T, D), jnp.float32)
+    f = jax.jit(lambda a: a * 2)
+    jax.block_until_ready(f(x))
+    return min(_timed(f, x) for _ in range(10))
+
+
+def halving_sort_seconds(B: int, T: int) -> float:
+    """The argsorts successive halving does for k = T/8 (best of 10): one per round over
+    the surviving ``m / 2**r`` scores, then one over the k outputs (``temporal_order``)."""
+    k = max(1, T // 8)
+    d = halving_depth(T, k)
+    sizes = [(k * 2**d) >> r for r in range(d)] + [k]
+    s = jax.random.uniform(jax.random.key(0), (B, k * 2**d))
+
+    def sorts(s):
+        return [jnp.argsort(-s[:, :c], axis=1, stable=True) for c in sizes]
+
+    f = jax.jit(sorts)
+    jax.block_until_ready(f(s))
+    return min(_timed(f, s) for _ in range(10))
+
+
+def own_floor(row: dict) -> float:
+    """Seconds that successive halving's value and gradient cannot go under on this machine:
+    the sorts of its tournament, plus one read of the features (forward), plus a second
+    read (the scores' gradient, which needs the cotangent of the forward's output) or,
+    with the features' gradient, a read into a fresh [B, T, D] buffer."""
+    second = row["write_s"] if row["grad"] == "scores+x" else row["floor_s"]
+    return row["sort_s"] + row["floor_s"] + second
 
 
 def torch_halving_seconds(T: int, D: int, reps: int) -> float | None:
@@ -159,6 +196,7 @@ def main() -> None:
     if (out / "topk_speed.json").exists():
         kept = json.loads((out / "topk_speed.json").read_text())["rows"]
         rows = [r for r in kept if r["operator"] not in names]
+    pieces: dict[tuple[int, int], dict] = {}
     for name in names:
         for B in [int(b) for b in args.batches.split(",")]:
             for T in [int(t) for t in args.lengths.split(",")]:
@@ -167,6 +205,13 @@ def main() -> None:
                     if name == "successive_halving" and B == 1 and wrt == (1,):
                         r["torch_s"] = torch_halving_seconds(T, args.dim, args.reps)
                     r["floor_s"] = B * T * args.dim * 4 / bandwidth
+                    if name == "successive_halving" and T >= 8192:
+                        if (B, T) not in pieces:  # once for both gradients
+                            pieces[B, T] = {
+                                "write_s": fresh_write_seconds(B, T, args.dim),
+                                "sort_s": halving_sort_seconds(B, T),
+                            }
+                        r.update(pieces[B, T])
                     rows.append(r)
                     t = f"{r['best_s'] * 1e3:9.1f} ms" if r["best_s"] else "  skipped"
                     print(
@@ -211,6 +256,26 @@ def main() -> None:
                 sel = [r for r in rows if (r["operator"], r["B"], r["grad"]) == (name, B, grad)]
                 e = exponent(sel)
                 lines.append(f"| {name} | {B} | {grad} | {'-' if e is None else f'{e:.2f}'} |")
+    halving = [r for r in rows if "sort_s" in r and r["best_s"]]
+    if halving:
+        lines += [
+            "",
+            "Successive halving against its own floor, each piece measured in the same run: "
+            "the tournament's argsorts (one per round, then the k outputs), one read of the "
+            "features (forward), and a second read (gradient to the scores) or a pass into a "
+            "fresh [B, T, D] buffer (gradient to the features too):",
+            "",
+            "| B | T | grad to | fwd+bwd ms | x one read | sorts ms | one read ms "
+            "| fresh write pass ms | own floor ms | x own floor |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in halving:
+            lines.append(
+                f"| {r['B']} | {r['T']} | {r['grad']} | {r['best_s'] * 1e3:.1f} "
+                f"| {r['best_s'] / r['floor_s']:.1f} | {r['sort_s'] * 1e3:.1f} "
+                f"| {r['floor_s'] * 1e3:.2f} | {r['write_s'] * 1e3:.1f} "
+                f"| {own_floor(r) * 1e3:.1f} | {r['best_s'] / own_floor(r):.1f} |"
+            )
     table = "\n".join(lines)
     out.mkdir(parents=True, exist_ok=True)
     (out / "topk_speed.md").write_text(table + "\n")

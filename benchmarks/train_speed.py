@@ -119,16 +119,23 @@ def matmul_peak(dtype: str, n: int = 2048, reps: int = 10) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
-    """Trains ``epochs`` epochs in this process; returns the table row."""
+def train_epochs(backbone: str, regime: str, epochs: int, dtype: str, seed: int = 0) -> dict:
+    """Trains a fresh model ``epochs`` epochs on the TVSum-shaped epoch, in this process.
+
+    Returns:
+        ``{"times": [s per epoch], "compiled": [whether the epoch compiled], "compiles",
+        "wall_s" (model, bank and every epoch), "videos", "buckets", "config", "model",
+        "optimizer", "step", "bank"}``.
+    """
     counter = CompileCounter()
+    start = time.perf_counter()
     name = f"tvsum_{backbone}" + ("_supervised" if regime == "supervised" else "")
     config = load_config(f"{name}:synthetic")
     apply_overrides(config, {"compute_dtype": dtype})
-    videos = tvsum_shaped_videos(len(config.data.feature_keys))
+    videos = tvsum_shaped_videos(len(config.data.feature_keys), seed=seed)
     videos = cast_features(videos, jnp.dtype(dtype))  # as experiments.run stores them
     buckets = default_buckets(max(v.n_steps for v in videos))
-    model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=0)
+    model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=seed)
     spec = TrainSpec.from_config(config)
     optimizer = make_optimizer_for(spec.optimizer, model)
     step = make_train_step(spec)
@@ -142,22 +149,42 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
             videos, config.train.batch_size, buckets, np.random.default_rng(epoch)
         )
         for i, batch in enumerate(batches):
-            loss = bound(batch, bank, step_key(0, 0, epoch * len(batches) + i))
+            loss = bound(batch, bank, step_key(seed, 0, epoch * len(batches) + i))
         jax.block_until_ready(loss)
         times.append(time.perf_counter() - tic)
         compiled.append(counter.count > before)
+    bound.sync()
+    return {
+        "times": times,
+        "compiled": compiled,
+        "compiles": counter.count,
+        "wall_s": time.perf_counter() - start,
+        "videos": videos,
+        "buckets": buckets,
+        "config": config,
+        "model": model,
+        "optimizer": optimizer,
+        "step": step,
+        "bank": bank,
+    }
+
+
+def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
+    """Trains ``epochs`` epochs in this process; returns the table row."""
+    run = train_epochs(backbone, regime, epochs, dtype)
+    times, compiled, videos = run["times"], run["compiled"], run["videos"]
     steady = [t for t, c in zip(times, compiled, strict=True) if not c]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    bound.sync()
-    batches = train_batches(videos, config.train.batch_size, buckets, np.random.default_rng(0))
-    flops = epoch_flops(step, model, optimizer, batches, bank)
+    batch_size = run["config"].train.batch_size
+    batches = train_batches(videos, batch_size, run["buckets"], np.random.default_rng(0))
+    flops = epoch_flops(run["step"], run["model"], run["optimizer"], batches, run["bank"])
     seconds = np.mean(steady) if steady else float("nan")
     return (
         f"| {backbone} | {regime} | {dtype} | {len(videos[0].features)} x "
         f"{videos[0].dims[0]} | {len(videos)} | {np.mean([v.n_steps for v in videos]):.0f} "
         f"| {len(times)} ({sum(compiled)}) "
-        f"| {np.mean(steady) if steady else float('nan'):.2f} (min {min(steady or [0]):.2f}) "
-        f"| {counter.count} | {len(buckets)} | {peak:.0f} "
+        f"| {seconds:.2f} (min {min(steady or [0]):.2f}) "
+        f"| {run['compiles']} | {len(run['buckets'])} | {peak:.0f} "
         f"| {jax.devices()[0].device_kind} | {flops / 1e9:.0f} | {flops / 1e9 / seconds:.0f} |"
     )
 

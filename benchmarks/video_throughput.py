@@ -175,8 +175,9 @@ def main(argv=None) -> int:
     lines = [
         f"Decoding and features of a generated {args.minutes:g}-minute {args.height}p H.264 "
         f"video at 25 fps, {args.batch} steps a batch ({where}; `python -m "
-        f"benchmarks.video_throughput`); the video took {write_s:.0f} s to write "
-        "(0 s: reused). Real time is 1 video second per wall second.",
+        f"benchmarks.video_throughput`); "
+        + (f"the video took {write_s:.0f} s to write. " if write_s else "an existing video. ")
+        + "Real time is 1 video second per wall second.",
         "",
         "| stage | video seconds | wall seconds | x real time | GFLOP/s | load s | peak MiB |",
         "|---|---|---|---|---|---|---|",
