@@ -119,8 +119,13 @@ def matmul_peak(dtype: str, n: int = 2048, reps: int = 10) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def train_epochs(backbone: str, regime: str, epochs: int, dtype: str, seed: int = 0) -> dict:
+def train_epochs(
+    backbone: str, regime: str, epochs: int, dtype: str, seed: int = 0, step=None
+) -> dict:
     """Trains a fresh model ``epochs`` epochs on the TVSum-shaped epoch, in this process.
+
+    ``step``: the ``step`` of an earlier call with the same backbone, regime and dtype, whose
+    compiled programs are then reused (as the folds of one run share theirs).
 
     Returns:
         ``{"times": [s per epoch], "compiled": [whether the epoch compiled], "compiles",
@@ -138,7 +143,7 @@ def train_epochs(backbone: str, regime: str, epochs: int, dtype: str, seed: int 
     model = build_summarizer(ModelSpec.from_config(config), videos[0].dims, seed=seed)
     spec = TrainSpec.from_config(config)
     optimizer = make_optimizer_for(spec.optimizer, model)
-    step = make_train_step(spec)
+    step = make_train_step(spec) if step is None else step
     bank = negatives_bank(spec, model, videos, buckets)  # once: the projector is frozen
     times, compiled = [], []
     bound = step.bind(model, optimizer)  # as csum.training.trainer.train_fold steps

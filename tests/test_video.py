@@ -74,6 +74,27 @@ def test_variable_frame_rate_picks(tmp_path):
         assert st.pick == int(np.flatnonzero(times >= st.seconds - 1e-6)[0]), st.seconds
 
 
+def test_every_extractor_call_has_the_batch_shape(clip):
+    """32 steps in batches of 5: the short last batch is padded (one compile of a jitted
+    network), and the features are those of the steps alone."""
+    path, _ = clip
+    colour = EXTRACTORS.build("colour")
+    shapes = []
+
+    class Recording:
+        size, window, dim = colour.size, colour.window, colour.dim
+
+        def __call__(self, frames):
+            shapes.append(frames.shape[0])
+            return colour(frames)
+
+    f = extract(path, Recording(), audio=False, batch=5)
+    assert shapes == [5] * 7 and f.features.shape == (32, 129) and len(f.picks) == 32
+    one = extract(path, colour, audio=False, batch=1)
+    np.testing.assert_array_equal(f.features, one.features)
+    np.testing.assert_array_equal(f.picks, one.picks)
+
+
 def test_colour_features_and_audio_bands(clip):
     path, _ = clip
     f = extract(path, EXTRACTORS.build("colour"))

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from csum.registry import Registry
+from csum.topk.argsort import stable_argsort
 
 PAD_SCORE = -1e9
 """Score given to padding and masked clips: loses every comparison, and exp(alpha * PAD_SCORE)
@@ -107,5 +108,5 @@ def temporal_order(features, scores, positions) -> TopK:
     """
     invalid = scores <= PAD_SCORE / 2
     key = jnp.where(invalid, jnp.inf, positions)
-    order = jnp.argsort(key, stable=True)
+    order = stable_argsort(key)
     return TopK(features[order], scores[order], positions[order])

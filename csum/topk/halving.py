@@ -7,6 +7,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from csum.topk.argsort import stable_argsort
 from csum.topk.budget import ratio_fraction
 from csum.topk.contract import OPERATORS, PAD_SCORE, TopK, temporal_order, vmap_leading
 from csum.topk.grouped import grouped_sum, inverse_rows
@@ -84,7 +85,7 @@ def successive_halving(
     weights = jnp.ones((m, 1), s.dtype)
     for r in range(d):
         c = m >> r
-        order = jnp.argsort(-s, stable=True)
+        order = stable_argsort(-s)
         best, worst = order[: c // 2], order[::-1][: c // 2]
         s_best, s_worst = s[best], s[worst]
         # softmax over two items == sigmoid of the scaled difference. Clipping at +-60 is
@@ -152,7 +153,7 @@ def _budget_tournament(x, scores, mask, k: int, alpha: float, budget, max_depth=
     depth = sum(((kb << r) < n).astype(jnp.int32) for r in range(rounds))
     m = kb << depth
     # Items: the valid clips first, in time order; clip t is held by item owner[t].
-    compact = jnp.argsort(~mask, stable=True)
+    compact = stable_argsort(~mask)
     s = jnp.where(mask, scores, PAD_SCORE)[compact]
     owner = inverse_rows(compact, T)
     weight = mask.astype(s.dtype)
@@ -161,7 +162,7 @@ def _budget_tournament(x, scores, mask, k: int, alpha: float, budget, max_depth=
         c = m >> r
         half = c // 2
         real = jnp.where(r == 0, n, c)  # items that are clips (round 0 pads virtually)
-        order = jnp.argsort(-s, stable=True)
+        order = stable_argsort(-s)
         rank = inverse_rows(order, T)
         worst_rank = c - 1 - i
         paired = (i < half) & (worst_rank < real)

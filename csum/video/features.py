@@ -134,6 +134,12 @@ def _batches(it: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
+def _full(frames: np.ndarray, batch: int) -> np.ndarray:
+    """A video's last, short batch padded to ``batch`` steps by repeating its last step."""
+    short = batch - len(frames)
+    return np.concatenate([frames, np.repeat(frames[-1:], short, 0)]) if short > 0 else frames
+
+
 def extract(path, extractor, audio: bool = True, batch: int = 8, progress=None) -> VideoFeatures:
     """Decodes ``path`` once and returns its step features.
 
@@ -152,9 +158,10 @@ def extract(path, extractor, audio: bool = True, batch: int = 8, progress=None) 
     parts, picks, stats = [], [], {}
     groups = _batches(steps(path, extractor.size, extractor.window, stats=stats), batch)
     # Decoding (FFmpeg, GIL released) runs a batch ahead in a thread, beside the network.
-    stacked = ((np.stack([s.frames for s in g]), [s.pick for s in g]) for g in groups)
+    stacked = ((_full(np.stack([s.frames for s in g]), batch), [s.pick for s in g]) for g in groups)
     for frames, group_picks in prefetched(stacked, depth=2, name="csum-decode"):
-        parts.append(np.asarray(extractor(frames), np.float32))
+        # every call has the full batch shape (one compile of a jitted network per size)
+        parts.append(np.asarray(extractor(frames), np.float32)[: len(group_picks)])
         picks += group_picks
         if progress is not None:
             progress(len(group_picks))
