@@ -12,10 +12,12 @@ figure is the mean of the later epochs. Each (backbone, regime) runs in its own 
 that its peak resident memory (``ru_maxrss``, which includes the XLA:CPU buffers) is its
 own. Prints one markdown table.
 
-``--torch`` adds MSVA's supervised training in PyTorch (``benchmarks.torch_msva``: the same
-network, loss, optimizer and padded batches, float32, eager as MSVA's own code) beside csum's
-MSVA supervised row in float32, measured in the same run, and prints the ratio of their
-seconds per epoch. Without PyTorch (``pip install ".[torch]"``) its row says "not measured".
+``--torch`` adds, for each named backbone with a PyTorch reference (MSVA, VASNet, vsLSTM,
+dppLSTM: ``benchmarks.torch_backbones``, the same network, loss, optimizer and padded
+batches, float32, eager as the backbones' own code trains), its supervised training in
+PyTorch beside csum's supervised row in float32, measured in the same run, and prints the
+ratio of their seconds per epoch. Without PyTorch (``pip install ".[torch]"``) those rows
+say "not measured"; the transformer has no reference.
 """
 
 from __future__ import annotations
@@ -194,15 +196,16 @@ def measure(backbone: str, regime: str, epochs: int, dtype: str) -> str:
     )
 
 
-def measure_torch(epochs: int) -> str:
-    """The PyTorch reference's row: MSVA supervised, float32, the same epoch as ``measure``."""
+def measure_torch(backbone: str, epochs: int) -> str:
+    """The PyTorch reference's row: ``backbone`` supervised, float32, the same epoch as
+    ``measure`` (``benchmarks.torch_backbones``)."""
     try:
         import torch
 
-        from benchmarks import torch_msva
+        from benchmarks import torch_backbones
     except ImportError:
-        return TORCH_MISSING
-    config = load_config("tvsum_msva_supervised:synthetic")
+        return torch_missing(backbone)
+    config = load_config(f"tvsum_{backbone}_supervised:synthetic")
     videos = tvsum_shaped_videos(len(config.data.feature_keys))
     buckets = default_buckets(max(v.n_steps for v in videos))
 
@@ -210,18 +213,21 @@ def measure_torch(epochs: int) -> str:
         rng = np.random.default_rng(epoch)
         return train_batches(videos, config.train.batch_size, buckets, rng)
 
-    times = torch_msva.epochs_seconds(
+    times = torch_backbones.epochs_seconds(
+        backbone,
         batches,
         videos[0].dims,
         epochs,
+        kwargs=config.backbone.kwargs.to_dict(),
         lr=config.train.lr,
         weight_decay=config.train.weight_decay,
         max_grad_norm=config.train.max_grad_norm,
+        dpp_weight=config.loss.dpp_weight,
     )
     steady = times[1:] or times  # eager: the first epoch only warms the allocator
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (
-        f"| msva (PyTorch {torch.__version__}) | supervised | float32 | "
+        f"| {backbone} (PyTorch {torch.__version__}) | supervised | float32 | "
         f"{len(videos[0].features)} x {videos[0].dims[0]} | {len(videos)} | "
         f"{np.mean([v.n_steps for v in videos]):.0f} | {len(times)} (0) "
         f"| {np.mean(steady):.2f} (min {min(steady):.2f}) | - | {len(buckets)} | {peak:.0f} "
@@ -229,10 +235,17 @@ def measure_torch(epochs: int) -> str:
     )
 
 
-TORCH_MISSING = (
-    "| msva (PyTorch) | supervised | float32 | not measured: PyTorch is not installed (pip "
-    'install ".[torch]") |'
-)
+TORCH_BACKBONES = ("msva", "vasnet", "vslstm", "dpplstm")
+"""The backbones with a PyTorch reference (``benchmarks.torch_backbones.REFERENCES``; kept
+here too so that the comparison is planned without importing PyTorch)."""
+
+
+def torch_missing(backbone: str) -> str:
+    """The row of a reference that cannot run: PyTorch is not installed."""
+    return (
+        f"| {backbone} (PyTorch) | supervised | float32 | not measured: PyTorch is not "
+        'installed (pip install ".[torch]") |'
+    )
 
 
 def seconds_per_epoch(row: str) -> float | None:
@@ -254,21 +267,23 @@ def main() -> None:
     parser.add_argument(
         "--torch",
         action="store_true",
-        help="also MSVA's supervised training in PyTorch, beside csum's in float32, and the ratio",
+        help="also each backbone's supervised training in PyTorch (msva, vasnet, vslstm, "
+        "dpplstm), beside csum's in float32, and the ratios",
     )
     parser.add_argument("--row", action="store_true", help="one row, this process (internal)")
     args = parser.parse_args()
     names = list(BACKBONE_NAMES) if args.backbones == "all" else args.backbones.split(",")
     if args.row:
         if args.torch:
-            print(measure_torch(args.epochs), flush=True)
+            print(measure_torch(names[0], args.epochs), flush=True)
         else:
             print(measure(names[0], args.regimes, args.epochs, args.dtype), flush=True)
         return
     print(HEADER, flush=True)
     runs = [(b, r, args.dtype, False) for b in names for r in args.regimes.split(",")]
-    if args.torch:  # the comparison: the same epoch, dtype and batches, each in its process
-        runs += [("msva", "supervised", "float32", False), ("msva", "supervised", "float32", True)]
+    compared = [b for b in names if b in TORCH_BACKBONES] if args.torch else []
+    for b in compared:  # the comparison: the same epoch, dtype and batches, each in its process
+        runs += [(b, "supervised", "float32", False), (b, "supervised", "float32", True)]
     printed = {}
     for backbone, regime, dtype, torch_row in runs:
         if (backbone, regime, dtype, torch_row) in printed:
@@ -302,19 +317,22 @@ def main() -> None:
         "\nmatmul peak of this machine (jnp 2048 x 2048 product, best of 10, same run): "
         + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in peaks.items())
     )
-    if args.torch:
-        row = printed[("msva", "supervised", "float32", False)]
+    for b in compared:
+        row = printed[(b, "supervised", "float32", False)]
         ours = seconds_per_epoch(row)
-        theirs = seconds_per_epoch(printed[("msva", "supervised", "float32", True)])
+        theirs = seconds_per_epoch(printed[(b, "supervised", "float32", True)])
         if ours and theirs:
             flops = float(row.strip("|").split("|")[12])
             print(
-                f"MSVA supervised, float32, s / epoch: PyTorch {theirs:.2f} / csum {ours:.2f} "
+                f"{b} supervised, float32, s / epoch: PyTorch {theirs:.2f} / csum {ours:.2f} "
                 f"= {theirs / ours:.1f}x; the same network's {flops:.0f} GFLOP an epoch run at "
                 f"{flops / ours:.0f} GFLOP/s in csum and {flops / theirs:.0f} in PyTorch"
             )
         else:
-            print("MSVA supervised against PyTorch: not measured (see its row)")
+            print(f"{b} supervised against PyTorch: not measured (see its row)")
+    for b in names:
+        if args.torch and b not in TORCH_BACKBONES:
+            print(f"{b}: no PyTorch reference (benchmarks.torch_backbones has {TORCH_BACKBONES})")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ COMMANDS = {
 NAME`` runs ``benchmarks.NAME``."""
 
 
-HELPERS = ("trained", "torch_msva")
+HELPERS = ("trained", "torch_backbones")
 """Modules of ``benchmarks`` that other benchmarks use and that are no command: a quickly
 trained model's scores, and the PyTorch reference of ``train_speed --torch``."""
 
