@@ -15,9 +15,10 @@ each in its own process so that its peak resident memory is its own:
   the audio bands too), after loading the extractor and compiling it for the batch size;
 * ``NAME-net``: the extractor's network alone on random frames of its input size, batches
   of ``--batch`` steps, for the video's length: its ceiling when decoding keeps up. For
-  I3D also ``i3d-net-xla`` (its 3-D convolutions as XLA 3-D convolutions instead of
-  ``csum.video.i3d.conv3d``'s 2-D ones: the form it had before) and ``i3d-net-bf16``
-  (bfloat16 convolutions). Needs no video file.
+  I3D also ``i3d-net-xla`` and ``i3d-net-frames`` (its 3-D convolutions as XLA 3-D
+  convolutions, or as ``csum.video.i3d.conv3d``'s 2-D ones over frames; the default is
+  frames on a CPU, XLA's on a GPU), ``i3d-net-bf16`` and ``i3d-net-f32`` (the convolutions'
+  dtype; the default is float32 on a CPU, bfloat16 on a GPU). Needs no video file.
 
 Throughput is video seconds per wall second (real time is 1). For I3D rows, GFLOP/s counts
 the convolutions (``csum.video.i3d.conv_flops``, 55.6 GFLOP a step, 2 steps a video
@@ -68,11 +69,14 @@ def _extractor(kind: str):
     from csum.video.features import EXTRACTORS
 
     name, _, variant = kind.partition("-net")
-    if variant == "-xla":
-        return EXTRACTORS.build(name, conv="xla")
-    if variant == "-bf16":
-        return EXTRACTORS.build(name, dtype=jnp.bfloat16)
-    return EXTRACTORS.build(name)
+    options = {
+        "": {},
+        "-xla": {"conv": "xla"},
+        "-frames": {"conv": "frames"},
+        "-bf16": {"dtype": jnp.bfloat16},
+        "-f32": {"dtype": jnp.float32},
+    }
+    return EXTRACTORS.build(name, **options[variant])
 
 
 def _measure(kind: str, path: str, seconds: float, batch: int, queue) -> None:

@@ -83,11 +83,16 @@ class I3DFeatures:
     dim = 1024
     version = 1
 
-    def __init__(self, dtype=None, conv: str = "frames"):
+    def __init__(self, dtype=None, conv: str | None = None):
+        cpu = jax.default_backend() == "cpu"
         # bfloat16 convolutions on accelerators; float32 on CPU, where XLA's bfloat16
         # convolutions are no faster (benchmarks.video_throughput)
         if dtype is None:
-            dtype = jnp.float32 if jax.default_backend() == "cpu" else jnp.bfloat16
+            dtype = jnp.float32 if cpu else jnp.bfloat16
+        # 2-D convolutions over frames on CPU (2.4x XLA:CPU's 3-D ones); cuDNN's own 3-D
+        # convolutions elsewhere (csum.video.i3d.CONVOLUTIONS)
+        if conv is None:
+            conv = "frames" if cpu else "xla"
         self.model = load_i3d(dtype=dtype, conv=conv)
         self._run = nnx.jit(lambda m, v: m.features(v.astype(jnp.float32) / 127.5 - 1.0))
 

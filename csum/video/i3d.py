@@ -87,8 +87,8 @@ def conv3d(x: jax.Array, kernel: jax.Array, stride=(1, 1, 1)) -> jax.Array:
         stride: (st, sh, sw).
 
     Returns:
-        [B, ceil(T / st), ceil(H / sh), ceil(W / sw), O]; ``x``'s dtype, accumulated in
-        float32.
+        [B, ceil(T / st), ceil(H / sh), ceil(W / sw), O] float32 (products in ``x``'s
+        dtype, accumulated in float32).
     """
     b, t, h, w, c = x.shape
     kt, st = kernel.shape[0], stride[0]
