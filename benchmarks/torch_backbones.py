@@ -13,13 +13,15 @@ weights and check it scores a padded batch as csum does):
   each video's last real step), an MLP on ``[x, h_fwd, h_bwd]``;
 * ``dpplstm``: vsLSTM plus the diversity head, whose DPP negative log-likelihood of the
   keyframes joins the loss (``torch.logdet`` in the F x F space, as
-  ``csum.objectives.supervised.dpp_nll``).
+  ``csum.objectives.supervised.dpp_nll``);
+* ``transformer``: the video-only UMT-style transformer (post-norm layers with
+  ``torch.nn.MultiheadAttention``, bottleneck tokens, the saliency head); the audio, query,
+  memory and moment options are not ported.
 
 The same loss (mean squared error to the min-max-normalised ``gtscore`` over the real
 steps, plus dppLSTM's DPP term per step), AdamW with global-norm clipping, and the same
 padded batches (``csum.data.batching.train_batches``), in float32. It is eager PyTorch, as
-the backbones' own code trains. Nothing here is imported without PyTorch. The transformer
-has no reference here.
+the backbones' own code trains. Nothing here is imported without PyTorch.
 """
 
 from __future__ import annotations
@@ -137,7 +139,75 @@ def dpp_nll(quality, phi, selected, mask, jitter=1e-3):
     return everything - (k - F) * float(np.log(jitter)) - chosen
 
 
-REFERENCES = {"msva": MSVA, "vasnet": VASNet, "vslstm": VsLSTM, "dpplstm": DppLSTM}
+def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
+    """[length, dim]: sin on even, cos on odd columns (``csum.nn.positions``)."""
+    pos = torch.arange(length, dtype=torch.float32)[:, None]
+    freq = torch.exp(-np.log(10000.0) * torch.arange(0, dim, 2, dtype=torch.float32) / dim)
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(pos * freq)
+    table[:, 1::2] = torch.cos(pos * freq[: dim // 2])
+    return table
+
+
+class EncoderLayer(nn.Module):
+    """Post-norm layer: ``x = LN(x + attn(x, ctx)); x = LN(x + FFN(x))``, multi-head attention
+    with biases (``torch.nn.MultiheadAttention``, as UMT)."""
+
+    def __init__(self, dim, heads, ffn, dropout):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.norm_attention, self.norm_ffn = (
+            nn.LayerNorm(dim, eps=1e-6),
+            nn.LayerNorm(dim, eps=1e-6),
+        )
+        self.ffn_in, self.ffn_out = nn.Linear(dim, ffn), nn.Linear(ffn, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, context, context_mask):
+        # an empty slot (no real key) attends to its padding instead of giving NaN; its
+        # scores are masked to 0 all the same
+        blocked = ~context_mask & context_mask.any(dim=-1, keepdim=True)
+        y, _ = self.attention(x, context, context, key_padding_mask=blocked, need_weights=False)
+        x = self.norm_attention(x + self.dropout(y))
+        return self.norm_ffn(
+            x + self.dropout(self.ffn_out(self.dropout(torch.relu(self.ffn_in(x)))))
+        )
+
+
+class Transformer(nn.Module):
+    """The video-only UMT-style transformer: a video encoder (projection, LayerNorm,
+    positions, ``layers`` self-attention layers), bottleneck tokens that read the clips,
+    clips that read the tokens, a saliency head."""
+
+    def __init__(self, dims, dim=256, heads=8, ffn=1024, layers=1, bottleneck=4, dropout=0.1):
+        super().__init__()
+        self.project, self.norm = nn.Linear(sum(dims), dim), nn.LayerNorm(dim, eps=1e-6)
+        self.layers = nn.ModuleList(EncoderLayer(dim, heads, ffn, dropout) for _ in range(layers))
+        self.tokens = nn.Parameter(0.02 * torch.randn(bottleneck, dim))
+        self.gather = EncoderLayer(dim, heads, ffn, dropout)
+        self.scatter = EncoderLayer(dim, heads, ffn, dropout)
+        self.head_hidden, self.head_out = nn.Linear(dim, dim), nn.Linear(dim, 1)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, features, mask):
+        x = torch.cat(features, dim=-1)
+        h = self.norm(self.project(self.dropout(x)))
+        h = h + sinusoidal_positions(x.shape[1], h.shape[-1])
+        for layer in self.layers:
+            h = layer(h, h, mask)
+        tokens = self.tokens.expand(x.shape[0], -1, -1)
+        tokens = self.gather(tokens, h, mask)
+        h = self.scatter(h, tokens, torch.ones(tokens.shape[:2], dtype=torch.bool))
+        return torch.sigmoid(self.head_out(torch.relu(self.head_hidden(h)))[..., 0]) * mask
+
+
+REFERENCES = {
+    "msva": MSVA,
+    "vasnet": VASNet,
+    "vslstm": VsLSTM,
+    "dpplstm": DppLSTM,
+    "transformer": Transformer,
+}
 """The backbones with a PyTorch reference."""
 
 

@@ -71,6 +71,7 @@ def _pair(name, torch):
         "vasnet": dict(aperture=0),
         "vslstm": dict(hidden=6),
         "dpplstm": dict(hidden=6, phi_dim=5),
+        "transformer": dict(dim=16, heads=4, ffn=24, layers=2, bottleneck=3),
     }[name]
     ours = BACKBONES.get(name)(DIMS, rngs=nnx.Rngs(0), dropout=0.0, **kwargs)
     theirs = torch_backbones.REFERENCES[name](DIMS, dropout=0.0, **kwargs)
@@ -89,6 +90,24 @@ def _pair(name, torch):
             _copy(torch, getattr(theirs, layer), getattr(ours, layer))
         _copy_norm(torch, theirs.norm_y, ours.norm_y)
         _copy_norm(torch, theirs.norm_ka, ours.norm_ka)
+    elif name == "transformer":
+        _copy(torch, theirs.project, ours.video.project)
+        _copy_norm(torch, theirs.norm, ours.video.norm)
+        layers = [*zip(theirs.layers, ours.video.layers, strict=True)]
+        layers += [(theirs.gather, ours.gather), (theirs.scatter, ours.scatter[0])]
+        for t, o in layers:
+            qkv = [np.asarray(getattr(o.attention, n).kernel[...]).T for n in "qkv"]
+            t.attention.in_proj_weight.data = torch.from_numpy(np.concatenate(qkv).copy())
+            bias = [np.asarray(getattr(o.attention, n).bias[...]) for n in "qkv"]
+            t.attention.in_proj_bias.data = torch.from_numpy(np.concatenate(bias).copy())
+            _copy(torch, t.attention.out_proj, o.attention.out)
+            _copy(torch, t.ffn_in, o.ffn_in)
+            _copy(torch, t.ffn_out, o.ffn_out)
+            _copy_norm(torch, t.norm_attention, o.norm_attention)
+            _copy_norm(torch, t.norm_ffn, o.norm_ffn)
+        theirs.tokens.data = torch.from_numpy(np.asarray(ours.tokens[...]).copy())
+        _copy(torch, theirs.head_hidden, ours.head_hidden)
+        _copy(torch, theirs.head_out, ours.head_out)
     else:
         _copy_lstm(torch, theirs.lstm, ours.lstm)
         layers = ("mlp_hidden", "mlp_out") + (
@@ -101,7 +120,7 @@ def _pair(name, torch):
     return ours, theirs
 
 
-@pytest.mark.parametrize("name", ["msva", "vasnet", "vslstm", "dpplstm"])
+@pytest.mark.parametrize("name", list(train_speed.TORCH_BACKBONES))
 def test_pytorch_reference_is_csums_network(name):
     torch = pytest.importorskip("torch")
     import jax.numpy as jnp
